@@ -1,0 +1,393 @@
+import calendar
+import datetime
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from organizations.audit import AuditedQuerySet
+from organizations.models import Defender, Organization, Perpetrator
+from organizations.vocabularies import State
+
+
+class Case(models.Model):
+    """One story of what happened; it groups the incidents that are counted."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        IN_REVIEW = "in_review", _("in review")
+        VERIFIED = "verified", _("verified")
+        PUBLISHED = "published", _("published")
+        RETRACTED = "retracted", _("retracted")
+
+    class Confidentiality(models.TextChoices):
+        PUBLIC = "public", _("public")
+        INTERNAL = "internal", _("internal")
+        RESTRICTED = "restricted", _("restricted")
+
+    # Reports count only incidents of cases in these statuses (DESIGN.md §1).
+    COUNTED_STATUSES = (Status.VERIFIED, Status.PUBLISHED)
+    # The workflow: which status may follow which. Retraction replaces deletion.
+    TRANSITIONS = {
+        Status.DRAFT: (Status.IN_REVIEW,),
+        Status.IN_REVIEW: (Status.DRAFT, Status.VERIFIED),
+        Status.VERIFIED: (Status.IN_REVIEW, Status.PUBLISHED, Status.RETRACTED),
+        Status.PUBLISHED: (Status.RETRACTED,),
+        Status.RETRACTED: (),
+    }
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    title = models.CharField(
+        _("title"),
+        max_length=300,
+        help_text=_("Who, what, where, when: e.g. “Detention of FundaRedes activists, Coro, 2 July 2021”."),
+    )
+    summary = models.TextField(_("summary"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status, default=Status.DRAFT, editable=False
+    )
+    confidentiality = models.CharField(
+        _("confidentiality"),
+        max_length=16,
+        choices=Confidentiality,
+        default=Confidentiality.INTERNAL,
+        help_text=_(
+            "Public: may be published and shared with allies. Internal: staff only. "
+            "Restricted: only the case team and coordinators."
+        ),
+    )
+    state = models.CharField(_("state"), max_length=4, choices=State, blank=True)
+    place = models.CharField(
+        _("place"), max_length=255, blank=True, help_text=_("Town, municipality or site.")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = AuditedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-created_at"]
+        permissions = [
+            ("submit_case", _("Can send cases to review")),
+            ("verify_case", _("Can verify cases")),
+            ("publish_case", _("Can publish cases")),
+            ("retract_case", _("Can retract cases")),
+        ]
+        indexes = [
+            # Incident.objects.counted() joins each incident to its case and keeps the
+            # cases in COUNTED_STATUSES; the admin's status filter uses it too.
+            models.Index(fields=["status"], name="cases_case_status_idx"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def can_move_to(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.status]
+
+
+class IncidentQuerySet(AuditedQuerySet):
+    def counted(self):
+        """Incidents that reports count: case verified or published, not a duplicate."""
+        return self.filter(case__status__in=Case.COUNTED_STATUSES, duplicate_of__isnull=True)
+
+    def in_month(self, year: int, month: int):
+        """Incidents dated in that month (day or month precision; year-precision ones
+        belong to annual figures only)."""
+        if not 1 <= month <= 12:
+            raise ValueError(f"month must be 1–12, not {month}")
+        first = datetime.date(year, month, 1)
+        last = first.replace(day=calendar.monthrange(year, month)[1])
+        return self.filter(
+            occurred_on__range=(first, last),
+            date_precision__in=(Incident.DatePrecision.DAY, Incident.DatePrecision.MONTH),
+        )
+
+    def in_year(self, year: int):
+        """Incidents dated in that year, whatever their precision."""
+        return self.filter(occurred_on__year=year)
+
+
+class Incident(models.Model):
+    """The counting unit: one type of attack against one target on one date."""
+
+    class Type(models.TextChoices):
+        # CDJ's eight patterns first, then acts of the HURIDOCS events format seen
+        # against defenders. Codes are stable; only labels are translated.
+        STIGMATIZATION = "stigmatization", _("stigmatization and defamation")
+        INTIMIDATION = "intimidation", _("intimidation and harassment")
+        THREAT = "threat", _("threats")
+        JUDICIAL_HARASSMENT = "judicial_harassment", _("judicial harassment")
+        ARBITRARY_DETENTION = "arbitrary_detention", _("arbitrary detention")
+        RAID = "raid", _("raid")
+        DIGITAL_ATTACK = "digital_attack", _("digital attack")
+        OTHER = "other", _("other")
+        ENFORCED_DISAPPEARANCE = "enforced_disappearance", _("enforced disappearance")
+        PHYSICAL_ASSAULT = "physical_assault", _("physical assault")
+        TORTURE = "torture", _("torture")
+        KILLING = "killing", _("killing")
+        TRAVEL_RESTRICTION = "travel_restriction", _("travel restriction")
+        ADMINISTRATIVE_CLOSURE = "administrative_closure", _("administrative closure")
+
+    class DatePrecision(models.TextChoices):
+        DAY = "day", _("exact day")
+        MONTH = "month", _("month only")
+        YEAR = "year", _("year only")
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, related_name="incidents", verbose_name=_("case")
+    )
+    type = models.CharField(_("type"), max_length=32, choices=Type)
+    occurred_on = models.DateField(
+        _("date"),
+        help_text=_(
+            "When it happened, not when it was recorded. If only the month or the year is "
+            "known, enter any day of it and choose the precision: it is stored as the first day."
+        ),
+    )
+    date_precision = models.CharField(
+        _("date precision"), max_length=8, choices=DatePrecision, default=DatePrecision.DAY
+    )
+    defender = models.ForeignKey(
+        Defender,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incidents",
+        verbose_name=_("defender attacked"),
+    )
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incidents",
+        verbose_name=_("organization attacked"),
+    )
+    state = models.CharField(_("state"), max_length=4, choices=State, blank=True)
+    municipality = models.CharField(_("municipality"), max_length=255, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="duplicates",
+        verbose_name=_("duplicate of"),
+        help_text=_("Another report of the same attack. Duplicates are kept but never counted."),
+    )
+    perpetrators = models.ManyToManyField(
+        Perpetrator,
+        through="Involvement",
+        related_name="incidents",
+        verbose_name=_("perpetrators"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = IncidentQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        ordering = ["occurred_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(defender__isnull=False, organization__isnull=True)
+                    | models.Q(defender__isnull=True, organization__isnull=False)
+                ),
+                name="cases_incident_one_target",
+                violation_error_message=_(
+                    "An incident has exactly one target: a defender or an organization."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(duplicate_of=models.F("id")),
+                name="cases_incident_not_own_duplicate",
+                violation_error_message=_("An incident cannot be a duplicate of itself."),
+            ),
+        ]
+        indexes = [
+            # counted().in_month(): range scan on the incident's own date, limited to
+            # non-duplicates (the partial condition), before joining to the case.
+            models.Index(
+                fields=["occurred_on", "date_precision"],
+                name="cases_incident_counted_idx",
+                condition=models.Q(duplicate_of__isnull=True),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_type_display()} — {self.target} — {self.occurred_on_display}"
+
+    @property
+    def target(self):
+        return self.defender or self.organization
+
+    @property
+    def occurred_on_display(self) -> str:
+        if self.occurred_on is None:
+            return "—"
+        if self.date_precision == self.DatePrecision.YEAR:
+            return f"{self.occurred_on:%Y}"
+        if self.date_precision == self.DatePrecision.MONTH:
+            return f"{self.occurred_on:%m/%Y}"
+        return f"{self.occurred_on:%d/%m/%Y}"
+
+    def clean(self):
+        errors = {}
+        if self.occurred_on:
+            if self.occurred_on > timezone.localdate():
+                errors["occurred_on"] = _("The date is in the future: enter when it happened.")
+            elif self.date_precision == self.DatePrecision.MONTH:
+                self.occurred_on = self.occurred_on.replace(day=1)
+            elif self.date_precision == self.DatePrecision.YEAR:
+                self.occurred_on = self.occurred_on.replace(month=1, day=1)
+        if self.defender_id is None and self.organization_id is None:
+            errors["defender"] = _(
+                "Say who was attacked: choose a defender or an organization."
+            )
+        elif self.defender_id is not None and self.organization_id is not None:
+            errors["defender"] = _(
+                "An incident has only one target: choose the defender or the organization, "
+                "and record another incident for the other."
+            )
+        if self.duplicate_of_id is not None:
+            if self.pk is not None and self.duplicate_of_id == self.pk:
+                errors["duplicate_of"] = _("An incident cannot be a duplicate of itself.")
+            elif self.duplicate_of.duplicate_of_id is not None:
+                errors["duplicate_of"] = _(
+                    "That incident is itself a duplicate: point to the original report."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+class Involvement(models.Model):
+    """A perpetrator's part in one incident."""
+
+    class Role(models.TextChoices):
+        PERPETRATED = "perpetrated", _("carried it out")
+        ORDERED = "ordered", _("ordered it")
+        PARTICIPATED = "participated", _("took part")
+        AMPLIFIED = "amplified", _("amplified it")
+        SUSPECTED = "suspected", _("suspected")
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="involvements", verbose_name=_("incident")
+    )
+    perpetrator = models.ForeignKey(
+        Perpetrator,
+        on_delete=models.PROTECT,
+        related_name="involvements",
+        verbose_name=_("perpetrator"),
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.PERPETRATED)
+
+    objects = AuditedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("involvement")
+        verbose_name_plural = _("perpetrators and roles")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "perpetrator"],
+                name="cases_involvement_unique_perpetrator",
+                violation_error_message=_("This perpetrator is already listed for the incident."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.perpetrator} ({self.get_role_display()})"
+
+
+def source_upload_to(source: "Source", filename: str) -> str:
+    # A random name: the original file name may itself identify a witness.
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"sources/{uuid.uuid4().hex}.{extension[:10]}"
+
+
+class Source(models.Model):
+    class Kind(models.TextChoices):
+        TESTIMONY = "testimony", _("testimony")
+        PRESS = "press", _("press")
+        TELEVISION = "television", _("TV or radio segment")
+        SOCIAL_MEDIA = "social_media", _("social media post")
+        OFFICIAL_DOCUMENT = "official_document", _("official document")
+        NGO_REPORT = "ngo_report", _("NGO report")
+        OTHER = "other", _("other")
+
+    class Reliability(models.TextChoices):
+        CONFIRMED = "confirmed", _("confirmed by other sources")
+        PROBABLE = "probable", _("probably true")
+        POSSIBLE = "possible", _("possibly true")
+        DOUBTFUL = "doubtful", _("doubtful")
+        UNKNOWN = "unknown", _("cannot be judged")
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, related_name="sources", verbose_name=_("case")
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind)
+    title = models.CharField(_("title"), max_length=500)
+    publisher = models.CharField(
+        _("publisher"), max_length=255, blank=True, help_text=_("Outlet, channel or author.")
+    )
+    url = models.URLField(_("URL"), max_length=2000, blank=True)
+    date = models.DateField(_("date"), null=True, blank=True)
+    reliability = models.CharField(
+        _("reliability"), max_length=16, choices=Reliability, default=Reliability.UNKNOWN
+    )
+    confidential = models.BooleanField(
+        _("confidential"),
+        default=False,
+        help_text=_("Never shown outside the case team and never exported."),
+    )
+    file = models.FileField(_("file"), upload_to=source_upload_to, blank=True)
+    sha256 = models.CharField(
+        _("SHA-256"),
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=_("Fingerprint of the file as uploaded: proves it has not changed since."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = AuditedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+        ordering = ["date", "id"]
+
+    def __str__(self):
+        return self.title

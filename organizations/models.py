@@ -1,0 +1,219 @@
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from organizations.audit import AuditedQuerySet
+from organizations.vocabularies import PerpetratorCategory, State
+
+
+class Organization(models.Model):
+    class Kind(models.TextChoices):
+        HUMAN_RIGHTS_NGO = "human_rights_ngo", _("human rights NGO")
+        HUMANITARIAN = "humanitarian", _("humanitarian organization")
+        UNION = "union", _("trade union")
+        INDEPENDENT_MEDIA = "independent_media", _("independent media")
+        COMMUNITY_GROUP = "community_group", _("community group")
+        ACADEMIC = "academic", _("academic institution")
+        OTHER = "other", _("other")
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=255)
+    acronym = models.CharField(_("acronym"), max_length=50, blank=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind, default=Kind.HUMAN_RIGHTS_NGO)
+    state = models.CharField(
+        _("state"), max_length=4, choices=State, blank=True, help_text=_("Where it is based.")
+    )
+    website = models.URLField(_("website"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = AuditedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="organizations_organization_unique_name",
+                violation_error_message=_("An organization with this name already exists."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.acronym})" if self.acronym else self.name
+
+
+class Profile(models.Model):
+    """A defender's line of work; a defender may have several (M2M, audited)."""
+
+    class Code(models.TextChoices):
+        LAWYER = "lawyer", _("lawyer")
+        JOURNALIST = "journalist", _("journalist")
+        ACTIVIST = "activist", _("activist")
+        COMMUNITY_LEADER = "community_leader", _("community leader")
+        TRADE_UNIONIST = "trade_unionist", _("trade unionist")
+        HEALTH_WORKER = "health_worker", _("health worker")
+        ACADEMIC = "academic", _("academic")
+        NGO_STAFF = "ngo_staff", _("NGO staff")
+        ENVIRONMENTAL_DEFENDER = "environmental_defender", _("environmental defender")
+        INDIGENOUS_LEADER = "indigenous_leader", _("indigenous leader")
+        LGBTI_ACTIVIST = "lgbti_activist", _("LGBTI activist")
+        OTHER = "other", _("other")
+
+    code = models.CharField(_("code"), max_length=32, choices=Code, unique=True)
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+        ordering = ["code"]
+
+    def __str__(self):
+        return str(self.get_code_display())
+
+
+class Defender(models.Model):
+    class Gender(models.TextChoices):
+        FEMALE = "female", _("female")
+        MALE = "male", _("male")
+        NON_BINARY = "non_binary", _("non-binary")
+        OTHER = "other", _("other")
+        NOT_RECORDED = "not_recorded", _("not recorded")
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    full_name = models.CharField(_("full name"), max_length=255)
+    known_as = models.CharField(
+        _("known as"), max_length=255, blank=True, help_text=_("Nickname or public name.")
+    )
+    gender = models.CharField(
+        _("gender"), max_length=16, choices=Gender, default=Gender.NOT_RECORDED
+    )
+    profiles = models.ManyToManyField(
+        Profile, verbose_name=_("profiles"), blank=True, related_name="defenders"
+    )
+    state = models.CharField(
+        _("state"), max_length=4, choices=State, blank=True, help_text=_("Where they work.")
+    )
+    organizations = models.ManyToManyField(
+        Organization,
+        through="Membership",
+        verbose_name=_("organizations"),
+        related_name="members",
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = AuditedQuerySet.as_manager()
+    history = HistoricalRecords(m2m_fields=[profiles])
+
+    class Meta:
+        verbose_name = _("defender")
+        verbose_name_plural = _("defenders")
+        ordering = ["full_name"]
+
+    def __str__(self):
+        if self.known_as and self.known_as != self.full_name:
+            return f"{self.full_name} («{self.known_as}»)"
+        return self.full_name
+
+
+class Membership(models.Model):
+    defender = models.ForeignKey(
+        Defender, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("defender")
+    )
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="memberships",
+        verbose_name=_("organization"),
+    )
+    role = models.CharField(
+        _("role"), max_length=255, blank=True, help_text=_("E.g. president, lawyer, volunteer.")
+    )
+    started_on = models.DateField(_("started on"), null=True, blank=True)
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+
+    objects = AuditedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["defender", "organization"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ended_on__isnull=True)
+                | models.Q(started_on__isnull=True)
+                | models.Q(ended_on__gte=models.F("started_on")),
+                name="organizations_membership_ends_after_start",
+                violation_error_message=_("A membership cannot end before it starts."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.defender} — {self.organization}"
+
+
+class Perpetrator(models.Model):
+    """An institution or an individual said to have carried out, ordered or amplified attacks."""
+
+    class Kind(models.TextChoices):
+        INSTITUTION = "institution", _("institution")
+        INDIVIDUAL = "individual", _("individual")
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=255)
+    acronym = models.CharField(_("acronym"), max_length=50, blank=True)
+    category = models.CharField(_("category"), max_length=32, choices=PerpetratorCategory)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind, default=Kind.INSTITUTION)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("part of"),
+        help_text=_("E.g. FAES under PNB, a TV programme under VTV, an official under a ministry."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = AuditedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("perpetrator")
+        verbose_name_plural = _("perpetrators")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="organizations_perpetrator_unique_name",
+                violation_error_message=_("A perpetrator with this name already exists."),
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(parent=models.F("id")),
+                name="organizations_perpetrator_not_own_parent",
+                violation_error_message=_("A perpetrator cannot be part of itself."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.acronym} — {self.name}" if self.acronym else self.name
+
+    def clean(self):
+        ancestor, seen = self.parent, set()
+        while ancestor is not None and ancestor.pk not in seen:
+            if self.pk is not None and ancestor.pk == self.pk:
+                raise ValidationError(
+                    {"parent": _("This would make the perpetrator part of itself.")}
+                )
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
