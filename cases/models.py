@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from organizations.audit import AuditedQuerySet
+from organizations.fields import URLField
 from organizations.models import Defender, Organization, Perpetrator
 from organizations.vocabularies import State
 
@@ -360,7 +361,7 @@ class Source(models.Model):
     publisher = models.CharField(
         _("publisher"), max_length=255, blank=True, help_text=_("Outlet, channel or author.")
     )
-    url = models.URLField(_("URL"), max_length=2000, blank=True)
+    url = URLField(_("URL"), max_length=2000, blank=True)
     date = models.DateField(_("date"), null=True, blank=True)
     reliability = models.CharField(
         _("reliability"), max_length=16, choices=Reliability, default=Reliability.UNKNOWN

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from organizations.audit import AuditedQuerySet
+from organizations.fields import URLField
 from organizations.vocabularies import PerpetratorCategory, State
 
 
@@ -27,7 +28,7 @@ class Organization(models.Model):
     state = models.CharField(
         _("state"), max_length=4, choices=State, blank=True, help_text=_("Where it is based.")
     )
-    website = models.URLField(_("website"), blank=True)
+    website = URLField(_("website"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -1,0 +1,65 @@
+import datetime
+
+import factory
+
+from cases.models import Case, Incident, Involvement, Source
+from organizations.models import Defender, Organization, Perpetrator
+from organizations.vocabularies import PerpetratorCategory
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    name = factory.Sequence(lambda n: f"Organización de prueba {n}")
+    kind = Organization.Kind.HUMAN_RIGHTS_NGO
+
+
+class DefenderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Defender
+
+    full_name = factory.Sequence(lambda n: f"Defensora de Prueba {n}")
+
+
+class PerpetratorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Perpetrator
+
+    name = factory.Sequence(lambda n: f"Cuerpo de prueba {n}")
+    category = PerpetratorCategory.SECURITY_FORCE
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Case
+
+    title = factory.Sequence(lambda n: f"Caso de prueba {n}")
+    status = Case.Status.VERIFIED
+
+
+class IncidentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Incident
+
+    case = factory.SubFactory(CaseFactory)
+    type = Incident.Type.STIGMATIZATION
+    occurred_on = datetime.date(2021, 7, 15)
+    defender = factory.SubFactory(DefenderFactory)
+
+
+class InvolvementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Involvement
+
+    incident = factory.SubFactory(IncidentFactory)
+    perpetrator = factory.SubFactory(PerpetratorFactory)
+
+
+class SourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Source
+
+    case = factory.SubFactory(CaseFactory)
+    kind = Source.Kind.PRESS
+    title = factory.Sequence(lambda n: f"Fuente {n}")
