@@ -31,7 +31,8 @@ class MonthFilter(admin.SimpleListFilter):
         try:
             month = datetime.datetime.strptime(self.value(), "%Y-%m").date()  # noqa: DTZ007
         except ValueError:
-            messages.error(request, _("Unknown month %(value)s: use YYYY-MM.") % {"value": self.value()})
+            message = _("Unknown month %(value)s: use YYYY-MM.") % {"value": self.value()}
+            messages.error(request, message)
             return queryset.none()
         incidents = Incident.objects.in_month(month.year, month.month)
         if not self.incident_path:

@@ -43,8 +43,14 @@ FIRST_HALF_TYPES = {
     T.RAID: 3,
 }
 # (month, counted incidents, of which against defenders — None where CDJ gave no split)
-FIRST_HALF_MONTHS = [(1, 99, 40), (2, 41, None), (3, 43, None), (4, 76, None), (5, 80, None),
-                     (6, 35, None)]
+FIRST_HALF_MONTHS = [
+    (1, 99, 40),
+    (2, 41, None),
+    (3, 43, None),
+    (4, 76, None),
+    (5, 80, None),
+    (6, 35, None),
+]
 # July without the Tarazona case (4 detentions and 3 judicial harassment incidents).
 JULY_OTHER_TYPES = {
     T.STIGMATIZATION: 112,
@@ -76,28 +82,76 @@ CASE_SIZE = {T.STIGMATIZATION: 4, T.INTIMIDATION: 2}
 
 PERPETRATORS = [
     # (key, name, acronym, category, kind, parent key)
-    ("sebin", "Servicio Bolivariano de Inteligencia Nacional", "SEBIN", "security_force",
-     "institution", None),
+    (
+        "sebin",
+        "Servicio Bolivariano de Inteligencia Nacional",
+        "SEBIN",
+        "security_force",
+        "institution",
+        None,
+    ),
     ("pnb", "Policía Nacional Bolivariana", "PNB", "security_force", "institution", None),
     ("faes", "Fuerzas de Acciones Especiales", "FAES", "security_force", "institution", "pnb"),
-    ("dgcim", "Dirección General de Contrainteligencia Militar", "DGCIM", "security_force",
-     "institution", None),
-    ("cicpc", "Cuerpo de Investigaciones Científicas, Penales y Criminalísticas", "CICPC",
-     "security_force", "institution", None),
+    (
+        "dgcim",
+        "Dirección General de Contrainteligencia Militar",
+        "DGCIM",
+        "security_force",
+        "institution",
+        None,
+    ),
+    (
+        "cicpc",
+        "Cuerpo de Investigaciones Científicas, Penales y Criminalísticas",
+        "CICPC",
+        "security_force",
+        "institution",
+        None,
+    ),
     ("vtv", "Venezolana de Televisión", "VTV", "state_media", "institution", None),
     ("mazo", "Con el Mazo Dando", "", "state_media", "institution", "vtv"),
     ("mp", "Ministerio Público", "", "public_institution", "institution", None),
-    ("court", "Tribunal 3.º de Primera Instancia en Funciones de Control con competencia en "
-     "casos vinculados con delitos asociados al terrorismo (Caracas)", "",
-     "public_institution", "institution", None),
-    ("official_a", "Funcionario de ejemplo A (ficticio)", "", "public_official", "individual",
-     None),
-    ("official_b", "Funcionaria de ejemplo B (ficticia)", "", "public_official", "individual",
-     None),
-    ("official_c", "Funcionario de ejemplo C (ficticio)", "", "public_official", "individual",
-     None),
-    ("colectivo", "Colectivo de ejemplo (ficticio)", "", "pro_government_group", "institution",
-     None),
+    (
+        "court",
+        "Tribunal 3.º de Primera Instancia en Funciones de Control con competencia en "
+        "casos vinculados con delitos asociados al terrorismo (Caracas)",
+        "",
+        "public_institution",
+        "institution",
+        None,
+    ),
+    (
+        "official_a",
+        "Funcionario de ejemplo A (ficticio)",
+        "",
+        "public_official",
+        "individual",
+        None,
+    ),
+    (
+        "official_b",
+        "Funcionaria de ejemplo B (ficticia)",
+        "",
+        "public_official",
+        "individual",
+        None,
+    ),
+    (
+        "official_c",
+        "Funcionario de ejemplo C (ficticio)",
+        "",
+        "public_official",
+        "individual",
+        None,
+    ),
+    (
+        "colectivo",
+        "Colectivo de ejemplo (ficticio)",
+        "",
+        "pro_government_group",
+        "institution",
+        None,
+    ),
     ("unknown", "Autor no identificado", "", "unknown", "institution", None),
 ]
 # Who is recorded for each type, in turn. Stigmatization: state media first, then officials.
@@ -112,11 +166,31 @@ PERPETRATOR_CYCLE = {
     T.OTHER: ["official_c", "faes", "unknown"],
 }
 
-FIRST_NAMES = ["Ana", "Luis", "María", "Pedro", "Carmen", "José", "Rosa", "Jorge", "Elena",
-               "Miguel", "Sofía", "Andrés"]
+FIRST_NAMES = [
+    "Ana",
+    "Luis",
+    "María",
+    "Pedro",
+    "Carmen",
+    "José",
+    "Rosa",
+    "Jorge",
+    "Elena",
+    "Miguel",
+    "Sofía",
+    "Andrés",
+]
 LAST_NAMES = ["Ejemplar", "Demostración", "de Prueba", "Muestra", "Ficción", "Modelo"]
-ORG_FORMS = ["Observatorio", "Red", "Comité", "Fundación", "Asociación", "Colectivo", "Centro",
-             "Coalición"]
+ORG_FORMS = [
+    "Observatorio",
+    "Red",
+    "Comité",
+    "Fundación",
+    "Asociación",
+    "Colectivo",
+    "Centro",
+    "Coalición",
+]
 ORG_FOCUS = [
     ("Ejemplo de Derechos Humanos", Organization.Kind.HUMAN_RIGHTS_NGO),
     ("Muestra de Acción Humanitaria", Organization.Kind.HUMANITARIAN),
@@ -125,8 +199,16 @@ ORG_FOCUS = [
     ("Muestra de Defensa Comunitaria", Organization.Kind.COMMUNITY_GROUP),
     ("Ejemplo de Estudios Jurídicos", Organization.Kind.ACADEMIC),
 ]
-PROFILE_CYCLE = ["activist", "lawyer", "journalist", "community_leader", "trade_unionist",
-                 "health_worker", "academic", "ngo_staff"]
+PROFILE_CYCLE = [
+    "activist",
+    "lawyer",
+    "journalist",
+    "community_leader",
+    "trade_unionist",
+    "health_worker",
+    "academic",
+    "ngo_staff",
+]
 STATES = list(State.values)
 
 DEMO_ACCOUNTS = [
@@ -319,8 +401,12 @@ class DemoLoader:
                 turn[t] += 1
                 turn[kinds[index]] += 1
                 self.incident(
-                    case, type=t, occurred_on=occurred_on, state=state,
-                    perpetrators=involvements, **target,
+                    case,
+                    type=t,
+                    occurred_on=occurred_on,
+                    state=state,
+                    perpetrators=involvements,
+                    **target,
                 )
             services.source_create(
                 user=self.user,
@@ -336,8 +422,7 @@ class DemoLoader:
 
     def tarazona(self):
         title = (
-            "Detención de Javier Tarazona y activistas de FundaRedes en Coro, "
-            "2 de julio de 2021"
+            "Detención de Javier Tarazona y activistas de FundaRedes en Coro, 2 de julio de 2021"
         )
         fundaredes = self.organization("FundaRedes", Organization.Kind.HUMAN_RIGHTS_NGO)
         people = {
@@ -369,8 +454,12 @@ class DemoLoader:
         sebin, court = self.perpetrator["sebin"], self.perpetrator["court"]
         for name in people:
             self.incident(
-                case, type=T.ARBITRARY_DETENTION, occurred_on=datetime.date(2021, 7, 2),
-                defender=people[name], state=State.FALCON, municipality="Miranda (Coro)",
+                case,
+                type=T.ARBITRARY_DETENTION,
+                occurred_on=datetime.date(2021, 7, 2),
+                defender=people[name],
+                state=State.FALCON,
+                municipality="Miranda (Coro)",
                 perpetrators=[(sebin, Involvement.Role.PERPETRATED)],
                 description=(
                     "Retenido y liberado el mismo día." if name == "Jhonny Romero" else ""
@@ -378,24 +467,40 @@ class DemoLoader:
             )
         for name in ["Javier Tarazona", "José Rafael Tarazona", "Omar de Dios García"]:
             self.incident(
-                case, type=T.JUDICIAL_HARASSMENT, occurred_on=datetime.date(2021, 7, 1),
-                date_precision=Incident.DatePrecision.MONTH, defender=people[name],
+                case,
+                type=T.JUDICIAL_HARASSMENT,
+                occurred_on=datetime.date(2021, 7, 1),
+                date_precision=Incident.DatePrecision.MONTH,
+                defender=people[name],
                 state=State.DISTRITO_CAPITAL,
                 description="Imputado por traición a la patria, terrorismo e incitación al odio.",
                 perpetrators=[(court, Involvement.Role.PERPETRATED)],
             )
         for kind, source_title, publisher, confidential in [
-            ("ngo_report", "Informe mensual de julio de 2021", "Centro para los Defensores y "
-             "la Justicia", False),
-            ("press", "Nota de prensa de ejemplo sobre la detención en Coro",
-             "Medio de ejemplo (ficticio)", False),
+            (
+                "ngo_report",
+                "Informe mensual de julio de 2021",
+                "Centro para los Defensores y la Justicia",
+                False,
+            ),
+            (
+                "press",
+                "Nota de prensa de ejemplo sobre la detención en Coro",
+                "Medio de ejemplo (ficticio)",
+                False,
+            ),
             ("testimony", "Testimonio de un familiar (ejemplo)", "", True),
         ]:
             services.source_create(
-                user=self.user, case=case, kind=kind, title=source_title, publisher=publisher,
+                user=self.user,
+                case=case,
+                kind=kind,
+                title=source_title,
+                publisher=publisher,
                 date=datetime.date(2021, 7, 31) if kind == "ngo_report" else None,
                 reliability="confirmed" if kind == "ngo_report" else "probable",
-                confidential=confidential, reason=REASON,
+                confidential=confidential,
+                reason=REASON,
             )
         self.publish(case)
 
@@ -405,40 +510,71 @@ class DemoLoader:
         draft = self.new_case("Denuncia sin verificar (ejemplo, borrador)", state=State.ZULIA)
         if draft is not None:
             for day in (5, 6):
-                self.incident(draft, type=T.THREAT, occurred_on=datetime.date(2021, 7, day),
-                              organization=org)
+                self.incident(
+                    draft, type=T.THREAT, occurred_on=datetime.date(2021, 7, day), organization=org
+                )
         retracted = self.new_case("Caso retractado (ejemplo)", state=State.LARA)
         if retracted is not None:
-            self.incident(retracted, type=T.INTIMIDATION,
-                          occurred_on=datetime.date(2021, 7, 9), defender=self.defenders[1])
-            services.source_create(user=self.user, case=retracted, kind="press",
-                                   title="Nota luego desmentida (ejemplo)", reason=REASON)
+            self.incident(
+                retracted,
+                type=T.INTIMIDATION,
+                occurred_on=datetime.date(2021, 7, 9),
+                defender=self.defenders[1],
+            )
+            services.source_create(
+                user=self.user,
+                case=retracted,
+                kind="press",
+                title="Nota luego desmentida (ejemplo)",
+                reason=REASON,
+            )
             self.publish(retracted)
-            services.case_retract(case=retracted, user=self.user,
-                                  reason="La fuente se retractó (ejemplo).")
-        repeated = self.new_case("Segundo reporte de un mismo ataque (ejemplo)",
-                                 state=State.CARABOBO)
+            services.case_retract(
+                case=retracted, user=self.user, reason="La fuente se retractó (ejemplo)."
+            )
+        repeated = self.new_case(
+            "Segundo reporte de un mismo ataque (ejemplo)", state=State.CARABOBO
+        )
         if repeated is not None:
             original = (
-                Incident.objects.counted().in_month(YEAR, 7)
-                .filter(type=T.STIGMATIZATION).order_by("id").first()
+                Incident.objects.counted()
+                .in_month(YEAR, 7)
+                .filter(type=T.STIGMATIZATION)
+                .order_by("id")
+                .first()
             )
             copy = self.incident(
-                repeated, type=original.type, occurred_on=original.occurred_on,
-                defender=original.defender, organization=original.organization,
+                repeated,
+                type=original.type,
+                occurred_on=original.occurred_on,
+                defender=original.defender,
+                organization=original.organization,
             )
             services.incident_mark_duplicate(incident=copy, original=original, user=self.user)
-            services.source_create(user=self.user, case=repeated, kind="social_media",
-                                   title="Publicación en redes (ejemplo)", reason=REASON)
+            services.source_create(
+                user=self.user,
+                case=repeated,
+                kind="social_media",
+                title="Publicación en redes (ejemplo)",
+                reason=REASON,
+            )
             self.publish(repeated)
-        yearly = self.new_case("Hostigamiento sostenido durante 2020 (ejemplo)",
-                               state=State.MERIDA)
+        yearly = self.new_case("Hostigamiento sostenido durante 2020 (ejemplo)", state=State.MERIDA)
         if yearly is not None:
-            self.incident(yearly, type=T.INTIMIDATION, occurred_on=datetime.date(2020, 1, 1),
-                          date_precision=Incident.DatePrecision.YEAR,
-                          organization=self.orgs[2])
-            services.source_create(user=self.user, case=yearly, kind="ngo_report",
-                                   title="Informe anual (ejemplo)", reason=REASON)
+            self.incident(
+                yearly,
+                type=T.INTIMIDATION,
+                occurred_on=datetime.date(2020, 1, 1),
+                date_precision=Incident.DatePrecision.YEAR,
+                organization=self.orgs[2],
+            )
+            services.source_create(
+                user=self.user,
+                case=yearly,
+                kind="ngo_report",
+                title="Informe anual (ejemplo)",
+                reason=REASON,
+            )
             self.publish(yearly)
 
     @transaction.atomic
@@ -450,7 +586,7 @@ class DemoLoader:
         first_half = spread(FIRST_HALF_TYPES)
         start = 0
         for month, total, against_defenders in FIRST_HALF_MONTHS:
-            self.month(month, first_half[start:start + total], against_defenders)
+            self.month(month, first_half[start : start + total], against_defenders)
             start += total
             self.log(f"  {YEAR}-{month:02d}: {total} incidentes contados")
         self.tarazona()

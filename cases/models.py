@@ -19,16 +19,16 @@ class Case(models.Model):
     """One story of what happened; it groups the incidents that are counted."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", _("draft")
-        IN_REVIEW = "in_review", _("in review")
-        VERIFIED = "verified", _("verified")
-        PUBLISHED = "published", _("published")
-        RETRACTED = "retracted", _("retracted")
+        DRAFT = "draft", _("Draft")
+        IN_REVIEW = "in_review", _("In review")
+        VERIFIED = "verified", _("Verified")
+        PUBLISHED = "published", _("Published")
+        RETRACTED = "retracted", _("Retracted")
 
     class Confidentiality(models.TextChoices):
-        PUBLIC = "public", _("public")
-        INTERNAL = "internal", _("internal")
-        RESTRICTED = "restricted", _("restricted")
+        PUBLIC = "public", _("Public")
+        INTERNAL = "internal", _("Internal")
+        RESTRICTED = "restricted", _("Restricted")
 
     # Reports count only incidents of cases in these statuses (DESIGN.md §1).
     COUNTED_STATUSES = (Status.VERIFIED, Status.PUBLISHED)
@@ -45,7 +45,9 @@ class Case(models.Model):
     title = models.CharField(
         _("title"),
         max_length=300,
-        help_text=_("Who, what, where, when: e.g. “Detention of FundaRedes activists, Coro, 2 July 2021”."),
+        help_text=_(
+            "Who, what, where, when: e.g. “Detention of FundaRedes activists, Coro, 2 July 2021”."
+        ),
     )
     summary = models.TextField(_("summary"), blank=True)
     status = models.CharField(
@@ -138,25 +140,25 @@ class Incident(models.Model):
     class Type(models.TextChoices):
         # CDJ's eight patterns first, then acts of the HURIDOCS events format seen
         # against defenders. Codes are stable; only labels are translated.
-        STIGMATIZATION = "stigmatization", _("stigmatization and defamation")
-        INTIMIDATION = "intimidation", _("intimidation and harassment")
-        THREAT = "threat", _("threats")
-        JUDICIAL_HARASSMENT = "judicial_harassment", _("judicial harassment")
-        ARBITRARY_DETENTION = "arbitrary_detention", _("arbitrary detention")
-        RAID = "raid", _("raid")
-        DIGITAL_ATTACK = "digital_attack", _("digital attack")
-        OTHER = "other", _("other")
-        ENFORCED_DISAPPEARANCE = "enforced_disappearance", _("enforced disappearance")
-        PHYSICAL_ASSAULT = "physical_assault", _("physical assault")
-        TORTURE = "torture", _("torture")
-        KILLING = "killing", _("killing")
-        TRAVEL_RESTRICTION = "travel_restriction", _("travel restriction")
-        ADMINISTRATIVE_CLOSURE = "administrative_closure", _("administrative closure")
+        STIGMATIZATION = "stigmatization", _("Stigmatization and defamation")
+        INTIMIDATION = "intimidation", _("Intimidation and harassment")
+        THREAT = "threat", _("Threats")
+        JUDICIAL_HARASSMENT = "judicial_harassment", _("Judicial harassment")
+        ARBITRARY_DETENTION = "arbitrary_detention", _("Arbitrary detention")
+        RAID = "raid", _("Raid")
+        DIGITAL_ATTACK = "digital_attack", _("Digital attack")
+        OTHER = "other", _("Other")
+        ENFORCED_DISAPPEARANCE = "enforced_disappearance", _("Enforced disappearance")
+        PHYSICAL_ASSAULT = "physical_assault", _("Physical assault")
+        TORTURE = "torture", _("Torture")
+        KILLING = "killing", _("Killing")
+        TRAVEL_RESTRICTION = "travel_restriction", _("Travel restriction")
+        ADMINISTRATIVE_CLOSURE = "administrative_closure", _("Administrative closure")
 
     class DatePrecision(models.TextChoices):
-        DAY = "day", _("exact day")
-        MONTH = "month", _("month only")
-        YEAR = "year", _("year only")
+        DAY = "day", _("Exact day")
+        MONTH = "month", _("Month only")
+        YEAR = "year", _("Year only")
 
     public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(
@@ -271,9 +273,7 @@ class Incident(models.Model):
             elif self.date_precision == self.DatePrecision.YEAR:
                 self.occurred_on = self.occurred_on.replace(month=1, day=1)
         if self.defender_id is None and self.organization_id is None:
-            errors["defender"] = _(
-                "Say who was attacked: choose a defender or an organization."
-            )
+            errors["defender"] = _("Say who was attacked: choose a defender or an organization.")
         elif self.defender_id is not None and self.organization_id is not None:
             errors["defender"] = _(
                 "An incident has only one target: choose the defender or the organization, "
@@ -294,11 +294,11 @@ class Involvement(models.Model):
     """A perpetrator's part in one incident."""
 
     class Role(models.TextChoices):
-        PERPETRATED = "perpetrated", _("carried it out")
-        ORDERED = "ordered", _("ordered it")
-        PARTICIPATED = "participated", _("took part")
-        AMPLIFIED = "amplified", _("amplified it")
-        SUSPECTED = "suspected", _("suspected")
+        PERPETRATED = "perpetrated", _("Carried it out")
+        ORDERED = "ordered", _("Ordered it")
+        PARTICIPATED = "participated", _("Took part")
+        AMPLIFIED = "amplified", _("Amplified it")
+        SUSPECTED = "suspected", _("Suspected")
 
     incident = models.ForeignKey(
         Incident, on_delete=models.CASCADE, related_name="involvements", verbose_name=_("incident")
@@ -337,20 +337,20 @@ def source_upload_to(source: "Source", filename: str) -> str:
 
 class Source(models.Model):
     class Kind(models.TextChoices):
-        TESTIMONY = "testimony", _("testimony")
-        PRESS = "press", _("press")
+        TESTIMONY = "testimony", _("Testimony")
+        PRESS = "press", _("Press")
         TELEVISION = "television", _("TV or radio segment")
-        SOCIAL_MEDIA = "social_media", _("social media post")
-        OFFICIAL_DOCUMENT = "official_document", _("official document")
+        SOCIAL_MEDIA = "social_media", _("Social media post")
+        OFFICIAL_DOCUMENT = "official_document", _("Official document")
         NGO_REPORT = "ngo_report", _("NGO report")
-        OTHER = "other", _("other")
+        OTHER = "other", _("Other")
 
     class Reliability(models.TextChoices):
-        CONFIRMED = "confirmed", _("confirmed by other sources")
-        PROBABLE = "probable", _("probably true")
-        POSSIBLE = "possible", _("possibly true")
-        DOUBTFUL = "doubtful", _("doubtful")
-        UNKNOWN = "unknown", _("cannot be judged")
+        CONFIRMED = "confirmed", _("Confirmed by other sources")
+        PROBABLE = "probable", _("Probably true")
+        POSSIBLE = "possible", _("Possibly true")
+        DOUBTFUL = "doubtful", _("Doubtful")
+        UNKNOWN = "unknown", _("Cannot be judged")
 
     public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(

@@ -13,13 +13,13 @@ from organizations.vocabularies import PerpetratorCategory, State
 
 class Organization(models.Model):
     class Kind(models.TextChoices):
-        HUMAN_RIGHTS_NGO = "human_rights_ngo", _("human rights NGO")
-        HUMANITARIAN = "humanitarian", _("humanitarian organization")
-        UNION = "union", _("trade union")
-        INDEPENDENT_MEDIA = "independent_media", _("independent media")
-        COMMUNITY_GROUP = "community_group", _("community group")
-        ACADEMIC = "academic", _("academic institution")
-        OTHER = "other", _("other")
+        HUMAN_RIGHTS_NGO = "human_rights_ngo", _("Human rights NGO")
+        HUMANITARIAN = "humanitarian", _("Humanitarian organization")
+        UNION = "union", _("Trade union")
+        INDEPENDENT_MEDIA = "independent_media", _("Independent media")
+        COMMUNITY_GROUP = "community_group", _("Community group")
+        ACADEMIC = "academic", _("Academic institution")
+        OTHER = "other", _("Other")
 
     public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=255)
@@ -55,18 +55,18 @@ class Profile(models.Model):
     """A defender's line of work; a defender may have several (M2M, audited)."""
 
     class Code(models.TextChoices):
-        LAWYER = "lawyer", _("lawyer")
-        JOURNALIST = "journalist", _("journalist")
-        ACTIVIST = "activist", _("activist")
-        COMMUNITY_LEADER = "community_leader", _("community leader")
-        TRADE_UNIONIST = "trade_unionist", _("trade unionist")
-        HEALTH_WORKER = "health_worker", _("health worker")
-        ACADEMIC = "academic", _("academic")
+        LAWYER = "lawyer", _("Lawyer")
+        JOURNALIST = "journalist", _("Journalist")
+        ACTIVIST = "activist", _("Activist")
+        COMMUNITY_LEADER = "community_leader", _("Community leader")
+        TRADE_UNIONIST = "trade_unionist", _("Trade unionist")
+        HEALTH_WORKER = "health_worker", _("Health worker")
+        ACADEMIC = "academic", _("Academic")
         NGO_STAFF = "ngo_staff", _("NGO staff")
-        ENVIRONMENTAL_DEFENDER = "environmental_defender", _("environmental defender")
-        INDIGENOUS_LEADER = "indigenous_leader", _("indigenous leader")
+        ENVIRONMENTAL_DEFENDER = "environmental_defender", _("Environmental defender")
+        INDIGENOUS_LEADER = "indigenous_leader", _("Indigenous leader")
         LGBTI_ACTIVIST = "lgbti_activist", _("LGBTI activist")
-        OTHER = "other", _("other")
+        OTHER = "other", _("Other")
 
     code = models.CharField(_("code"), max_length=32, choices=Code, unique=True)
 
@@ -81,11 +81,11 @@ class Profile(models.Model):
 
 class Defender(models.Model):
     class Gender(models.TextChoices):
-        FEMALE = "female", _("female")
-        MALE = "male", _("male")
-        NON_BINARY = "non_binary", _("non-binary")
-        OTHER = "other", _("other")
-        NOT_RECORDED = "not_recorded", _("not recorded")
+        FEMALE = "female", _("Female")
+        MALE = "male", _("Male")
+        NON_BINARY = "non_binary", _("Non-binary")
+        OTHER = "other", _("Other")
+        NOT_RECORDED = "not_recorded", _("Not recorded")
 
     public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     full_name = models.CharField(_("full name"), max_length=255)
@@ -166,8 +166,8 @@ class Perpetrator(models.Model):
     """An institution or an individual said to have carried out, ordered or amplified attacks."""
 
     class Kind(models.TextChoices):
-        INSTITUTION = "institution", _("institution")
-        INDIVIDUAL = "individual", _("individual")
+        INSTITUTION = "institution", _("Institution")
+        INDIVIDUAL = "individual", _("Individual")
 
     public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=255)

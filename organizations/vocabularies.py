@@ -35,11 +35,11 @@ class State(models.TextChoices):
 
 
 class PerpetratorCategory(models.TextChoices):
-    SECURITY_FORCE = "security_force", _("security force")
-    ARMED_FORCES = "armed_forces", _("armed forces")
-    PUBLIC_OFFICIAL = "public_official", _("public official")
-    STATE_MEDIA = "state_media", _("state media")
-    PUBLIC_INSTITUTION = "public_institution", _("public institution")
-    PRO_GOVERNMENT_GROUP = "pro_government_group", _("pro-government group")
-    NON_STATE_ARMED_GROUP = "non_state_armed_group", _("non-state armed group")
-    UNKNOWN = "unknown", _("unknown")
+    SECURITY_FORCE = "security_force", _("Security force")
+    ARMED_FORCES = "armed_forces", _("Armed forces")
+    PUBLIC_OFFICIAL = "public_official", _("Public official")
+    STATE_MEDIA = "state_media", _("State media")
+    PUBLIC_INSTITUTION = "public_institution", _("Public institution")
+    PRO_GOVERNMENT_GROUP = "pro_government_group", _("Pro-government group")
+    NON_STATE_ARMED_GROUP = "non_state_armed_group", _("Non-state armed group")
+    UNKNOWN = "unknown", _("Unknown")

@@ -25,6 +25,7 @@ class DefenderFactory(factory.django.DjangoModelFactory):
 class PerpetratorFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Perpetrator
+        django_get_or_create = ("name",)
 
     name = factory.Sequence(lambda n: f"Cuerpo de prueba {n}")
     category = PerpetratorCategory.SECURITY_FORCE

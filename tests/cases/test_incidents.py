@@ -25,7 +25,7 @@ class TestOneTarget:
         incident = IncidentFactory.build(case=CaseFactory(), defender=None)
         with pytest.raises(ValidationError) as error:
             incident.full_clean()
-        assert "choose a defender or an organization" in str(error.value.message_dict)
+        assert "Indique a quién se atacó" in str(error.value.message_dict)
 
     def test_validation_explains_two_targets_in_spanish(self):
         incident = IncidentFactory.build(
