@@ -1,0 +1,50 @@
+# Two commands set everything up on a fresh machine with Python 3.11:
+#   make demo   installs, migrates the SQLite database, loads the demo, serves on 127.0.0.1:8000
+#   make test   installs and runs the test suite (SQLite; set DATABASE_URL for PostgreSQL)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_ENV := DEBUG=1
+
+.PHONY: install demo serve test lint format messages clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@echo "==> Creating $(VENV) and installing dependencies (about a minute the first time)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet ".[dev]"
+	@touch $@
+
+demo: install
+	@echo "==> Migrating the SQLite database (db.sqlite3)"
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input
+	@echo "==> Loading the demo data"
+	$(DEMO_ENV) $(BIN)/python manage.py load_demo
+	@$(MAKE) --no-print-directory serve
+
+serve: install
+	@echo "==> DEMO MODE (DEBUG=1): never use these settings or accounts with real data."
+	@echo "==> Open http://127.0.0.1:8000/admin/ and log in with an account listed above."
+	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Refresh the Spanish catalogue after adding strings (needs GNU gettext), then translate
+# the new entries in locale/es/LC_MESSAGES/django.po and run `make messages` again.
+messages: install
+	$(BIN)/python manage.py makemessages -l es --ignore=.venv --ignore=tests --no-obsolete
+	$(BIN)/python manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) db.sqlite3 var staticfiles

@@ -1,0 +1,91 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config import settings as config
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "k3Xq9-a-long-random-production-key-for-tests-only-7hV2pLw8ZrT5",
+    "ALLOWED_HOSTS": "defensores.example.org",
+    "SECURE_SSL_REDIRECT": "1",
+    "SECURE_HSTS_SECONDS": "31536000",
+    "SECURE_HSTS_PRELOAD": "1",
+}
+
+
+def run(args, **env):
+    """Run a Python command in a clean environment holding only `env`."""
+    clean = {key: value for key, value in os.environ.items() if key not in PRODUCTION}
+    clean.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+class TestHelpers:
+    def test_a_bad_boolean_names_the_variable(self, monkeypatch):
+        monkeypatch.setenv("DEBUG", "maybe")
+        with pytest.raises(ImproperlyConfigured, match="DEBUG='maybe'"):
+            config.env_bool("DEBUG", False)
+
+    @pytest.mark.parametrize(("raw", "value"), [("1", True), ("off", False), ("", True)])
+    def test_booleans(self, monkeypatch, raw, value):
+        monkeypatch.setenv("SOME_FLAG", raw)
+        assert config.env_bool("SOME_FLAG", True) is value
+
+    def test_a_bad_number_names_the_variable(self, monkeypatch):
+        monkeypatch.setenv("SECURE_HSTS_SECONDS", "a year")
+        with pytest.raises(ImproperlyConfigured, match="SECURE_HSTS_SECONDS"):
+            config.env_int("SECURE_HSTS_SECONDS", 0)
+
+    def test_lists_are_comma_separated(self, monkeypatch):
+        monkeypatch.setenv("ALLOWED_HOSTS", "a.org, b.org,")
+        assert config.env_list("ALLOWED_HOSTS", []) == ["a.org", "b.org"]
+
+    @pytest.mark.parametrize("url", ["mysql://u@h/db", "not a url", "postgres://u@h:5432/"])
+    def test_an_unusable_database_url_names_the_variable(self, monkeypatch, url):
+        monkeypatch.setenv("DATABASE_URL", url)
+        with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+            config.env_database("DATABASE_URL", "sqlite:///x")
+
+    def test_postgres_urls_are_parsed(self, monkeypatch):
+        monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/defensores")
+        database = config.env_database("DATABASE_URL", "sqlite:///x")
+        assert database["ENGINE"] == "django.db.backends.postgresql"
+        assert database["NAME"] == "defensores"
+
+
+def test_a_bad_value_stops_the_start_with_a_message_naming_it():
+    result = run(["manage.py", "check"], DATABASE_URL="mysql://root@localhost/defensores")
+    assert result.returncode != 0
+    assert "DATABASE_URL" in result.stderr
+
+
+def test_the_server_refuses_to_start_without_a_secret_key_in_production():
+    env = {**PRODUCTION}
+    del env["SECRET_KEY"]
+    result = run(["-c", "import config.wsgi"], **env)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_the_server_starts_with_production_settings():
+    result = run(["-c", "import config.wsgi"], **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_deploy_check_is_clean_with_production_settings():
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
