@@ -11,7 +11,45 @@ from django.utils.translation import ngettext
 
 from cases import services
 from cases.models import Case, Incident, Involvement, Source
-from organizations.history import HistoryAdmin
+from organizations.history import HistoryAdmin, ReadableHistoryContextHelper
+
+
+def case_related_history(case_id) -> list[dict]:
+    """Revisions of a case's incidents, involvements and sources, newest first, each with
+    its readable diff against the previous revision of the same record."""
+    try:
+        case_id = int(case_id)
+    except (TypeError, ValueError):
+        return []
+    histories = [
+        (
+            Incident,
+            Incident.history.filter(case_id=case_id).select_related(
+                "history_user", "defender", "organization"
+            ),
+        ),
+        (
+            Involvement,
+            Involvement.history.filter(incident__case_id=case_id).select_related(
+                "history_user", "perpetrator"
+            ),
+        ),
+        (Source, Source.history.filter(case_id=case_id).select_related("history_user")),
+    ]
+    rows = []
+    for model, records in histories:
+        previous = None
+        for record in records.order_by("id", "history_date", "history_id"):
+            changes = []
+            if previous is not None and previous.id == record.id:
+                delta = record.diff_against(previous, foreign_keys_are_objs=True)
+                changes = ReadableHistoryContextHelper(model, record).context_for_delta_changes(
+                    delta
+                )
+            rows.append({"record": record, "kind": model._meta.verbose_name, "changes": changes})
+            previous = record
+    rows.sort(key=lambda row: row["record"].history_date, reverse=True)
+    return rows
 
 
 class MonthFilter(admin.SimpleListFilter):
@@ -118,6 +156,13 @@ class CaseAdmin(HistoryAdmin, nested_admin.NestedModelAdmin):
     )
     inlines = (IncidentInline, SourceInline)
     actions = ("submit_for_review", "verify", "publish")
+    object_history_template = "admin/cases/case/object_history.html"
+
+    def history_view(self, request, object_id, extra_context=None):
+        # The case's own revisions come from SimpleHistoryAdmin (which also checks access);
+        # below them, the revisions of what the case holds, on the same page.
+        context = {**(extra_context or {}), "related_history": case_related_history(object_id)}
+        return super().history_view(request, object_id, extra_context=context)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_incident_count=Count("incidents"))

@@ -147,7 +147,9 @@ class TestHistory:
         incident = case.incidents.get()
         client.force_login(coordinator)
         data = case_form(
-            incidents=[{"defender": str(incident.defender_id), "id": str(incident.pk)}],
+            incidents=[
+                {"defender": str(incident.defender_id), "id": str(incident.pk), "type": "raid"}
+            ],
             confidentiality="restricted",
         )
         data.update(management("incidents", 1, initial=1))
@@ -161,6 +163,10 @@ class TestHistory:
         assert "Confidencialidad:" in html
         assert "Interno" in html and "Restringido" in html
         assert "documentalista" in html and "coordinadora" in html
+        related = html[html.index('id="related-history"') :]
+        assert "Tipo:" in related and "Detención arbitraria" in related
+        assert "Allanamiento" in related
+        assert incident.history.latest().history_user == coordinator
 
 
 class TestProtection:
