@@ -108,6 +108,8 @@ class SourceForm(forms.ModelForm):
 class InvolvementInline(nested_admin.NestedTabularInline):
     model = Involvement
     extra = 1
+    verbose_name = _("perpetrator")
+    verbose_name_plural = _("perpetrators and roles")
     autocomplete_fields = ("perpetrator",)
     fields = ("perpetrator", "role")
 

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 admin.site.site_header = _("Defensores — case documentation")
 admin.site.site_title = _("Defensores")
 admin.site.index_title = _("Case documentation")
+admin.site.site_url = None  # no public site yet: hide the admin's "View site" link
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
