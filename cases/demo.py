@@ -21,6 +21,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cases import services
 from cases.models import Case, Incident, Involvement
@@ -212,12 +214,12 @@ PROFILE_CYCLE = [
 STATES = list(State.values)
 
 DEMO_ACCOUNTS = [
-    # (username, group, description)
-    ("documentalista", "Documentalista", "registra casos"),
-    ("revisora", "Revisor", "verifica y publica"),
-    ("abogada", "Abogado", "sigue detenciones y procesos"),
-    ("analista", "Analista", "consulta y produce informes"),
-    ("coordinadora", "Coordinador", "todo, gestiona usuarios"),
+    # (username, group, what the role does)
+    ("documentalista", "Documentalista", gettext_lazy("records cases")),
+    ("revisora", "Revisor", gettext_lazy("verifies and publishes")),
+    ("abogada", "Abogado", gettext_lazy("follows detentions and court cases")),
+    ("analista", "Analista", gettext_lazy("reads cases and runs reports")),
+    ("coordinadora", "Coordinador", gettext_lazy("everything, manages users")),
 ]
 
 
@@ -286,7 +288,7 @@ class DemoLoader:
         if obj is None:
             obj = model(**lookup, **defaults)
             services.record_save(obj, user=self.user, reason=REASON)
-            self.created[model._meta.verbose_name_plural] += 1
+            self.created[model] += 1
         return obj
 
     def perpetrators(self) -> dict[str, Perpetrator]:
@@ -348,7 +350,7 @@ class DemoLoader:
         """A new case with this title, or None if the demo already has it (idempotence)."""
         if Case.objects.filter(title=title).exists():
             return None
-        self.created["cases"] += 1
+        self.created[Case] += 1
         return services.case_create(user=self.user, title=title, reason=REASON, **fields)
 
     def publish(self, case: Case, *, until: str = Case.Status.PUBLISHED):
@@ -358,7 +360,7 @@ class DemoLoader:
                 return
 
     def incident(self, case, **fields) -> Incident:
-        self.created["incidents"] += 1
+        self.created[Incident] += 1
         return services.incident_create(user=self.user, case=case, reason=REASON, **fields)
 
     def month(self, month: int, types: list[str], against_defenders: int | None):
@@ -580,7 +582,7 @@ class DemoLoader:
     @transaction.atomic
     def load(self):
         self.user = self.system_user()
-        self.log("Personas, organizaciones y perpetradores…")
+        self.log(_("People, organizations and perpetrators…"))
         self.perpetrator = self.perpetrators()
         self.orgs, self.defenders = self.invented_people()
         first_half = spread(FIRST_HALF_TYPES)
@@ -588,10 +590,16 @@ class DemoLoader:
         for month, total, against_defenders in FIRST_HALF_MONTHS:
             self.month(month, first_half[start : start + total], against_defenders)
             start += total
-            self.log(f"  {YEAR}-{month:02d}: {total} incidentes contados")
+            self.log(
+                _("  %(month)s: %(count)d counted incidents")
+                % {"month": f"{YEAR}-{month:02d}", "count": total}
+            )
         self.tarazona()
         self.month(7, spread(JULY_OTHER_TYPES), JULY_OTHER_AGAINST_DEFENDERS)
-        self.log(f"  {YEAR}-07: 140 incidentes contados (incluye el caso Tarazona)")
+        self.log(
+            _("  %(month)s: %(count)d counted incidents (the Tarazona case included)")
+            % {"month": f"{YEAR}-07", "count": 140}
+        )
         self.not_counted()
-        self.log("  registros que no se cuentan: borrador, retractado, duplicado, fecha anual")
+        self.log(_("  not counted: a draft, a retracted case, a duplicate, a year-only date"))
         return self.created

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from cases.demo import DemoLoader, demo_password
 
@@ -13,17 +14,21 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError(
-                "load_demo crea cuentas con contraseñas conocidas: solo se ejecuta con DEBUG=1."
+                _("load_demo creates accounts with known passwords: it only runs with DEBUG=1.")
             )
         loader = DemoLoader(log=self.stdout.write)
         created = loader.load()
         accounts = loader.accounts()
         if created:
-            summary = ", ".join(f"{count} {name}" for name, count in sorted(created.items()))
-            self.stdout.write(self.style.SUCCESS(f"Creado: {summary}."))
+            summary = ", ".join(
+                f"{count} {model._meta.verbose_name_plural}" for model, count in created.items()
+            )
+            self.stdout.write(self.style.SUCCESS(_("Created: %(summary)s.") % {"summary": summary}))
         else:
-            self.stdout.write(self.style.SUCCESS("La demostración ya estaba cargada: sin cambios."))
-        self.stdout.write("\nCuentas de demostración (solo para la demo):")
+            self.stdout.write(
+                self.style.SUCCESS(_("The demo was already loaded: nothing changed."))
+            )
+        self.stdout.write("\n" + _("Demo accounts (for the demo only):"))
         for username, group, description, _created in accounts:
             self.stdout.write(
                 f"  {username:<15} {demo_password(username):<28} {group} — {description}"
