@@ -3,6 +3,7 @@ import datetime
 import nested_admin
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils.formats import date_format
@@ -14,18 +15,18 @@ from cases.models import Case, Incident, Involvement, Source
 from organizations.history import HistoryAdmin, ReadableHistoryContextHelper
 
 
-def case_related_history(case_id) -> list[dict]:
+def case_related_history(case_id: int) -> list[dict]:
     """Revisions of a case's incidents, involvements and sources, newest first, each with
     its readable diff against the previous revision of the same record."""
-    try:
-        case_id = int(case_id)
-    except (TypeError, ValueError):
-        return []
     histories = [
         (
             Incident,
             Incident.history.filter(case_id=case_id).select_related(
                 "history_user", "defender", "organization"
+            ),
+            lambda r: (
+                f"{r.get_type_display()} — {r.defender or r.organization} — "
+                f"{r.occurred_on:%d/%m/%Y}"
             ),
         ),
         (
@@ -33,23 +34,63 @@ def case_related_history(case_id) -> list[dict]:
             Involvement.history.filter(incident__case_id=case_id).select_related(
                 "history_user", "perpetrator"
             ),
+            lambda r: f"{r.perpetrator} ({r.get_role_display()})",
         ),
-        (Source, Source.history.filter(case_id=case_id).select_related("history_user")),
+        (
+            Source,
+            Source.history.filter(case_id=case_id).select_related("history_user"),
+            lambda r: r.title,
+        ),
     ]
     rows = []
-    for model, records in histories:
+    for model, records, label in histories:
         previous = None
         for record in records.order_by("id", "history_date", "history_id"):
             changes = []
             if previous is not None and previous.id == record.id:
                 delta = record.diff_against(previous, foreign_keys_are_objs=True)
-                changes = ReadableHistoryContextHelper(model, record).context_for_delta_changes(
-                    delta
-                )
-            rows.append({"record": record, "kind": model._meta.verbose_name, "changes": changes})
+                helper = ReadableHistoryContextHelper(model, record)
+                changes = helper.context_for_delta_changes(delta)
+            rows.append(
+                {
+                    "record": record,
+                    "kind": model._meta.verbose_name,
+                    "label": label(record),
+                    "changes": changes,
+                }
+            )
             previous = record
     rows.sort(key=lambda row: row["record"].history_date, reverse=True)
     return rows
+
+
+class CaseLockMixin:
+    """Incidents, perpetrators and sources can be changed only while their case can
+    (Case.is_editable_by): counted cases by reviewers, retracted cases by nobody."""
+
+    @staticmethod
+    def _case_of(obj):
+        if isinstance(obj, Case):
+            return obj
+        if isinstance(obj, Incident | Source) and obj.case_id is not None:
+            return obj.case
+        if isinstance(obj, Involvement) and obj.incident_id is not None:
+            return obj.incident.case
+        return None
+
+    def _case_allows(self, request, obj) -> bool:
+        case = self._case_of(obj)
+        return case is None or case.pk is None or case.is_editable_by(request.user)
+
+    def has_add_permission(self, request, *obj):  # ModelAdmin: (request); inlines: (request, obj)
+        allowed = super().has_add_permission(request, *obj)
+        return allowed and self._case_allows(request, obj[0] if obj else None)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._case_allows(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._case_allows(request, obj)
 
 
 class MonthFilter(admin.SimpleListFilter):
@@ -60,7 +101,8 @@ class MonthFilter(admin.SimpleListFilter):
     incident_path = ""  # lookup from the filtered model to Incident ("" = Incident itself)
 
     def lookups(self, request, model_admin):
-        months = Incident.objects.dates("occurred_on", "month", order="DESC")[:36]
+        dated = Incident.objects.exclude(date_precision=Incident.DatePrecision.YEAR)
+        months = dated.dates("occurred_on", "month", order="DESC")[:36]
         return [(f"{m:%Y-%m}", date_format(m, "YEAR_MONTH_FORMAT")) for m in months]
 
     def queryset(self, request, queryset):
@@ -105,7 +147,7 @@ class SourceForm(forms.ModelForm):
         return source
 
 
-class InvolvementInline(nested_admin.NestedTabularInline):
+class InvolvementInline(CaseLockMixin, nested_admin.NestedTabularInline):
     model = Involvement
     extra = 1
     verbose_name = _("perpetrator")
@@ -114,7 +156,7 @@ class InvolvementInline(nested_admin.NestedTabularInline):
     fields = ("perpetrator", "role")
 
 
-class IncidentInline(nested_admin.NestedStackedInline):
+class IncidentInline(CaseLockMixin, nested_admin.NestedStackedInline):
     model = Incident
     extra = 1
     can_delete = False  # an incident is marked duplicate or its case retracted, never deleted
@@ -127,7 +169,7 @@ class IncidentInline(nested_admin.NestedStackedInline):
     inlines = (InvolvementInline,)
 
 
-class SourceInline(nested_admin.NestedStackedInline):
+class SourceInline(CaseLockMixin, nested_admin.NestedStackedInline):
     model = Source
     form = SourceForm
     extra = 1
@@ -140,7 +182,7 @@ class SourceInline(nested_admin.NestedStackedInline):
 
 
 @admin.register(Case)
-class CaseAdmin(HistoryAdmin, nested_admin.NestedModelAdmin):
+class CaseAdmin(CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
     list_display = ("title", "status", "confidentiality", "state", "incident_count", "updated_at")
     list_filter = ("status", "confidentiality", "state", "incidents__type", CaseMonthFilter)
     search_fields = ("title", "summary", "place")
@@ -161,13 +203,22 @@ class CaseAdmin(HistoryAdmin, nested_admin.NestedModelAdmin):
     object_history_template = "admin/cases/case/object_history.html"
 
     def history_view(self, request, object_id, extra_context=None):
-        # The case's own revisions come from SimpleHistoryAdmin (which also checks access);
-        # below them, the revisions of what the case holds, on the same page.
-        context = {**(extra_context or {}), "related_history": case_related_history(object_id)}
+        # The case's own revisions come from SimpleHistoryAdmin; below them, the revisions
+        # of what the case holds, on the same page, for those who may see the case.
+        self._valid_object_id(object_id)
+        case = self.get_object(request, unquote(object_id))
+        context = dict(extra_context or {})
+        if case is not None and self.has_view_or_change_permission(request, case):
+            context["related_history"] = case_related_history(case.pk)
         return super().history_view(request, object_id, extra_context=context)
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # a case is retracted, never deleted
+
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_incident_count=Count("incidents"))
+        # distinct: the incident-type filter joins incidents a second time.
+        incidents = Count("incidents", distinct=True)
+        return super().get_queryset(request).annotate(_incident_count=incidents)
 
     @admin.display(description=_("incidents"), ordering="_incident_count")
     def incident_count(self, case):
@@ -215,7 +266,7 @@ class CaseAdmin(HistoryAdmin, nested_admin.NestedModelAdmin):
 
 
 @admin.register(Incident)
-class IncidentAdmin(HistoryAdmin, nested_admin.NestedModelAdmin):
+class IncidentAdmin(CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
     list_display = ("type", "target", "occurred_on", "date_precision", "state", "case")
     list_filter = ("type", "case__status", "state", "date_precision", MonthFilter)
     list_select_related = ("case", "defender", "organization")
@@ -231,3 +282,18 @@ class IncidentAdmin(HistoryAdmin, nested_admin.NestedModelAdmin):
     @admin.display(description=_("target"))
     def target(self, incident):
         return incident.target
+
+    def get_readonly_fields(self, request, obj=None):
+        # Moving an incident to another case would change that case's figures unreviewed.
+        return ("case",) if obj is not None else ()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "case":
+            kwargs["queryset"] = Case.objects.editable_by(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        services.incident_save(incident=obj, user=request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an incident is marked as a duplicate or its case retracted

@@ -15,6 +15,15 @@ from organizations.models import Defender, Organization, Perpetrator
 from organizations.vocabularies import State
 
 
+class CaseQuerySet(AuditedQuerySet):
+    def editable_by(self, user):
+        """Cases whose content `user` may change (see Case.is_editable_by)."""
+        statuses = list(Case.OPEN_STATUSES)
+        if user.has_perm("cases.verify_case"):
+            statuses += Case.COUNTED_STATUSES
+        return self.filter(status__in=statuses)
+
+
 class Case(models.Model):
     """One story of what happened; it groups the incidents that are counted."""
 
@@ -32,6 +41,11 @@ class Case(models.Model):
 
     # Reports count only incidents of cases in these statuses (DESIGN.md §1).
     COUNTED_STATUSES = (Status.VERIFIED, Status.PUBLISHED)
+    # Anyone who may change cases edits these; counted cases only reviewers (they change the
+    # figures); a retracted case nobody.
+    OPEN_STATUSES = (Status.DRAFT, Status.IN_REVIEW)
+    # The fields a case's own form edits; status changes only through case_transition.
+    EDITABLE_FIELDS = ("title", "summary", "confidentiality", "state", "place")
     # The workflow: which status may follow which. Retraction replaces deletion.
     TRANSITIONS = {
         Status.DRAFT: (Status.IN_REVIEW,),
@@ -86,7 +100,7 @@ class Case(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    objects = AuditedQuerySet.as_manager()
+    objects = CaseQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -110,6 +124,12 @@ class Case(models.Model):
 
     def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.status]
+
+    def is_editable_by(self, user) -> bool:
+        """Whether `user`, who may change cases, may change this one and what it holds."""
+        if self.status in self.OPEN_STATUSES:
+            return True
+        return self.status in self.COUNTED_STATUSES and user.has_perm("cases.verify_case")
 
 
 class IncidentQuerySet(AuditedQuerySet):
@@ -266,12 +286,12 @@ class Incident(models.Model):
     def clean(self):
         errors = {}
         if self.occurred_on:
-            if self.occurred_on > timezone.localdate():
-                errors["occurred_on"] = _("The date is in the future: enter when it happened.")
-            elif self.date_precision == self.DatePrecision.MONTH:
+            if self.date_precision == self.DatePrecision.MONTH:
                 self.occurred_on = self.occurred_on.replace(day=1)
             elif self.date_precision == self.DatePrecision.YEAR:
                 self.occurred_on = self.occurred_on.replace(month=1, day=1)
+            if self.occurred_on > timezone.localdate():
+                errors["occurred_on"] = _("The date is in the future: enter when it happened.")
         if self.defender_id is None and self.organization_id is None:
             errors["defender"] = _("Say who was attacked: choose a defender or an organization.")
         elif self.defender_id is not None and self.organization_id is not None:
@@ -280,14 +300,35 @@ class Incident(models.Model):
                 "and record another incident for the other."
             )
         if self.duplicate_of_id is not None:
-            if self.pk is not None and self.duplicate_of_id == self.pk:
-                errors["duplicate_of"] = _("An incident cannot be a duplicate of itself.")
-            elif self.duplicate_of.duplicate_of_id is not None:
-                errors["duplicate_of"] = _(
-                    "That incident is itself a duplicate: point to the original report."
-                )
+            problem = self._duplicate_problem()
+            if problem:
+                errors["duplicate_of"] = problem
         if errors:
             raise ValidationError(errors)
+
+    def _duplicate_problem(self):
+        """Why duplicate_of cannot point where it does; None if it can. Each attack must stay
+        counted exactly once: no chains, and a counted report never defers to an uncounted one."""
+        original = self.duplicate_of
+        if self.pk is not None and original.pk == self.pk:
+            return _("An incident cannot be a duplicate of itself.")
+        if original.duplicate_of_id is not None:
+            return _("That incident is itself a duplicate: point to the original report.")
+        if self.pk is not None and self.duplicates.exists():
+            return _(
+                "Other reports are marked as duplicates of this incident: point them to the "
+                "original first."
+            )
+        if (
+            self.case_id is not None
+            and self.case.status in Case.COUNTED_STATUSES
+            and original.case.status not in Case.COUNTED_STATUSES
+        ):
+            return _(
+                "The original belongs to a case that is not counted (“%(status)s”): the attack "
+                "would not be counted at all. Verify that case first."
+            ) % {"status": original.case.get_status_display()}
+        return None
 
 
 class Involvement(models.Model):

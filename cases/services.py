@@ -41,10 +41,14 @@ def file_sha256(file: File) -> str:
 @transaction.atomic
 def case_save(*, case: Case, user: AbstractBaseUser, reason: str = "") -> Case:
     """Create or update a case's own fields (not its status: see case_transition)."""
+    update_fields = None
     if case.pk is None:
         case.created_by = user
+    else:
+        # Never write `status` from a form: a colleague may have moved the case meanwhile.
+        update_fields = [*Case.EDITABLE_FIELDS, "updated_by", "updated_at"]
     case.updated_by = user
-    record_save(case, user=user, reason=reason)
+    record_save(case, user=user, reason=reason, update_fields=update_fields)
     return case
 
 
@@ -113,6 +117,13 @@ def source_fingerprint(source: Source) -> None:
 
 
 @transaction.atomic
+def incident_save(*, incident: Incident, user: AbstractBaseUser, reason: str = "") -> Incident:
+    """Create or update one incident (its perpetrators are saved with it by the admin)."""
+    record_save(incident, user=user, reason=reason)
+    return incident
+
+
+@transaction.atomic
 def source_save(*, source: Source, user: AbstractBaseUser, reason: str = "") -> Source:
     """Create or update a source; a newly uploaded file gets its SHA-256 recorded."""
     source_fingerprint(source)
@@ -136,6 +147,14 @@ def _transition_problem(case: Case, status: str) -> str | None:
         return _("Record at least one incident before sending the case to review.")
     if status in Case.COUNTED_STATUSES and not case.sources.exists():
         return _("A case needs at least one source before it can be verified or published.")
+    if status not in Case.COUNTED_STATUSES:
+        reports = Incident.objects.filter(duplicate_of__case=case).exclude(case=case)
+        if reports.filter(case__status__in=Case.COUNTED_STATUSES).exists():
+            return _(
+                "Reports in other counted cases are marked as duplicates of this case's "
+                "incidents: it must stay counted, or the attacks would not be counted at all. "
+                "Make one of those reports the original first."
+            )
     return None
 
 
@@ -183,6 +202,8 @@ def incident_mark_duplicate(
 ) -> Incident:
     """Keep `incident` as a report of `original`'s attack; it stops being counted."""
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    # Lock the original too: its case must not leave the counted statuses meanwhile.
+    Case.objects.select_for_update().get(pk=original.case_id)
     incident.duplicate_of = original
     record_save(
         incident,

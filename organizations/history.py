@@ -1,6 +1,10 @@
-"""The admin's history pages, made readable: labels instead of codes, "—" for empty."""
+"""The admin's history pages: read-only, readable (labels instead of codes, "—" for empty),
+and a 404 rather than a crash for a malformed address."""
 
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import BooleanField, ManyToManyField
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
@@ -29,3 +33,34 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
     def get_historical_record_context_helper(self, request, historical_record):
         return ReadableHistoryContextHelper(self.model, historical_record)
+
+    def get_deleted_objects(self, objs, request):
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(
+            objs, request
+        )
+        if protected:
+            # Protected records are the reason it cannot be deleted: say that, rather than
+            # "you may not delete incidents" (which no one may).
+            perms_needed = set()
+        return to_delete, model_count, perms_needed, protected
+
+    def _valid_object_id(self, object_id) -> None:
+        try:
+            self.model._meta.pk.to_python(unquote(object_id))
+        except ValidationError:
+            raise Http404 from None
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._valid_object_id(object_id)
+        return super().history_view(request, object_id, extra_context=extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # History is append-only. SIMPLE_HISTORY_REVERT_DISABLED only hides the button:
+        # simple-history would still save an old version posted here, past the workflow and
+        # with nothing but view permission (django-simple-history#1362). Only reading is allowed.
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied
+        self._valid_object_id(object_id)
+        if not str(version_id).isdigit():
+            raise Http404
+        return super().history_form_view(request, object_id, version_id, extra_context)
