@@ -6,11 +6,12 @@ from django.urls import reverse
 
 from cases import services
 from cases.models import Case, Incident, Source
-from organizations.models import Defender
+from organizations.models import Defender, Profile
 from tests.factories import (
     CaseFactory,
     DefenderFactory,
     IncidentFactory,
+    InvolvementFactory,
     OrganizationFactory,
     PerpetratorFactory,
     SourceFactory,
@@ -196,20 +197,28 @@ class TestChangelists:
         IncidentFactory(occurred_on=datetime.date(2021, 6, 3), case=CaseFactory(status="draft"))
         client = client_for(analyst)
         url = reverse("admin:cases_case_changelist")
-        for query in ["status=verified", "incidents__type=raid", "state=", "month=2021-07"]:
-            response = client.get(f"{url}?{query}")
-            assert response.status_code == 200
-        shown = client.get(f"{url}?month=2021-07").context["cl"].result_list
-        assert list(shown) == [july.case]
+        draft = Case.objects.get(status="draft")
+        for query, expected in [
+            ("status=verified", [july.case]),
+            ("status=draft", [draft]),
+            ("incidents__type=raid", [july.case]),
+            ("month=2021-07", [july.case]),
+            ("month=2021-06", [draft]),
+        ]:
+            shown = client.get(f"{url}?{query}").context["cl"].result_list
+            assert list(shown) == expected, query
         incidents = client.get(
             reverse("admin:cases_incident_changelist") + "?type=raid&state=VE-I&month=2021-07"
         )
         assert list(incidents.context["cl"].result_list) == [july]
 
     def test_a_malformed_month_filter_shows_an_error_not_a_crash(self, client_for, analyst):
+        IncidentFactory()
         url = reverse("admin:cases_incident_changelist") + "?month=julio"
-        response = client_for(analyst).get(url, follow=True)
+        response = client_for(analyst).get(url)
         assert response.status_code == 200
+        assert "Mes desconocido julio" in response.content.decode()
+        assert list(response.context["cl"].result_list) == []
 
     def test_search_finds_a_case_by_title(self, client_for, analyst):
         CaseFactory(title="Allanamiento en Maracaibo")
@@ -299,3 +308,193 @@ def test_a_source_file_keeps_its_fingerprint_when_the_case_is_edited(documentali
     source.title = "Testimonio"
     services.source_save(source=source, user=documentalist)
     assert Source.objects.get().sha256 == fingerprint
+
+
+class TestHistoryIsReadOnly:
+    def test_an_old_version_cannot_be_posted_back(self, client_for, analyst, reviewer):
+        case = CaseFactory(status="draft")
+        IncidentFactory(case=case)
+        SourceFactory(case=case)
+        services.case_submit_for_review(case=case, user=reviewer)
+        first = case.history.earliest()
+        url = reverse("admin:cases_case_simple_history", args=[case.pk, first.history_id])
+        client = client_for(analyst)
+        assert client.get(url).status_code == 200
+        response = client.post(url, {"title": case.title, "confidentiality": "internal"})
+        assert response.status_code == 403
+        case.refresh_from_db()
+        assert case.status == "in_review"
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "/admin/cases/case/abc/history/",
+            "/admin/cases/case/1/history/abc/",
+            "/admin/cases/case/abc/history/1/",
+            "/admin/cases/incident/abc/history/",
+            "/admin/organizations/defender/abc/history/",
+        ],
+    )
+    def test_a_malformed_history_address_is_not_found(self, client_for, coordinator, url):
+        IncidentFactory()
+        assert client_for(coordinator).get(url).status_code == 404
+
+    def test_a_change_of_profiles_is_in_the_defender_history(self, client_for, documentalist):
+        defender = DefenderFactory()
+        url = reverse("admin:organizations_defender_change", args=[defender.pk])
+        lawyer_profile = Profile.objects.get(code="lawyer")
+        response = client_for(documentalist).post(
+            url,
+            {
+                "full_name": defender.full_name,
+                "known_as": "",
+                "gender": "female",
+                "profiles": [lawyer_profile.pk],
+                "state": "VE-S",
+                **management("memberships", 0),
+            },
+        )
+        assert response.status_code == 302, response.context["errors"]
+        latest = defender.history.latest()
+        assert latest.history_user == documentalist
+        assert [p.profile_id for p in latest.profiles.all()] == [lawyer_profile.pk]
+        history_url = reverse("admin:organizations_defender_history", args=[defender.pk])
+        html = client_for(documentalist).get(history_url).content.decode()
+        assert "Perfiles:" in html and "Abogado/a" in html
+
+
+class TestCountedCasesAreLocked:
+    def test_a_documentalist_only_reads_a_verified_case(self, client_for, documentalist):
+        case = CaseFactory(status="verified")
+        incident = IncidentFactory(case=case)
+        client = client_for(documentalist)
+        url = reverse("admin:cases_case_change", args=[case.pk])
+        page = client.get(url)
+        assert page.status_code == 200
+        assert page.context["has_change_permission"] is False
+        data = case_form(
+            incidents=[{"defender": str(incident.defender_id), "id": str(incident.pk)}],
+            title="Título cambiado",
+        )
+        data.update(management("incidents", 1, initial=1))
+        assert client.post(url, data).status_code == 403
+        case.refresh_from_db()
+        assert case.title != "Título cambiado"
+
+    def test_a_documentalist_cannot_add_an_incident_to_a_published_case(
+        self, client_for, documentalist
+    ):
+        case = CaseFactory(status="published")
+        response = client_for(documentalist).post(
+            reverse("admin:cases_incident_add"),
+            {
+                "case": str(case.pk),
+                "type": "raid",
+                "occurred_on": "02/07/2021",
+                "date_precision": "day",
+                "organization": str(OrganizationFactory().pk),
+                **management("involvements", 0),
+            },
+        )
+        assert response.status_code == 200  # the form again, with an error on "case"
+        assert "case" in response.context["adminform"].form.errors
+        assert not case.incidents.exists()
+
+    def test_an_incident_cannot_move_to_another_case(self, client_for, reviewer):
+        incident = IncidentFactory(case=CaseFactory(status="draft"))
+        published = CaseFactory(status="published")
+        url = reverse("admin:cases_incident_change", args=[incident.pk])
+        client_for(reviewer).post(
+            url,
+            {
+                "case": str(published.pk),
+                "type": incident.type,
+                "occurred_on": "15/07/2021",
+                "date_precision": "day",
+                "defender": str(incident.defender_id),
+                **management("involvements", 0),
+            },
+        )
+        incident.refresh_from_db()
+        assert incident.case.status == "draft"
+
+    def test_a_reviewer_may_correct_a_verified_case(self, client_for, reviewer):
+        case = CaseFactory(status="verified")
+        incident = IncidentFactory(case=case)
+        data = case_form(
+            incidents=[{"defender": str(incident.defender_id), "id": str(incident.pk)}],
+            title="Título corregido",
+        )
+        data.update(management("incidents", 1, initial=1))
+        data["incidents-0-case"] = str(case.pk)
+        response = client_for(reviewer).post(
+            reverse("admin:cases_case_change", args=[case.pk]), data
+        )
+        assert response.status_code == 302, response.context["errors"]
+        case.refresh_from_db()
+        assert case.title == "Título corregido" and case.status == "verified"
+
+    def test_nobody_changes_a_retracted_case(self, client_for, coordinator):
+        case = CaseFactory(status="retracted")
+        page = client_for(coordinator).get(reverse("admin:cases_case_change", args=[case.pk]))
+        assert page.context["has_change_permission"] is False
+
+    @pytest.mark.parametrize("model", ["case", "incident"])
+    def test_not_even_a_coordinator_deletes_cases_or_incidents(
+        self, client_for, coordinator, model
+    ):
+        incident = IncidentFactory(case=CaseFactory(status="draft"))
+        obj = incident.case if model == "case" else incident
+        url = reverse(f"admin:cases_{model}_delete", args=[obj.pk])
+        assert client_for(coordinator).post(url, {"post": "yes"}).status_code == 403
+        assert type(obj).objects.filter(pk=obj.pk).exists()
+
+
+class TestAccess:
+    def test_a_stranger_is_sent_to_the_login_page(self, client_for, outsider):
+        response = client_for(outsider).get(reverse("admin:cases_case_changelist"))
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/")
+
+    def test_an_anonymous_visitor_sees_nothing(self, client):
+        IncidentFactory()
+        for name in ["cases_case_changelist", "cases_incident_changelist"]:
+            response = client.get(reverse(f"admin:{name}"))
+            assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+    def test_staff_without_a_role_is_refused(self, client, db):
+        from django.contrib.auth.models import User
+
+        client.force_login(User.objects.create_user("sin-rol", is_staff=True))
+        assert client.get(reverse("admin:cases_case_changelist")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("factory", "admin_name"),
+    [
+        (
+            lambda: IncidentFactory(defender=None, organization=OrganizationFactory()).organization,
+            "organizations_organization",
+        ),
+        (lambda: InvolvementFactory().perpetrator, "organizations_perpetrator"),
+    ],
+)
+def test_organizations_and_perpetrators_in_incidents_are_protected(
+    client_for, coordinator, factory, admin_name
+):
+    obj = factory()
+    url = reverse(f"admin:{admin_name}_delete", args=[obj.pk])
+    client = client_for(coordinator)
+    assert "objetos relacionados protegidos" in client.get(url).content.decode()
+    client.post(url, {"post": "yes"})
+    assert type(obj).objects.filter(pk=obj.pk).exists()
+
+
+def test_the_incident_count_is_right_when_filtered_by_type(client_for, analyst):
+    case = CaseFactory()
+    for _ in range(3):
+        IncidentFactory(case=case, type="judicial_harassment")
+    IncidentFactory(case=case, type="raid")
+    url = reverse("admin:cases_case_changelist") + "?incidents__type=judicial_harassment"
+    [shown] = client_for(analyst).get(url).context["cl"].result_list
+    assert shown._incident_count == 4

@@ -1,9 +1,11 @@
 import datetime
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
+from simple_history.manager import HistoryManager
 
 from cases.models import Case, Incident
 from organizations.audit import AuditBypassError
@@ -59,6 +61,17 @@ class TestDates:
         incident.full_clean()
         assert incident.occurred_on == datetime.date(2021, 7, 1)
         assert incident.occurred_on_display == "07/2021"
+
+    def test_a_month_precision_date_in_the_current_month_is_not_in_the_future(self):
+        today = timezone.localdate()
+        incident = IncidentFactory.build(
+            case=CaseFactory(),
+            defender=DefenderFactory(),
+            occurred_on=today.replace(day=28) if today.day < 28 else today,
+            date_precision=Incident.DatePrecision.MONTH,
+        )
+        incident.full_clean()
+        assert incident.occurred_on == today.replace(day=1)
 
     def test_a_year_precision_date_is_stored_as_the_first_of_january(self):
         incident = IncidentFactory.build(
@@ -116,6 +129,32 @@ class TestCounted:
             second_copy.full_clean()
         assert "duplicate_of" in error.value.message_dict
 
+    def test_a_report_with_duplicates_cannot_become_a_duplicate(self):
+        original = IncidentFactory()
+        IncidentFactory(duplicate_of=original)
+        other = IncidentFactory()
+        original.duplicate_of = other
+        with pytest.raises(ValidationError) as error:
+            original.full_clean()
+        assert "duplicate_of" in error.value.message_dict
+
+    def test_a_counted_report_cannot_defer_to_an_uncounted_one(self):
+        draft_report = IncidentFactory(case=CaseFactory(status=Case.Status.DRAFT))
+        counted = IncidentFactory()
+        counted.duplicate_of = draft_report
+        with pytest.raises(ValidationError) as error:
+            counted.full_clean()
+        assert "no se contaría" in " ".join(error.value.message_dict["duplicate_of"])
+
+    def test_a_draft_report_may_point_to_a_counted_original(self):
+        counted = IncidentFactory()
+        report = IncidentFactory.build(
+            case=CaseFactory(status=Case.Status.DRAFT),
+            defender=counted.defender,
+            duplicate_of=counted,
+        )
+        report.full_clean()
+
 
 class TestInMonth:
     def test_it_takes_the_whole_month_and_nothing_else(self):
@@ -148,12 +187,32 @@ class TestInMonth:
             Incident.objects.in_month(2021, 13)
 
 
-class TestAuditGuard:
-    def test_queryset_update_is_refused_because_it_skips_history(self):
-        IncidentFactory()
-        with pytest.raises(AuditBypassError):
-            Incident.objects.update(description="x")
+AUDITED = [
+    model
+    for model in apps.get_models()
+    if isinstance(getattr(model, "history", None), HistoryManager)
+]
 
-    def test_bulk_create_is_refused_because_it_skips_history(self):
+
+class TestAuditGuard:
+    def test_every_domain_model_is_audited(self):
+        names = {model.__name__ for model in AUDITED}
+        assert names >= {
+            "Organization",
+            "Defender",
+            "Membership",
+            "Perpetrator",
+            "Case",
+            "Incident",
+            "Involvement",
+            "Source",
+        }
+
+    @pytest.mark.parametrize("model", AUDITED, ids=lambda model: model.__name__)
+    def test_writes_that_skip_history_are_refused(self, model):
         with pytest.raises(AuditBypassError):
-            Case.objects.bulk_create([Case(title="x")])
+            model.objects.update()
+        with pytest.raises(AuditBypassError):
+            model.objects.bulk_create([model()])
+        with pytest.raises(AuditBypassError):
+            model.objects.bulk_update([model()], fields=["pk"])

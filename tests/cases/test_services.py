@@ -101,3 +101,32 @@ def test_marking_a_duplicate_stops_it_being_counted(draft, documentalist, review
     services.incident_mark_duplicate(incident=copy, original=original, user=reviewer)
     assert list(Incident.objects.counted()) == [original]
     assert copy.history.latest().history_user == reviewer
+
+
+def test_saving_a_stale_copy_never_undoes_a_status_change(draft, documentalist, reviewer):
+    add_incident(draft, documentalist)
+    stale = Case.objects.get(pk=draft.pk)
+    services.case_submit_for_review(case=draft, user=documentalist)
+    stale.title = "Título corregido"
+    services.case_save(case=stale, user=documentalist)
+    draft.refresh_from_db()
+    assert draft.status == Case.Status.IN_REVIEW
+    assert draft.title == "Título corregido"
+
+
+def test_a_case_others_count_through_their_duplicates_cannot_be_retracted(
+    draft, documentalist, reviewer
+):
+    original = add_incident(draft, documentalist)
+    services.source_create(user=documentalist, case=draft, kind="press", title="Nota")
+    services.case_submit_for_review(case=draft, user=documentalist)
+    services.case_verify(case=draft, user=reviewer)
+    other = services.case_create(user=documentalist, title="Otro reporte")
+    report = add_incident(other, documentalist)
+    services.source_create(user=documentalist, case=other, kind="press", title="Otra nota")
+    services.case_submit_for_review(case=other, user=documentalist)
+    services.case_verify(case=other, user=reviewer)
+    services.incident_mark_duplicate(incident=report, original=original, user=reviewer)
+    with pytest.raises(ValidationError, match="no se contarían"):
+        services.case_retract(case=draft, user=reviewer, reason="Fuente dudosa")
+    assert Incident.objects.counted().count() == 1
