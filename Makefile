@@ -11,6 +11,8 @@ DEMO_ENV := DEBUG=1
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Defensores needs Python 3.11 or newer: run make PYTHON=python3.11 …"; exit 1; }
 	@echo "==> Creating $(VENV) and installing dependencies (about a minute the first time)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

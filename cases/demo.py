@@ -284,7 +284,8 @@ class DemoLoader:
         return rows
 
     def _get_or_save(self, model, lookup: dict, defaults: dict):
-        obj = model.objects.filter(**lookup).first()
+        # Names are unique regardless of case (the constraints use Lower): match them so.
+        obj = model.objects.filter(**{f"{k}__iexact": v for k, v in lookup.items()}).first()
         if obj is None:
             obj = model(**lookup, **defaults)
             services.record_save(obj, user=self.user, reason=REASON)
@@ -310,7 +311,7 @@ class DemoLoader:
         return self._get_or_save(Organization, {"name": name}, {"kind": kind, "state": state})
 
     def defender(self, full_name: str, *, profiles=(), organization=None, role="", state=""):
-        defender = Defender.objects.filter(full_name=full_name).first()
+        defender = Defender.objects.filter(full_name__iexact=full_name).first()
         if defender is None:
             defender = self._get_or_save(Defender, {"full_name": full_name}, {"state": state})
             defender.profiles.set(Profile.objects.filter(code__in=profiles))

@@ -57,6 +57,13 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return number
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env_str(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} must be one of: {', '.join(choices)}.")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name, "").strip()
     if not value:
@@ -78,8 +85,10 @@ def env_database(name: str, default: str) -> dict:
             f"{name} names an unsupported database ({config.get('ENGINE')}): "
             "only SQLite and PostgreSQL are supported."
         )
-    if not config.get("NAME"):
-        raise ImproperlyConfigured(f"{name} has no database name.")
+    if not config.get("NAME") or config["NAME"] == ":memory:":
+        raise ImproperlyConfigured(
+            f"{name} has no database name (an in-memory database would lose every record)."
+        )
     if config["ENGINE"] == "django.db.backends.postgresql":
         config["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
         config["CONN_HEALTH_CHECKS"] = True
@@ -198,5 +207,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    },
 }

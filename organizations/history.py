@@ -35,9 +35,7 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return ReadableHistoryContextHelper(self.model, historical_record)
 
     def get_deleted_objects(self, objs, request):
-        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(
-            objs, request
-        )
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
         if protected:
             # Protected records are the reason it cannot be deleted: say that, rather than
             # "you may not delete incidents" (which no one may).

@@ -53,11 +53,18 @@ class TestHelpers:
         monkeypatch.setenv("ALLOWED_HOSTS", "a.org, b.org,")
         assert config.env_list("ALLOWED_HOSTS", []) == ["a.org", "b.org"]
 
-    @pytest.mark.parametrize("url", ["mysql://u@h/db", "not a url", "postgres://u@h:5432/"])
+    @pytest.mark.parametrize(
+        "url", ["mysql://u@h/db", "not a url", "postgres://u@h:5432/", "sqlite://"]
+    )
     def test_an_unusable_database_url_names_the_variable(self, monkeypatch, url):
         monkeypatch.setenv("DATABASE_URL", url)
         with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
             config.env_database("DATABASE_URL", "sqlite:///x")
+
+    def test_a_bad_choice_names_the_variable_and_the_choices(self, monkeypatch):
+        monkeypatch.setenv("LOG_LEVEL", "verbose")
+        with pytest.raises(ImproperlyConfigured, match="LOG_LEVEL='verbose' must be one of"):
+            config.env_choice("LOG_LEVEL", "INFO", ("INFO", "DEBUG"))
 
     def test_postgres_urls_are_parsed(self, monkeypatch):
         monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/defensores")

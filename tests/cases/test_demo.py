@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.test import override_settings
 
+from cases.demo import DemoLoader
 from cases.models import Case, Incident, Involvement, Source
 from organizations.models import Defender, Membership, Organization, Perpetrator
 
@@ -148,3 +149,12 @@ def test_it_refuses_to_run_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("load_demo")
+
+
+def test_it_reuses_people_and_organizations_whatever_the_case_of_their_names():
+    loader = DemoLoader()
+    loader.user = loader.system_user()
+    fundaredes = Organization.objects.get(name="FundaRedes")
+    assert loader.organization("FUNDAREDES", Organization.Kind.HUMAN_RIGHTS_NGO) == fundaredes
+    assert loader.defender("javier tarazona") == Defender.objects.get(full_name="Javier Tarazona")
+    assert not loader.created
