@@ -90,7 +90,14 @@ class CaseLockMixin:
         return super().has_change_permission(request, obj) and self._case_allows(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and self._case_allows(request, obj)
+        # Only a perpetrator row can be removed (a wrong attribution), and only before the
+        # case is counted; the history keeps the removed row.
+        case = self._case_of(obj)
+        return (
+            super().has_delete_permission(request, obj)
+            and self._case_allows(request, obj)
+            and (case is None or case.status in Case.OPEN_STATUSES)
+        )
 
 
 class MonthFilter(admin.SimpleListFilter):
@@ -156,7 +163,17 @@ class InvolvementInline(CaseLockMixin, nested_admin.NestedTabularInline):
     fields = ("perpetrator", "role")
 
 
-class IncidentInline(CaseLockMixin, nested_admin.NestedStackedInline):
+class DuplicateMarkingMixin:
+    """Only reviewers (cases.mark_duplicate_incident) say that a report repeats another."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if not request.user.has_perm("cases.mark_duplicate_incident"):
+            fields += ("duplicate_of",)
+        return fields
+
+
+class IncidentInline(DuplicateMarkingMixin, CaseLockMixin, nested_admin.NestedStackedInline):
     model = Incident
     extra = 1
     can_delete = False  # an incident is marked duplicate or its case retracted, never deleted
@@ -212,9 +229,6 @@ class CaseAdmin(CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
             context["related_history"] = case_related_history(case.pk)
         return super().history_view(request, object_id, extra_context=context)
 
-    def has_delete_permission(self, request, obj=None):
-        return False  # a case is retracted, never deleted
-
     def get_queryset(self, request):
         # distinct: the incident-type filter joins incidents a second time.
         incidents = Count("incidents", distinct=True)
@@ -266,7 +280,9 @@ class CaseAdmin(CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
 
 
 @admin.register(Incident)
-class IncidentAdmin(CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
+class IncidentAdmin(
+    DuplicateMarkingMixin, CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin
+):
     list_display = ("type", "target", "occurred_on", "date_precision", "state", "case")
     list_filter = ("type", "case__status", "state", "date_precision", MonthFilter)
     list_select_related = ("case", "defender", "organization")
@@ -284,8 +300,9 @@ class IncidentAdmin(CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
         return incident.target
 
     def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
         # Moving an incident to another case would change that case's figures unreviewed.
-        return ("case",) if obj is not None else ()
+        return ("case", *fields) if obj is not None else fields
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "case":
@@ -294,6 +311,3 @@ class IncidentAdmin(CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
 
     def save_model(self, request, obj, form, change):
         services.incident_save(incident=obj, user=request.user)
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # an incident is marked as a duplicate or its case retracted

@@ -12,8 +12,10 @@ A few records show what is *not* counted: a draft case, a retracted case, a dupl
 report, and an incident known only by its year.
 """
 
+import base64
 import calendar
 import datetime
+import hashlib
 from collections import Counter
 from collections.abc import Callable
 
@@ -23,6 +25,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cases import services
 from cases.models import Case, Incident, Involvement
@@ -227,6 +230,15 @@ def demo_password(username: str) -> str:
     return f"demo-{username}-2021"
 
 
+def demo_totp_key(username: str) -> str:
+    """A fixed authenticator secret per demo account (hex), so the demo's codes are known."""
+    return hashlib.sha1(f"defensores-demo-{username}".encode()).hexdigest()  # noqa: S324
+
+
+def base32_secret(hex_key: str) -> str:
+    return base64.b32encode(bytes.fromhex(hex_key)).decode()
+
+
 def spread(counts: dict[str, int]) -> list[str]:
     """The types in an evenly interleaved order, so that any slice keeps their proportions."""
     keyed = [
@@ -280,6 +292,9 @@ class DemoLoader:
                 user.set_password(demo_password(username))
                 user.save(update_fields=["password"])
                 user.groups.add(Group.objects.get(name=group_name))
+                TOTPDevice.objects.create(
+                    user=user, name="default", key=demo_totp_key(username), confirmed=True
+                )
             rows.append((username, group_name, description, created))
         return rows
 

@@ -239,6 +239,7 @@ class Incident(models.Model):
         verbose_name = _("incident")
         verbose_name_plural = _("incidents")
         ordering = ["occurred_on", "id"]
+        permissions = [("mark_duplicate_incident", _("Can mark incidents as duplicates"))]
         constraints = [
             models.CheckConstraint(
                 condition=(

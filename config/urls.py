@@ -1,15 +1,31 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
+from two_factor.views import (
+    BackupTokensView,
+    ProfileView,
+    QRGeneratorView,
+    SetupCompleteView,
+    SetupView,
+)
 
-admin.site.site_header = _("Defensores — case documentation")
-admin.site.site_title = _("Defensores")
-admin.site.index_title = _("Case documentation")
-admin.site.site_url = None  # no public site yet: hide the admin's "View site" link
+from accounts.views import LoginView
+
+# two-factor-auth's pages, without its "disable two-factor" view: nobody turns it off.
+two_factor_patterns = [
+    path("account/login/", LoginView.as_view(), name="login"),
+    path("account/two_factor/setup/", SetupView.as_view(), name="setup"),
+    path("account/two_factor/qrcode/", QRGeneratorView.as_view(), name="qr"),
+    path("account/two_factor/setup/complete/", SetupCompleteView.as_view(), name="setup_complete"),
+    path("account/two_factor/backup/tokens/", BackupTokensView.as_view(), name="backup_tokens"),
+    path("account/two_factor/", ProfileView.as_view(), name="profile"),
+]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("", include((two_factor_patterns, "two_factor"))),
+    # The admin's own login page would take a password alone: the wizard replaces it.
+    path("admin/login/", LoginView.as_view()),
     path("admin/", admin.site.urls),
     path("nested_admin/", include("nested_admin.urls")),
 ]

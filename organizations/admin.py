@@ -17,6 +17,7 @@ class OrganizationAdmin(HistoryAdmin):
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 1
+    can_delete = False  # a membership that ended gets its end date
     autocomplete_fields = ("organization",)
     fields = ("organization", "role", "started_on", "ended_on")
     verbose_name = _("membership in an organization")

@@ -27,20 +27,18 @@ class ReadableHistoryContextHelper(HistoricalRecordContextHelper):
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
-    """Every audited model's admin: history shows who changed which field, from what to what."""
+    """Every audited model's admin: history shows who changed which field, from what to what;
+    nothing is deleted."""
 
     show_full_result_count = False
 
     def get_historical_record_context_helper(self, request, historical_record):
         return ReadableHistoryContextHelper(self.model, historical_record)
 
-    def get_deleted_objects(self, objs, request):
-        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
-        if protected:
-            # Protected records are the reason it cannot be deleted: say that, rather than
-            # "you may not delete incidents" (which no one may).
-            perms_needed = set()
-        return to_delete, model_count, perms_needed, protected
+    def has_delete_permission(self, request, obj=None):
+        # Nothing in the domain is deleted: cases are retracted, incidents marked as
+        # duplicates, and foreign keys PROTECT what they point to.
+        return False
 
     def _valid_object_id(self, object_id) -> None:
         try:

@@ -1,5 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group, User
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 
 @pytest.fixture(autouse=True)
@@ -45,12 +47,18 @@ def outsider(db):
     return User.objects.create_user("ajeno", password="contraseña-de-prueba")
 
 
+def verified_login(client, user):
+    """Sign `user` in as the login wizard would after password and TOTP: a session that has
+    passed the second factor."""
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="default", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
 @pytest.fixture
 def client_for(client):
-    """A test client logged in as the given user."""
-
-    def login(user):
-        client.force_login(user)
-        return client
-
-    return login
+    """A test client signed in (password and second factor) as the given user."""
+    return lambda user: verified_login(client, user)

@@ -2,10 +2,11 @@ import datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import ProtectedError
 from django.urls import reverse
 
 from cases import services
-from cases.models import Case, Incident, Source
+from cases.models import Case, Incident, Involvement, Source
 from organizations.models import Defender, Profile
 from tests.factories import (
     CaseFactory,
@@ -146,7 +147,7 @@ class TestHistory:
         client.post(ADD_URL, case_form(incidents=[{"defender": str(DefenderFactory().pk)}]))
         case = Case.objects.get()
         incident = case.incidents.get()
-        client.force_login(coordinator)
+        client = client_for(coordinator)
         data = case_form(
             incidents=[
                 {"defender": str(incident.defender_id), "id": str(incident.pk), "type": "raid"}
@@ -171,16 +172,30 @@ class TestHistory:
 
 
 class TestProtection:
-    def test_deleting_a_defender_with_incidents_is_refused_and_says_why(
+    def test_nobody_deletes_people_organizations_or_perpetrators_in_the_admin(
         self, client_for, coordinator
     ):
         incident = IncidentFactory()
-        url = reverse("admin:organizations_defender_delete", args=[incident.defender_id])
+        perpetrator = InvolvementFactory(incident=incident).perpetrator
         client = client_for(coordinator)
-        page = client.get(url).content.decode()
-        assert "objetos relacionados protegidos" in page
-        client.post(url, {"post": "yes"})
-        assert Defender.objects.filter(pk=incident.defender_id).exists()
+        for name, obj in [
+            ("organizations_defender", incident.defender),
+            ("organizations_organization", OrganizationFactory()),
+            ("organizations_perpetrator", perpetrator),
+        ]:
+            url = reverse(f"admin:{name}_delete", args=[obj.pk])
+            assert client.post(url, {"post": "yes"}).status_code == 403, name
+            assert type(obj).objects.filter(pk=obj.pk).exists()
+
+    def test_the_database_protects_what_incidents_point_to(self):
+        incident = IncidentFactory()
+        perpetrator = InvolvementFactory(incident=incident).perpetrator
+        for obj in [incident.defender, perpetrator, incident.case]:
+            with pytest.raises(ProtectedError) as error:
+                obj.delete()
+            assert incident in error.value.protected_objects or any(
+                isinstance(o, Incident | Involvement) for o in error.value.protected_objects
+            )
 
     def test_a_documentalist_cannot_delete_at_all(self, client_for, documentalist):
         defender = DefenderFactory()
@@ -462,32 +477,11 @@ class TestAccess:
             response = client.get(reverse(f"admin:{name}"))
             assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
-    def test_staff_without_a_role_is_refused(self, client, db):
+    def test_staff_without_a_role_is_refused(self, client_for, db):
         from django.contrib.auth.models import User
 
-        client.force_login(User.objects.create_user("sin-rol", is_staff=True))
+        client = client_for(User.objects.create_user("sin-rol", is_staff=True))
         assert client.get(reverse("admin:cases_case_changelist")).status_code == 403
-
-
-@pytest.mark.parametrize(
-    ("factory", "admin_name"),
-    [
-        (
-            lambda: IncidentFactory(defender=None, organization=OrganizationFactory()).organization,
-            "organizations_organization",
-        ),
-        (lambda: InvolvementFactory().perpetrator, "organizations_perpetrator"),
-    ],
-)
-def test_organizations_and_perpetrators_in_incidents_are_protected(
-    client_for, coordinator, factory, admin_name
-):
-    obj = factory()
-    url = reverse(f"admin:{admin_name}_delete", args=[obj.pk])
-    client = client_for(coordinator)
-    assert "objetos relacionados protegidos" in client.get(url).content.decode()
-    client.post(url, {"post": "yes"})
-    assert type(obj).objects.filter(pk=obj.pk).exists()
 
 
 def test_the_incident_count_is_right_when_filtered_by_type(client_for, analyst):

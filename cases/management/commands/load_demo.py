@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from cases.demo import DemoLoader, demo_password
+from cases.demo import DemoLoader, base32_secret, demo_password, demo_totp_key
 
 
 class Command(BaseCommand):
@@ -33,3 +33,15 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {username:<15} {demo_password(username):<28} {group} — {description}"
             )
+        self.stdout.write(
+            self.style.WARNING(
+                "\n"
+                + _(
+                    "Every login asks for a second-factor code. Get the current one with\n"
+                    "  .venv/bin/python manage.py demo_code <user>\n"
+                    "or add the account's secret to an authenticator app:"
+                )
+            )
+        )
+        for username, *_rest in accounts:
+            self.stdout.write(f"  {username:<15} {base32_secret(demo_totp_key(username))}")

@@ -1,0 +1,55 @@
+"""Writes on staff accounts and the security log."""
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django_otp import devices_for_user
+
+from accounts.models import SecurityEvent
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    return request.META.get("REMOTE_ADDR") if request is not None else None
+
+
+def security_event_record(
+    *,
+    kind: str,
+    request: HttpRequest | None = None,
+    user: AbstractBaseUser | None = None,
+    username: str = "",
+    **details,
+) -> SecurityEvent:
+    if user is not None and not user.is_authenticated:
+        user = None
+    return SecurityEvent.objects.create(
+        kind=kind,
+        user=user,
+        username=username or (user.get_username() if user is not None else ""),
+        ip_address=client_ip(request),
+        details=details,
+    )
+
+
+@transaction.atomic
+def user_reset_second_factor(*, user: AbstractBaseUser, by: AbstractBaseUser) -> int:
+    """Remove every second-factor device (TOTP, backup codes) of `user`, who must enroll
+    again at the next login. Returns how many devices were removed."""
+    devices = list(devices_for_user(user, confirmed=None))
+    for device in devices:
+        device.delete()
+    security_event_record(
+        kind=SecurityEvent.Kind.DEVICE_RESET, user=user, by=by.get_username(), devices=len(devices)
+    )
+    return len(devices)
+
+
+def security_log_prune(*, now: datetime.datetime | None = None) -> int:
+    """Delete events older than SECURITY_LOG_RETENTION_DAYS. Returns how many."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.SECURITY_LOG_RETENTION_DAYS)
+    deleted, _ = SecurityEvent.objects.filter(occurred_at__lt=cutoff).delete()
+    return deleted

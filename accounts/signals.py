@@ -1,0 +1,73 @@
+"""Receivers that write the security log. The writing itself is in accounts.services."""
+
+from axes.models import AccessAttempt
+from axes.signals import user_locked_out
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import m2m_changed, post_delete
+from django.dispatch import receiver
+
+from accounts.models import SecurityEvent
+from accounts.services import security_event_record
+
+User = get_user_model()
+
+
+@receiver(user_logged_in)
+def _logged_in(sender, request, user, **kwargs):
+    security_event_record(kind=SecurityEvent.Kind.LOGIN, request=request, user=user)
+
+
+@receiver(user_logged_out)
+def _logged_out(sender, request, user, **kwargs):
+    if user is not None:
+        security_event_record(kind=SecurityEvent.Kind.LOGOUT, request=request, user=user)
+
+
+@receiver(user_login_failed)
+def _login_failed(sender, credentials, request=None, **kwargs):
+    username = credentials.get("username", "")
+    security_event_record(
+        kind=SecurityEvent.Kind.LOGIN_FAILED,
+        request=request,
+        user=User.objects.filter(username=username).first(),
+        username=username,
+    )
+
+
+@receiver(user_locked_out)
+def _locked_out(sender, request, username, ip_address, **kwargs):
+    security_event_record(
+        kind=SecurityEvent.Kind.LOCKOUT,
+        request=request,
+        user=User.objects.filter(username=username).first(),
+        username=username or "",
+    )
+
+
+@receiver(post_delete, sender=AccessAttempt)
+def _unlocked(sender, instance, **kwargs):
+    security_event_record(
+        kind=SecurityEvent.Kind.UNLOCK,
+        user=User.objects.filter(username=instance.username).first(),
+        username=instance.username or "",
+        failures=instance.failures_since_start,
+    )
+
+
+@receiver(m2m_changed, sender=User.groups.through)
+@receiver(m2m_changed, sender=User.user_permissions.through)
+@receiver(m2m_changed, sender=Group.permissions.through)
+def _permissions_changed(sender, instance, action, model, pk_set, **kwargs):
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    names = sorted(str(obj) for obj in model.objects.filter(pk__in=pk_set or ()))
+    target = instance.get_username() if isinstance(instance, User) else f"group {instance}"
+    security_event_record(
+        kind=SecurityEvent.Kind.PERMISSION_CHANGE,
+        user=instance if isinstance(instance, User) else None,
+        username=target if not isinstance(instance, User) else "",
+        action=action.removeprefix("post_"),
+        items=names,
+    )

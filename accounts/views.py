@@ -1,0 +1,35 @@
+from urllib.parse import urlencode
+
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.shortcuts import redirect
+from django.urls import reverse
+from django_otp import user_has_device
+from two_factor.views import LoginView as TwoFactorLoginView
+
+from accounts.models import SecurityEvent
+from accounts.services import security_event_record
+
+
+class LoginView(TwoFactorLoginView):
+    """two-factor-auth's login wizard (password, then TOTP or a backup code). Also the admin's
+    login page. Logs each rejected second factor, and sends staff who signed in with their
+    password but have no device yet to enrollment (QR code) first."""
+
+    def get(self, request, *args, **kwargs):
+        user = request.user
+        if user.is_authenticated and user.is_staff and not user_has_device(user):
+            next_url = self.get_redirect_url() or reverse("admin:index")
+            query = urlencode({REDIRECT_FIELD_NAME: next_url})
+            return redirect(f"{reverse('two_factor:setup')}?{query}")
+        return super().get(request, *args, **kwargs)
+
+    def render(self, form=None, **kwargs):
+        second_factor = self.steps.current in (self.TOKEN_STEP, self.BACKUP_STEP)
+        if second_factor and form is not None and form.is_bound and form.errors:
+            security_event_record(
+                kind=SecurityEvent.Kind.OTP_FAILED,
+                request=self.request,
+                user=self.get_user(),
+                step=self.steps.current,
+            )
+        return super().render(form, **kwargs)
