@@ -8,6 +8,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 def _test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Production settings redirect http:// to https://; the test client speaks plain HTTP.
+    settings.SECURE_SSL_REDIRECT = False
 
 
 def _staff(username: str, group: str | None) -> User:

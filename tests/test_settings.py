@@ -9,13 +9,13 @@ from django.core.exceptions import ImproperlyConfigured
 from config import settings as config
 
 ROOT = Path(__file__).resolve().parent.parent
+# Exactly the variables a production deployment must set (README, "Configuration").
 PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": "k3Xq9-a-long-random-production-key-for-tests-only-7hV2pLw8ZrT5",
     "ALLOWED_HOSTS": "defensores.example.org",
-    "SECURE_SSL_REDIRECT": "1",
-    "SECURE_HSTS_SECONDS": "31536000",
-    "SECURE_HSTS_PRELOAD": "1",
+    "DATABASE_URL": "postgres://defensores@127.0.0.1:5432/defensores",
+    "FIELD_ENCRYPTION_KEYS": "t7Fq2yqvJ3o0Q6c1m8KxF4y9bXo2rS5uVw0aB3dE6gI=",
 }
 
 
@@ -87,8 +87,22 @@ def test_the_server_refuses_to_start_without_a_secret_key_in_production():
     assert "SECRET_KEY is not set" in result.stderr
 
 
+def test_the_server_refuses_to_start_without_field_encryption_keys_in_production():
+    env = {**PRODUCTION}
+    del env["FIELD_ENCRYPTION_KEYS"]
+    result = run(["-c", "import config.wsgi"], **env)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS is not set" in result.stderr
+
+
+def test_a_malformed_encryption_key_names_the_variable():
+    result = run(["manage.py", "check"], FIELD_ENCRYPTION_KEYS="not-a-key")
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS: key 1 is not a Fernet key" in result.stderr
+
+
 def test_the_server_starts_with_production_settings():
-    result = run(["-c", "import config.wsgi"], **PRODUCTION)
+    result = run(["-W", "ignore::UserWarning", "-c", "import config.wsgi"], **PRODUCTION)
     assert result.returncode == 0, result.stderr
 
 
