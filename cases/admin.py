@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -132,6 +133,85 @@ class CaseMonthFilter(MonthFilter):
     incident_path = "case_id"
 
 
+def changes_since(model, pk: int, version: int) -> list[str]:
+    """What others saved on a record after `version`, one readable line per revision."""
+    records = list(model.history.filter(id=pk, version__gte=version).order_by("history_id"))
+    lines = []
+    for previous, record in zip(records, records[1:], strict=False):
+        delta = record.diff_against(previous, foreign_keys_are_objs=True)
+        changes = ReadableHistoryContextHelper(model, record).context_for_delta_changes(delta)
+        shown = "; ".join(f"{c['field']}: {c['old']} → {c['new']}" for c in changes) or "—"
+        when = date_format(timezone.localtime(record.history_date), "SHORT_DATETIME_FORMAT")
+        lines.append(f"{record.history_user or '—'} ({when}): {shown}")
+    return lines
+
+
+class VersionedForm(forms.ModelForm):
+    """Carries the version the user loaded; saving over a newer one is refused with what
+    changed meanwhile, so nothing is silently overwritten."""
+
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["loaded_version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        loaded = cleaned.get("loaded_version")
+        if self.instance.pk is None:
+            return cleaned
+        if loaded is None:
+            raise ValidationError(
+                _("The form came without the version you loaded: reload the page."), code="stale"
+            )
+        model = type(self.instance)
+        current = model.objects.filter(pk=self.instance.pk).values_list("version", flat=True)
+        current = current.first()
+        if current is not None and current != loaded:
+            message = _(
+                "Someone else saved this %(record)s while you were editing it, so your changes "
+                "were not saved. Reload the page to see the current version, then apply your "
+                "changes again. Changed meanwhile: %(changes)s"
+            ) % {
+                "record": model._meta.verbose_name,
+                "changes": " | ".join(changes_since(model, self.instance.pk, loaded)) or "—",
+            }
+            raise ValidationError(message, code="stale")
+        self.instance.version = loaded  # the services compare it again, under a row lock
+        return cleaned
+
+
+class CaseForm(VersionedForm):
+    class Meta:
+        model = Case
+        fields = Case.EDITABLE_FIELDS
+
+
+class IncidentForm(VersionedForm):
+    class Meta:
+        model = Incident
+        fields = (
+            "case",
+            "type",
+            "occurred_on",
+            "date_precision",
+            "defender",
+            "organization",
+            "state",
+            "municipality",
+            "description",
+            "duplicate_of",
+        )
+
+    def save(self, commit=True):
+        incident = super().save(commit=False)
+        if commit:
+            # The history's user comes from the request (HistoryRequestMiddleware).
+            services.incident_save(incident=incident, user=None)
+        return incident
+
+
 class SourceForm(forms.ModelForm):
     class Meta:
         model = Source
@@ -175,11 +255,12 @@ class DuplicateMarkingMixin:
 
 class IncidentInline(DuplicateMarkingMixin, CaseLockMixin, nested_admin.NestedStackedInline):
     model = Incident
+    form = IncidentForm
     extra = 1
     can_delete = False  # an incident is marked duplicate or its case retracted, never deleted
     autocomplete_fields = ("defender", "organization", "duplicate_of")
     fieldsets = (
-        (None, {"fields": ("type", ("occurred_on", "date_precision"))}),
+        (None, {"fields": ("type", ("occurred_on", "date_precision"), "loaded_version")}),
         (_("Who was attacked (one only)"), {"fields": (("defender", "organization"),)}),
         (None, {"fields": (("state", "municipality"), "description", "duplicate_of")}),
     )
@@ -200,12 +281,13 @@ class SourceInline(CaseLockMixin, nested_admin.NestedStackedInline):
 
 @admin.register(Case)
 class CaseAdmin(CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
+    form = CaseForm
     list_display = ("title", "status", "confidentiality", "state", "incident_count", "updated_at")
     list_filter = ("status", "confidentiality", "state", "incidents__type", CaseMonthFilter)
     search_fields = ("title", "summary", "place")
     readonly_fields = ("status", "created_by", "created_at", "updated_by", "updated_at")
     fieldsets = (
-        (None, {"fields": ("title", "summary", ("state", "place"))}),
+        (None, {"fields": ("title", "summary", ("state", "place"), "loaded_version")}),
         (_("Workflow"), {"fields": (("status", "confidentiality"),)}),
         (
             _("Record"),
@@ -283,13 +365,14 @@ class CaseAdmin(CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
 class IncidentAdmin(
     DuplicateMarkingMixin, CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin
 ):
+    form = IncidentForm
     list_display = ("type", "target", "occurred_on", "date_precision", "state", "case")
     list_filter = ("type", "case__status", "state", "date_precision", MonthFilter)
     list_select_related = ("case", "defender", "organization")
     search_fields = ("defender__full_name", "organization__name", "case__title", "description")
     autocomplete_fields = ("case", "defender", "organization", "duplicate_of")
     fieldsets = (
-        (None, {"fields": ("case", "type", ("occurred_on", "date_precision"))}),
+        (None, {"fields": ("case", "type", ("occurred_on", "date_precision"), "loaded_version")}),
         (_("Who was attacked (one only)"), {"fields": (("defender", "organization"),)}),
         (None, {"fields": (("state", "municipality"), "description", "duplicate_of")}),
     )

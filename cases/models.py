@@ -99,6 +99,9 @@ class Case(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    version = models.PositiveIntegerField(
+        _("version"), default=1, editable=False, help_text=_("Raised by every save.")
+    )
 
     objects = CaseQuerySet.as_manager()
     history = HistoricalRecords()
@@ -231,6 +234,9 @@ class Incident(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    version = models.PositiveIntegerField(
+        _("version"), default=1, editable=False, help_text=_("Raised by every save.")
+    )
 
     objects = IncidentQuerySet.as_manager()
     history = HistoricalRecords()

@@ -21,11 +21,37 @@ def record_save(
     reason: str = "",
     update_fields: Iterable[str] | None = None,
 ) -> None:
-    """Validate and save one audited object, naming who did it and why in its history."""
+    """Validate and save one audited object, naming who did it and why in its history.
+    With user=None (admin inline forms) the history takes the request's user."""
     obj.full_clean()
-    obj._history_user = user
+    if user is not None:
+        obj._history_user = user
     obj._change_reason = reason or None
     obj.save(update_fields=update_fields)
+
+
+class StaleEditError(ValidationError):
+    """Someone saved the record after this copy of it was loaded."""
+
+
+def version_bump(obj: Case | Incident) -> None:
+    """Refuse to save a copy older than the stored record (no lost updates); else raise its
+    version. Locks the row until the end of the transaction."""
+    if obj.pk is None:
+        return
+    stored = type(obj).objects.select_for_update().values_list("version", flat=True)
+    current = stored.get(pk=obj.pk)
+    if current != obj.version:
+        raise StaleEditError(
+            _(
+                "Someone else saved this record (version %(current)d) after you opened it "
+                "(version %(yours)d). Your changes were not saved: reload the page and apply "
+                "them again."
+            )
+            % {"current": current, "yours": obj.version},
+            code="stale",
+        )
+    obj.version = current + 1
 
 
 def file_sha256(file: File) -> str:
@@ -46,7 +72,8 @@ def case_save(*, case: Case, user: AbstractBaseUser, reason: str = "") -> Case:
         case.created_by = user
     else:
         # Never write `status` from a form: a colleague may have moved the case meanwhile.
-        update_fields = [*Case.EDITABLE_FIELDS, "updated_by", "updated_at"]
+        update_fields = [*Case.EDITABLE_FIELDS, "updated_by", "updated_at", "version"]
+    version_bump(case)
     case.updated_by = user
     record_save(case, user=user, reason=reason, update_fields=update_fields)
     return case
@@ -117,8 +144,12 @@ def source_fingerprint(source: Source) -> None:
 
 
 @transaction.atomic
-def incident_save(*, incident: Incident, user: AbstractBaseUser, reason: str = "") -> Incident:
-    """Create or update one incident (its perpetrators are saved with it by the admin)."""
+def incident_save(
+    *, incident: Incident, user: AbstractBaseUser | None, reason: str = ""
+) -> Incident:
+    """Create or update one incident, refusing a stale copy (its perpetrators are saved
+    with it by the admin)."""
+    version_bump(incident)
     record_save(incident, user=user, reason=reason)
     return incident
 
@@ -168,13 +199,15 @@ def case_transition(*, case: Case, user: AbstractBaseUser, status: str, reason: 
         raise ValidationError(problem, code="invalid_transition")
     locked.status = status
     locked.updated_by = user
+    locked.version += 1  # an edit form opened before the move is now stale
     record_save(
         locked,
         user=user,
         reason=reason or _("Status: %(status)s") % {"status": Case.Status(status).label},
-        update_fields=["status", "updated_by", "updated_at"],
+        update_fields=["status", "updated_by", "updated_at", "version"],
     )
     case.status, case.updated_by, case.updated_at = locked.status, user, locked.updated_at
+    case.version = locked.version
     return case
 
 
@@ -205,10 +238,11 @@ def incident_mark_duplicate(
     # Lock the original too: its case must not leave the counted statuses meanwhile.
     Case.objects.select_for_update().get(pk=original.case_id)
     incident.duplicate_of = original
+    incident.version += 1
     record_save(
         incident,
         user=user,
         reason=reason or _("Duplicate of incident %(id)s") % {"id": original.public_id},
-        update_fields=["duplicate_of", "updated_at"],
+        update_fields=["duplicate_of", "updated_at", "version"],
     )
     return incident

@@ -32,6 +32,15 @@ def management(prefix, total, initial=0):
     }
 
 
+def loaded(data, case):
+    """Add the versions a browser would send back: those shown when the page was opened."""
+    data["loaded_version"] = str(case.version)
+    for i, incident in enumerate(case.incidents.order_by("pk")):
+        data[f"incidents-{i}-loaded_version"] = str(incident.version)
+        data[f"incidents-{i}-case"] = str(case.pk)
+    return data
+
+
 def case_form(incidents, sources=(), **case_fields):
     """POST data for the nested case form: incidents with their perpetrators, and sources."""
     data = {
@@ -155,8 +164,9 @@ class TestHistory:
             confidentiality="restricted",
         )
         data.update(management("incidents", 1, initial=1))
-        data["incidents-0-case"] = str(case.pk)
-        response = client.post(reverse("admin:cases_case_change", args=[case.pk]), data)
+        response = client.post(
+            reverse("admin:cases_case_change", args=[case.pk]), loaded(data, case)
+        )
         assert response.status_code == 302, response.context["errors"]
         latest = case.history.latest()
         assert latest.history_user == coordinator
@@ -441,9 +451,8 @@ class TestCountedCasesAreLocked:
             title="Título corregido",
         )
         data.update(management("incidents", 1, initial=1))
-        data["incidents-0-case"] = str(case.pk)
         response = client_for(reviewer).post(
-            reverse("admin:cases_case_change", args=[case.pk]), data
+            reverse("admin:cases_case_change", args=[case.pk]), loaded(data, case)
         )
         assert response.status_code == 302, response.context["errors"]
         case.refresh_from_db()
@@ -492,3 +501,76 @@ def test_the_incident_count_is_right_when_filtered_by_type(client_for, analyst):
     url = reverse("admin:cases_case_changelist") + "?incidents__type=judicial_harassment"
     [shown] = client_for(analyst).get(url).context["cl"].result_list
     assert shown._incident_count == 4
+
+
+class TestNoLostUpdates:
+    def test_the_second_of_two_editors_is_refused_and_told_what_changed(
+        self, client, coordinator, reviewer
+    ):
+        from django.test import Client
+
+        from tests.conftest import verified_login
+
+        case = CaseFactory(status="draft", title="Título original")
+        incident = IncidentFactory(case=case)
+        url = reverse("admin:cases_case_change", args=[case.pk])
+        first, second = verified_login(Client(), coordinator), verified_login(Client(), reviewer)
+        # Both open the page: the form carries the version they saw.
+        for browser in (first, second):
+            form = browser.get(url).context["adminform"].form
+            assert form["loaded_version"].value() == case.version
+
+        def save(browser, title):
+            data = case_form(
+                incidents=[{"defender": str(incident.defender_id), "id": str(incident.pk)}],
+                title=title,
+            )
+            data.update(management("incidents", 1, initial=1))
+            return browser.post(url, loaded(data, case))
+
+        assert save(first, "Título de la coordinadora").status_code == 302
+        response = save(second, "Título de la revisora")
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "guardó este caso mientras usted lo editaba" in page
+        assert "Título original → Título de la coordinadora" in page
+        assert "coordinadora" in page
+        case.refresh_from_db()
+        assert case.title == "Título de la coordinadora"
+
+    def test_an_incident_edited_elsewhere_is_not_overwritten_from_the_case_page(
+        self, client_for, reviewer
+    ):
+        case = CaseFactory(status="draft")
+        incident = IncidentFactory(case=case, description="")
+        data = loaded(
+            case_form(
+                incidents=[
+                    {
+                        "defender": str(incident.defender_id),
+                        "id": str(incident.pk),
+                        "description": "desde el caso",
+                    }
+                ]
+            ),
+            case,
+        )
+        data.update(management("incidents", 1, initial=1))
+        # Meanwhile someone saves the incident on its own page.
+        services.incident_save(incident=incident, user=reviewer, reason="otra pestaña")
+        response = client_for(reviewer).post(
+            reverse("admin:cases_case_change", args=[case.pk]), data
+        )
+        assert response.status_code == 200
+        incident.refresh_from_db()
+        assert incident.description == ""
+
+    def test_a_form_without_the_loaded_version_is_refused(self, client_for, reviewer):
+        case = CaseFactory(status="draft")
+        data = case_form(incidents=[], title="Sin versión")
+        response = client_for(reviewer).post(
+            reverse("admin:cases_case_change", args=[case.pk]), data
+        )
+        assert response.status_code == 200
+        case.refresh_from_db()
+        assert case.title != "Sin versión"

@@ -103,15 +103,16 @@ def test_marking_a_duplicate_stops_it_being_counted(draft, documentalist, review
     assert copy.history.latest().history_user == reviewer
 
 
-def test_saving_a_stale_copy_never_undoes_a_status_change(draft, documentalist, reviewer):
+def test_a_stale_copy_is_refused_and_never_undoes_a_status_change(draft, documentalist, reviewer):
     add_incident(draft, documentalist)
     stale = Case.objects.get(pk=draft.pk)
     services.case_submit_for_review(case=draft, user=documentalist)
     stale.title = "Título corregido"
-    services.case_save(case=stale, user=documentalist)
+    with pytest.raises(services.StaleEditError):
+        services.case_save(case=stale, user=documentalist)
     draft.refresh_from_db()
     assert draft.status == Case.Status.IN_REVIEW
-    assert draft.title == "Título corregido"
+    assert draft.title == "Detención en Coro"
 
 
 def test_a_case_others_count_through_their_duplicates_cannot_be_retracted(
