@@ -224,6 +224,8 @@ class SourceForm(forms.ModelForm):
             "reliability",
             "confidential",
             "file",
+            "witness",
+            "contact",
         )
 
     def save(self, commit=True):
@@ -276,6 +278,7 @@ class SourceInline(CaseLockMixin, nested_admin.NestedStackedInline):
     fieldsets = (
         (None, {"fields": (("kind", "reliability", "confidential"), "title")}),
         (None, {"fields": (("publisher", "date"), "url", ("file", "sha256"))}),
+        (_("Protected (encrypted)"), {"classes": ("collapse",), "fields": ("witness", "contact")}),
     )
 
 

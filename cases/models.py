@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from organizations.audit import AuditedQuerySet
+from organizations.encryption import EncryptedTextField
 from organizations.fields import URLField
 from organizations.models import Defender, Organization, Perpetrator
 from organizations.vocabularies import State
@@ -413,6 +414,14 @@ class Source(models.Model):
     date = models.DateField(_("date"), null=True, blank=True)
     reliability = models.CharField(
         _("reliability"), max_length=16, choices=Reliability, default=Reliability.UNKNOWN
+    )
+    witness = EncryptedTextField(
+        _("witness identity"),
+        help_text=_("Who gave the testimony. Encrypted; never shown outside the case team."),
+    )
+    contact = EncryptedTextField(
+        _("source contact"),
+        help_text=_("How to reach the source again. Encrypted; never exported."),
     )
     confidential = models.BooleanField(
         _("confidential"),

@@ -29,7 +29,13 @@ class DefenderAdmin(HistoryAdmin):
     list_display = ("full_name", "known_as", "gender", "state")
     list_filter = ("state", "gender", "profiles")
     search_fields = ("full_name", "known_as")
-    fields = ("full_name", "known_as", "gender", "profiles", "state")
+    fieldsets = (
+        (None, {"fields": ("full_name", "known_as", "gender", "profiles", "state")}),
+        (
+            _("Contact (encrypted)"),
+            {"classes": ("collapse",), "fields": ("phone", "email", "address")},
+        ),
+    )
     formfield_overrides = {
         Defender.profiles.field.__class__: {"widget": forms.CheckboxSelectMultiple},
     }

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from organizations.audit import AuditedQuerySet
+from organizations.encryption import EncryptedTextField
 from organizations.fields import URLField
 from organizations.vocabularies import PerpetratorCategory, State
 
@@ -101,6 +102,9 @@ class Defender(models.Model):
     state = models.CharField(
         _("state"), max_length=4, choices=State, blank=True, help_text=_("Where they work.")
     )
+    phone = EncryptedTextField(_("phone"), help_text=_("Encrypted. Never exported."))
+    email = EncryptedTextField(_("e-mail"), help_text=_("Encrypted. Never exported."))
+    address = EncryptedTextField(_("address"), help_text=_("Encrypted. Never exported."))
     organizations = models.ManyToManyField(
         Organization,
         through="Membership",
