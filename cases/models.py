@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from organizations.audit import AuditedQuerySet
+from organizations.audit import AuditedQuerySet, ChainedHistory
 from organizations.encryption import EncryptedTextField
 from organizations.fields import URLField
 from organizations.models import Defender, Organization, Perpetrator
@@ -105,7 +105,7 @@ class Case(models.Model):
     )
 
     objects = CaseQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[ChainedHistory])
 
     class Meta:
         verbose_name = _("case")
@@ -240,7 +240,7 @@ class Incident(models.Model):
     )
 
     objects = IncidentQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[ChainedHistory])
 
     class Meta:
         verbose_name = _("incident")
@@ -361,7 +361,7 @@ class Involvement(models.Model):
     role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.PERPETRATED)
 
     objects = AuditedQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[ChainedHistory])
 
     class Meta:
         verbose_name = _("involvement")
@@ -440,7 +440,7 @@ class Source(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = AuditedQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[ChainedHistory])
 
     class Meta:
         verbose_name = _("source")

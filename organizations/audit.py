@@ -6,7 +6,11 @@ audited model they would change data without a trace. Audited models use this
 queryset, which refuses them; write through the services instead.
 """
 
-from django.db import models
+import hashlib
+import json
+
+from django.db import connection, models, transaction
+from django.utils.translation import gettext as _
 
 
 class AuditBypassError(RuntimeError):
@@ -28,3 +32,101 @@ class AuditedQuerySet(models.QuerySet):
 
     def bulk_update(self, objs, fields, *args, **kwargs):
         self._refuse("bulk_update")
+
+
+class ChainedHistory(models.Model):
+    """Base of every history model: each row carries a SHA-256 over its values and the
+    previous row's hash, so a changed, removed or inserted row breaks the chain
+    (`python manage.py verify_audit`). Values are hashed decrypted, so key rotation keeps
+    the chain intact."""
+
+    history_previous_hash = models.CharField(max_length=64, editable=False, default="")
+    history_hash = models.CharField(max_length=64, editable=False, default="")
+
+    NOT_HASHED = frozenset({"history_id", "history_hash", "history_previous_hash"})
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditBypassError("History rows are never changed.")
+        # One writer at a time per history table, or two rows would claim the same parent.
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_advisory_xact_lock(hashtext(%s))", [self._meta.db_table]
+                    )
+            rows = type(self)._default_manager.order_by("-history_id")
+            previous = rows.values_list("history_hash", flat=True).first() or ""
+            self.history_previous_hash = previous
+            self.history_hash = self.chain_hash(previous)
+            super().save(*args, **kwargs)
+
+    def chain_payload(self) -> bytes:
+        values = {
+            field.attname: field.value_from_object(self)
+            for field in self._meta.concrete_fields
+            if field.attname not in self.NOT_HASHED
+        }
+        return json.dumps(values, sort_keys=True, default=str, ensure_ascii=False).encode()
+
+    def chain_hash(self, previous: str) -> str:
+        return hashlib.sha256(previous.encode() + b"\n" + self.chain_payload()).hexdigest()
+
+
+def chained_history_models() -> list[type[ChainedHistory]]:
+    from django.apps import apps
+
+    return [model for model in apps.get_models() if issubclass(model, ChainedHistory)]
+
+
+def first_broken_row(model: type[ChainedHistory]) -> tuple[int, str] | None:
+    """The first row of a history table whose chain does not hold, and why; None if intact."""
+    previous = ""
+    for row in model._default_manager.order_by("history_id").iterator(chunk_size=2000):
+        if row.history_previous_hash != previous:
+            return row.history_id, _("a row before it was removed, added or reordered")
+        if row.chain_hash(previous) != row.history_hash:
+            return row.history_id, _("its values were changed after it was written")
+        previous = row.history_hash
+    return None
+
+
+APPEND_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION defensores_history_append_only() RETURNS trigger AS $$
+BEGIN
+    -- rotate_field_keys re-encrypts values in place; the plaintext (and the hash) is unchanged.
+    IF TG_OP = 'UPDATE'
+       AND current_setting('defensores.history_rewrite', true) = 'rotate_field_keys' THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'history is append-only: % on % refused', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$ LANGUAGE plpgsql;
+"""
+
+
+def install_history_triggers(apps, schema_editor) -> None:
+    """PostgreSQL: every history table (m2m ones included) refuses UPDATE, DELETE and
+    TRUNCATE. Idempotent: call it again from any migration that adds a history model."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(APPEND_ONLY_FUNCTION, params=None)  # its "%" are not placeholders
+    for model in apps.get_models():
+        table = model._meta.db_table
+        if "_historical" not in table:
+            continue
+        quoted = schema_editor.quote_name(table)
+        schema_editor.execute(
+            f"CREATE OR REPLACE TRIGGER {schema_editor.quote_name(table + '_append_only')} "
+            f"BEFORE UPDATE OR DELETE ON {quoted} "
+            "FOR EACH ROW EXECUTE FUNCTION defensores_history_append_only()"
+        )
+        schema_editor.execute(
+            f"CREATE OR REPLACE TRIGGER {schema_editor.quote_name(table + '_no_truncate')} "
+            f"BEFORE TRUNCATE ON {quoted} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION defensores_history_append_only()"
+        )

@@ -6,7 +6,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from organizations.audit import AuditedQuerySet
+from organizations.audit import AuditedQuerySet, ChainedHistory
 from organizations.encryption import EncryptedTextField
 from organizations.fields import URLField
 from organizations.vocabularies import PerpetratorCategory, State
@@ -34,7 +34,7 @@ class Organization(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = AuditedQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[ChainedHistory])
 
     class Meta:
         verbose_name = _("organization")
@@ -116,7 +116,7 @@ class Defender(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = AuditedQuerySet.as_manager()
-    history = HistoricalRecords(m2m_fields=[profiles])
+    history = HistoricalRecords(bases=[ChainedHistory], m2m_fields=[profiles])
 
     class Meta:
         verbose_name = _("defender")
@@ -146,7 +146,7 @@ class Membership(models.Model):
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
 
     objects = AuditedQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[ChainedHistory])
 
     class Meta:
         verbose_name = _("membership")
@@ -191,7 +191,7 @@ class Perpetrator(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = AuditedQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[ChainedHistory])
 
     class Meta:
         verbose_name = _("perpetrator")

@@ -1,0 +1,132 @@
+import io
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from cases.models import Case
+from organizations.audit import AuditBypassError
+from organizations.models import Profile
+from tests.factories import CaseFactory, DefenderFactory, IncidentFactory
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the append-only trigger is PostgreSQL's"
+)
+
+
+def verify():
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out)
+    return out.getvalue()
+
+
+def tamper(sql, params):
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # What an attacker with the database owner's rights could do.
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(sql, params)
+
+
+def test_every_history_row_is_chained_to_the_previous_one():
+    case = CaseFactory(title="Uno")
+    case.title = "Dos"
+    case.save()
+    first, second = case.history.order_by("history_id")
+    assert first.history_previous_hash == "" or len(first.history_previous_hash) == 64
+    assert second.history_previous_hash == first.history_hash
+    assert "intactas" in verify()
+
+
+def test_verify_audit_reports_a_one_byte_tamper():
+    case = CaseFactory(title="Detención en Coro")
+    IncidentFactory(case=case)
+    case.title = "Detención en Coro (actualizado)"
+    case.save()
+    target = case.history.order_by("history_id").first()
+    with transaction.atomic():
+        tamper(
+            "UPDATE cases_historicalcase SET title = %s WHERE history_id = %s",
+            ["Detención en Cora", target.history_id],
+        )
+    with pytest.raises(CommandError, match=f"cases_historicalcase.*{target.history_id}"):
+        verify()
+
+
+def test_verify_audit_reports_a_removed_row():
+    case = CaseFactory(title="Uno")
+    for title in ("Dos", "Tres"):
+        case.title = title
+        case.save()
+    middle = case.history.order_by("history_id")[1]
+    with transaction.atomic():
+        tamper("DELETE FROM cases_historicalcase WHERE history_id = %s", [middle.history_id])
+    with pytest.raises(CommandError, match="eliminada"):
+        verify()
+
+
+def test_the_application_never_changes_a_history_row():
+    record = CaseFactory().history.get()
+    record.title = "reescrito"
+    with pytest.raises(AuditBypassError):
+        record.save()
+
+
+@postgres_only
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE cases_historicalcase SET title = 'x'",
+        "DELETE FROM cases_historicalcase",
+        "DELETE FROM organizations_historicaldefender_profiles",
+    ],
+)
+def test_postgresql_refuses_to_rewrite_history(sql):
+    CaseFactory()
+    DefenderFactory().profiles.add(Profile.objects.get(code="lawyer"))
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+
+
+@postgres_only
+def test_every_history_table_has_the_trigger():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c WHERE c.relkind = 'r' AND c.relname LIKE "
+            "'%%\\_historical%%' AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE "
+            "t.tgrelid = c.oid AND t.tgname LIKE '%%append_only')"
+        )
+        assert cursor.fetchall() == []
+        cursor.execute(
+            "SELECT count(*) FROM pg_trigger WHERE tgname = 'cases_historicalcase_no_truncate'"
+        )
+        assert cursor.fetchone() == (1,)
+
+
+BYPASSES = [".raw(", ".extra(", "RawSQL(", "bulk_update(", "cursor()"]
+# Each allowed use, and why it does not skip the audit:
+ALLOWED = {
+    "organizations/audit.py",  # the chain's own table lock and the trigger installation
+    "organizations/management/commands/rotate_field_keys.py",  # re-encryption, same plaintext
+}
+
+
+def test_no_code_writes_around_the_history():
+    offenders = []
+    for path in ROOT.glob("*/**/*.py"):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.split("/")[0] in {".venv", "tests"} or "/migrations/" in relative:
+            continue
+        text = path.read_text()
+        if relative not in ALLOWED and any(token in text for token in BYPASSES):
+            offenders.append(relative)
+    assert offenders == []
+
+
+def test_retracting_keeps_the_case():
+    case = CaseFactory(status="verified")
+    assert Case.objects.filter(pk=case.pk).exists()
