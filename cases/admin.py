@@ -3,7 +3,7 @@ import datetime
 import nested_admin
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils import timezone
@@ -16,7 +16,7 @@ from cases.models import Case, Incident, Involvement, Source
 from organizations.history import HistoryAdmin, ReadableHistoryContextHelper
 
 
-def case_related_history(case_id: int) -> list[dict]:
+def case_related_history(case_id: int, user) -> list[dict]:
     """Revisions of a case's incidents, involvements and sources, newest first, each with
     its readable diff against the previous revision of the same record."""
     histories = [
@@ -39,7 +39,9 @@ def case_related_history(case_id: int) -> list[dict]:
         ),
         (
             Source,
-            Source.history.filter(case_id=case_id).select_related("history_user"),
+            Source.history.filter(
+                case_id=case_id, id__in=Source.objects.visible_to(user).values("pk")
+            ).select_related("history_user"),
             lambda r: r.title,
         ),
     ]
@@ -185,7 +187,7 @@ class VersionedForm(forms.ModelForm):
 class CaseForm(VersionedForm):
     class Meta:
         model = Case
-        fields = Case.EDITABLE_FIELDS
+        fields = (*Case.EDITABLE_FIELDS, "team")
 
 
 class IncidentForm(VersionedForm):
@@ -271,6 +273,14 @@ class IncidentInline(DuplicateMarkingMixin, CaseLockMixin, nested_admin.NestedSt
 
 class SourceInline(CaseLockMixin, nested_admin.NestedStackedInline):
     model = Source
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(pk__in=Source.objects.visible_to(request.user).values("pk"))
+        )
+
     form = SourceForm
     extra = 1
     can_delete = False
@@ -287,11 +297,12 @@ class CaseAdmin(CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
     form = CaseForm
     list_display = ("title", "status", "confidentiality", "state", "incident_count", "updated_at")
     list_filter = ("status", "confidentiality", "state", "incidents__type", CaseMonthFilter)
+    filter_horizontal = ("team",)
     search_fields = ("title", "summary", "place")
     readonly_fields = ("status", "created_by", "created_at", "updated_by", "updated_at")
     fieldsets = (
         (None, {"fields": ("title", "summary", ("state", "place"), "loaded_version")}),
-        (_("Workflow"), {"fields": (("status", "confidentiality"),)}),
+        (_("Workflow"), {"fields": (("status", "confidentiality"), "team")}),
         (
             _("Record"),
             {
@@ -307,17 +318,32 @@ class CaseAdmin(CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
     def history_view(self, request, object_id, extra_context=None):
         # The case's own revisions come from SimpleHistoryAdmin; below them, the revisions
         # of what the case holds, on the same page, for those who may see the case.
-        self._valid_object_id(object_id)
-        case = self.get_object(request, unquote(object_id))
+        case = self._visible_object(request, object_id)
         context = dict(extra_context or {})
-        if case is not None and self.has_view_or_change_permission(request, case):
-            context["related_history"] = case_related_history(case.pk)
+        if self.has_view_or_change_permission(request, case):
+            context["related_history"] = case_related_history(case.pk, request.user)
         return super().history_view(request, object_id, extra_context=context)
 
     def get_queryset(self, request):
         # distinct: the incident-type filter joins incidents a second time.
         incidents = Count("incidents", distinct=True)
-        return super().get_queryset(request).annotate(_incident_count=incidents)
+        visible = (
+            super()
+            .get_queryset(request)
+            .filter(pk__in=Case.objects.visible_to(request.user).values("pk"))
+        )
+        # Meta.ordering does not apply to a GROUP BY query: say it (autocomplete pages on it).
+        return visible.annotate(_incident_count=incidents).order_by(*Case._meta.ordering, "pk")
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "team":
+            kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change:
+            form.instance.team.add(request.user)  # whoever records a case is on its team
 
     @admin.display(description=_("incidents"), ordering="_incident_count")
     def incident_count(self, case):
@@ -381,9 +407,22 @@ class IncidentAdmin(
     )
     inlines = (InvolvementInline,)
 
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(pk__in=Incident.objects.visible_to(request.user).values("pk"))
+        )
+
     @admin.display(description=_("target"))
     def target(self, incident):
-        return incident.target
+        if incident.defender is not None:
+            return incident.defender.name_for(self._request.user)
+        return incident.organization
+
+    def changelist_view(self, request, extra_context=None):
+        self._request = request  # for target(): names depend on who is looking
+        return super().changelist_view(request, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)

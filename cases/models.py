@@ -16,7 +16,27 @@ from organizations.models import Defender, Organization, Perpetrator
 from organizations.vocabularies import State
 
 
+def sees_everything(user) -> bool:
+    """Coordinators see restricted cases, confidential sources and protected names."""
+    return user.is_active and user.has_perm("cases.view_all_cases")
+
+
 class CaseQuerySet(AuditedQuerySet):
+    def visible_to(self, user):
+        """Restricted cases only for their team (and those who see everything)."""
+        if not user.is_authenticated:
+            return self.none()
+        if sees_everything(user):
+            return self
+        team_cases = Case.team.through.objects.filter(user=user).values("case_id")
+        return self.filter(
+            ~models.Q(confidentiality=Case.Confidentiality.RESTRICTED) | models.Q(pk__in=team_cases)
+        )
+
+    def of_team(self, user):
+        """Cases whose team `user` is on (what "the case team" sees)."""
+        return self.filter(pk__in=Case.team.through.objects.filter(user=user).values("case_id"))
+
     def editable_by(self, user):
         """Cases whose content `user` may change (see Case.is_editable_by)."""
         statuses = list(Case.OPEN_STATUSES)
@@ -98,6 +118,16 @@ class Case(models.Model):
         related_name="+",
         verbose_name=_("updated by"),
     )
+    team = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="case_teams",
+        verbose_name=_("case team"),
+        help_text=_(
+            "Staff assigned to the case. Only they and coordinators see it when it is "
+            "restricted, its confidential sources, and the names of protected defenders."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     version = models.PositiveIntegerField(
@@ -105,7 +135,7 @@ class Case(models.Model):
     )
 
     objects = CaseQuerySet.as_manager()
-    history = HistoricalRecords(bases=[ChainedHistory])
+    history = HistoricalRecords(bases=[ChainedHistory], m2m_fields=[team])
 
     class Meta:
         verbose_name = _("case")
@@ -116,6 +146,7 @@ class Case(models.Model):
             ("verify_case", _("Can verify cases")),
             ("publish_case", _("Can publish cases")),
             ("retract_case", _("Can retract cases")),
+            ("view_all_cases", _("Can see restricted cases and protected identities")),
         ]
         indexes = [
             # Incident.objects.counted() joins each incident to its case and keeps the
@@ -137,6 +168,9 @@ class Case(models.Model):
 
 
 class IncidentQuerySet(AuditedQuerySet):
+    def visible_to(self, user):
+        return self.filter(case__in=Case.objects.visible_to(user))
+
     def counted(self):
         """Incidents that reports count: case verified or published, not a duplicate."""
         return self.filter(case__status__in=Case.COUNTED_STATUSES, duplicate_of__isnull=True)
@@ -384,6 +418,17 @@ def source_upload_to(source: "Source", filename: str) -> str:
     return f"sources/{uuid.uuid4().hex}.{extension[:10]}"
 
 
+class SourceQuerySet(AuditedQuerySet):
+    def visible_to(self, user):
+        """Sources of visible cases; confidential ones only for the case team."""
+        visible = self.filter(case__in=Case.objects.visible_to(user))
+        if not user.is_authenticated or sees_everything(user):
+            return visible
+        return visible.filter(
+            models.Q(confidential=False) | models.Q(case__in=Case.objects.of_team(user))
+        )
+
+
 class Source(models.Model):
     class Kind(models.TextChoices):
         TESTIMONY = "testimony", _("Testimony")
@@ -439,7 +484,7 @@ class Source(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    objects = AuditedQuerySet.as_manager()
+    objects = SourceQuerySet.as_manager()
     history = HistoricalRecords(bases=[ChainedHistory])
 
     class Meta:

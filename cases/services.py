@@ -93,7 +93,9 @@ def case_create(
     case = Case(
         title=title, summary=summary, confidentiality=confidentiality, state=state, place=place
     )
-    return case_save(case=case, user=user, reason=reason)
+    case_save(case=case, user=user, reason=reason)
+    case.team.add(user)  # whoever records a case is on its team
+    return case
 
 
 @transaction.atomic

@@ -26,11 +26,20 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Defender)
 class DefenderAdmin(HistoryAdmin):
-    list_display = ("full_name", "known_as", "gender", "state")
-    list_filter = ("state", "gender", "profiles")
+    list_display = ("full_name", "known_as", "gender", "state", "identity_protected")
+    list_filter = ("state", "gender", "profiles", "identity_protected")
     search_fields = ("full_name", "known_as")
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(pk__in=Defender.objects.visible_to(request.user).values("pk"))
+        )
+
     fieldsets = (
         (None, {"fields": ("full_name", "known_as", "gender", "profiles", "state")}),
+        (_("Protection"), {"fields": ("identity_protected",)}),
         (
             _("Contact (encrypted)"),
             {"classes": ("collapse",), "fields": ("phone", "email", "address")},

@@ -46,8 +46,18 @@ class HistoryAdmin(SimpleHistoryAdmin):
         except ValidationError:
             raise Http404 from None
 
-    def history_view(self, request, object_id, extra_context=None):
+    def _visible_object(self, request, object_id):
+        # simple-history falls back to the history table for objects the queryset does not
+        # return (meant for deleted ones): that would show restricted records. Nothing is
+        # deleted here, so what the user's queryset does not hold does not exist for them.
         self._valid_object_id(object_id)
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        return obj
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._visible_object(request, object_id)
         return super().history_view(request, object_id, extra_context=extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
@@ -56,7 +66,7 @@ class HistoryAdmin(SimpleHistoryAdmin):
         # with nothing but view permission (django-simple-history#1362). Only reading is allowed.
         if request.method not in ("GET", "HEAD"):
             raise PermissionDenied
-        self._valid_object_id(object_id)
+        self._visible_object(request, object_id)
         if not str(version_id).isdigit():
             raise Http404
         return super().history_form_view(request, object_id, version_id, extra_context)

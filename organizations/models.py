@@ -1,3 +1,4 @@
+import hashlib
 import uuid
 
 from django.core.exceptions import ValidationError
@@ -80,6 +81,22 @@ class Profile(models.Model):
         return str(self.get_code_display())
 
 
+class DefenderQuerySet(AuditedQuerySet):
+    def visible_to(self, user):
+        """Defenders who asked for identity protection are listed only for the teams of
+        their cases (and coordinators), and while no incident names them yet, for staff
+        recording them."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.has_perm("cases.view_all_cases"):
+            return self
+        return self.filter(
+            models.Q(identity_protected=False)
+            | models.Q(incidents__case__team=user)
+            | models.Q(incidents__isnull=True)
+        ).distinct()
+
+
 class Defender(models.Model):
     class Gender(models.TextChoices):
         FEMALE = "female", _("Female")
@@ -102,6 +119,14 @@ class Defender(models.Model):
     state = models.CharField(
         _("state"), max_length=4, choices=State, blank=True, help_text=_("Where they work.")
     )
+    identity_protected = models.BooleanField(
+        _("identity protection"),
+        default=False,
+        help_text=_(
+            "At the defender's request: outside the case team the name is replaced by a "
+            "stable pseudonym in lists, reports, exports and public pages."
+        ),
+    )
     phone = EncryptedTextField(_("phone"), help_text=_("Encrypted. Never exported."))
     email = EncryptedTextField(_("e-mail"), help_text=_("Encrypted. Never exported."))
     address = EncryptedTextField(_("address"), help_text=_("Encrypted. Never exported."))
@@ -115,7 +140,7 @@ class Defender(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    objects = AuditedQuerySet.as_manager()
+    objects = DefenderQuerySet.as_manager()
     history = HistoricalRecords(bases=[ChainedHistory], m2m_fields=[profiles])
 
     class Meta:
@@ -127,6 +152,20 @@ class Defender(models.Model):
         if self.known_as and self.known_as != self.full_name:
             return f"{self.full_name} («{self.known_as}»)"
         return self.full_name
+
+    @property
+    def pseudonym(self) -> str:
+        """Stable for a defender (derived from the public id), reveals nothing of the name."""
+        code = hashlib.sha256(self.public_id.bytes).hexdigest()[:6].upper()
+        return _("Protected defender #%(code)s") % {"code": code}
+
+    def name_for(self, user, *, on_team: bool = False) -> str:
+        """The name `user` may see: the pseudonym unless they may know who it is."""
+        if not self.identity_protected or on_team or user.has_perm("cases.view_all_cases"):
+            return str(self)
+        if self.incidents.filter(case__team=user).exists():
+            return str(self)
+        return str(self.pseudonym)
 
 
 class Membership(models.Model):

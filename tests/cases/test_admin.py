@@ -111,8 +111,9 @@ class TestIntake:
         source = case.sources.get()
         assert source.url == "https://example.org/nota"
         assert len(source.sha256) == 64
-        for record in [case.history.get(), *[i.history.get() for i in case.incidents.all()]]:
-            assert record.history_user == documentalist
+        records = [*case.history.all(), *[i.history.get() for i in case.incidents.all()]]
+        assert all(record.history_user == documentalist for record in records)
+        assert list(case.team.all()) == [documentalist]
 
     @pytest.mark.parametrize(
         ("target", "message"),

@@ -29,8 +29,9 @@ def add_incident(case, user):
 
 
 def test_it_records_who_created_the_case_and_why(draft, documentalist):
-    record = draft.history.get()
-    assert record.history_user == documentalist
+    created, joined = draft.history.order_by("history_id")
+    assert created.history_type == "+" and created.history_user == documentalist
+    assert [member.user for member in joined.team.all()] == [documentalist]  # on its team
     assert draft.created_by == draft.updated_by == documentalist
 
 
@@ -66,6 +67,7 @@ def test_it_walks_the_workflow_and_keeps_each_step(draft, documentalist, reviewe
     steps = list(history.values_list("status", "history_user__username"))
     assert steps == [
         ("draft", "documentalista"),
+        ("draft", "documentalista"),  # joins the case team
         ("in_review", "documentalista"),
         ("verified", "revisora"),
         ("published", "revisora"),
