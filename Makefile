@@ -37,6 +37,8 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -r accounts cases config organizations reports -x '*/migrations/*' \
+		--severity-level medium
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -232,7 +232,8 @@ def demo_password(username: str) -> str:
 
 def demo_totp_key(username: str) -> str:
     """A fixed authenticator secret per demo account (hex), so the demo's codes are known."""
-    return hashlib.sha1(f"defensores-demo-{username}".encode()).hexdigest()  # noqa: S324
+    # Not a security use: the demo's secrets are meant to be known (and printed).
+    return hashlib.sha1(f"defensores-demo-{username}".encode(), usedforsecurity=False).hexdigest()
 
 
 def base32_secret(hex_key: str) -> str:

@@ -16,7 +16,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Used only when SECRET_KEY is unset. config/wsgi.py and config/asgi.py refuse to
 # serve with it when DEBUG is off, and `check --deploy` flags it (security.W009).
-DEV_SECRET_KEY = "django-insecure-development-only-set-SECRET_KEY-in-production"
+DEV_SECRET_KEY = "django-insecure-development-only-set-SECRET_KEY-in-production"  # nosec B105
 # Used only when FIELD_ENCRYPTION_KEYS is unset; refused the same way when DEBUG is off.
 DEV_FIELD_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQtb25seS1maWVsZC1rZXktMDAwMDA="
 
