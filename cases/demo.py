@@ -596,6 +596,41 @@ class DemoLoader:
             )
             self.publish(yearly)
 
+    def protected(self):
+        """A restricted case about a defender under identity protection: only its team
+        (documentalista) and coordinators see it; a draft, so it changes no figure."""
+        case = self.new_case(
+            "Amenazas a una defensora que pidió reserva (ejemplo, restringido)",
+            confidentiality=Case.Confidentiality.RESTRICTED,
+            state=State.TACHIRA,
+        )
+        if case is None:
+            return
+        documentalist = get_user_model().objects.filter(username="documentalista").first()
+        if documentalist is not None:
+            case.team.add(documentalist)
+        defender = self._get_or_save(
+            Defender,
+            {"full_name": "Testigo Reservada Ejemplar"},
+            {"identity_protected": True, "state": State.TACHIRA},
+        )
+        self.incident(
+            case,
+            type=T.THREAT,
+            occurred_on=datetime.date(2021, 7, 20),
+            defender=defender,
+            perpetrators=[(self.perpetrator["colectivo"], "perpetrated")],
+        )
+        services.source_create(
+            user=self.user,
+            case=case,
+            kind="testimony",
+            title="Testimonio directo (ejemplo)",
+            confidential=True,
+            witness="Nombre reservado (ejemplo)",
+            reason=REASON,
+        )
+
     @transaction.atomic
     def load(self):
         self.user = self.system_user()
@@ -618,5 +653,6 @@ class DemoLoader:
             % {"month": f"{YEAR}-07", "count": 140}
         )
         self.not_counted()
+        self.protected()
         self.log(_("  not counted: a draft, a retracted case, a duplicate, a year-only date"))
         return self.created

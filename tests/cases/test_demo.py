@@ -158,3 +158,14 @@ def test_it_reuses_people_and_organizations_whatever_the_case_of_their_names():
     assert loader.organization("FUNDAREDES", Organization.Kind.HUMAN_RIGHTS_NGO) == fundaredes
     assert loader.defender("javier tarazona") == Defender.objects.get(full_name="Javier Tarazona")
     assert not loader.created
+
+
+def test_its_restricted_case_is_seen_only_by_its_team_and_coordinators():
+    users = get_user_model().objects
+    restricted = Case.objects.get(confidentiality="restricted")
+    for username, sees in [("documentalista", True), ("coordinadora", True), ("analista", False)]:
+        visible = Case.objects.visible_to(users.get(username=username))
+        assert visible.filter(pk=restricted.pk).exists() is sees, username
+    protected = restricted.incidents.get().defender
+    assert protected.identity_protected
+    assert protected.name_for(users.get(username="analista")) == protected.pseudonym

@@ -17,8 +17,8 @@ class Command(BaseCommand):
                 _("load_demo creates accounts with known passwords: it only runs with DEBUG=1.")
             )
         loader = DemoLoader(log=self.stdout.write)
-        created = loader.load()
         accounts = loader.accounts()
+        created = loader.load()
         if created:
             summary = ", ".join(
                 f"{count} {model._meta.verbose_name_plural}" for model, count in created.items()
