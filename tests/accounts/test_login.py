@@ -103,7 +103,12 @@ class TestSecondFactor:
         assert not device.token_set.filter(token=backup).exists()  # each code works once
 
     def test_nobody_can_switch_the_second_factor_off(self, client_for, coordinator):
-        assert client_for(coordinator).get("/account/two_factor/disable/").status_code == 404
+        client = client_for(coordinator)
+        assert client.get("/account/two_factor/disable/").status_code == 404
+        profile = client.get("/account/two_factor/")
+        assert profile.status_code == 200
+        assert "/account/two_factor/backup/tokens/" in profile.content.decode()
+        assert "/account/two_factor/" in client.get("/admin/").content.decode()
 
     def test_a_coordinator_resets_a_lost_device(self, enrolled, documentalist, coordinator):
         TOTPDevice.objects.create(user=documentalist, name="default", confirmed=True)
