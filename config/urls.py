@@ -10,6 +10,7 @@ from two_factor.views import (
 )
 
 from accounts.views import LoginView
+from reports.api import MonthlyStats
 
 # two-factor-auth's pages, without its "disable two-factor" view: nobody turns it off.
 two_factor_patterns = [
@@ -28,4 +29,6 @@ urlpatterns = [
     path("admin/login/", LoginView.as_view()),
     path("admin/", admin.site.urls),
     path("nested_admin/", include("nested_admin.urls")),
+    path("reports/", include("reports.urls")),
+    path("api/v1/stats/monthly/", MonthlyStats.as_view(), name="api-stats-monthly"),
 ]

@@ -109,24 +109,27 @@ $$ LANGUAGE plpgsql;
 """
 
 
-def install_history_triggers(apps, schema_editor) -> None:
-    """PostgreSQL: every history table (m2m ones included) refuses UPDATE, DELETE and
-    TRUNCATE. Idempotent: call it again from any migration that adds a history model."""
+def install_append_only_trigger(schema_editor, table: str) -> None:
+    """PostgreSQL: `table` refuses UPDATE, DELETE and TRUNCATE. Idempotent."""
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute(APPEND_ONLY_FUNCTION, params=None)  # its "%" are not placeholders
+    quoted = schema_editor.quote_name(table)
+    schema_editor.execute(
+        f"CREATE OR REPLACE TRIGGER {schema_editor.quote_name(table + '_append_only')} "
+        f"BEFORE UPDATE OR DELETE ON {quoted} "
+        "FOR EACH ROW EXECUTE FUNCTION defensores_history_append_only()"
+    )
+    schema_editor.execute(
+        f"CREATE OR REPLACE TRIGGER {schema_editor.quote_name(table + '_no_truncate')} "
+        f"BEFORE TRUNCATE ON {quoted} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION defensores_history_append_only()"
+    )
+
+
+def install_history_triggers(apps, schema_editor) -> None:
+    """PostgreSQL: every history table (m2m ones included) refuses UPDATE, DELETE and
+    TRUNCATE. Idempotent: call it again from any migration that adds a history model."""
     for model in apps.get_models():
-        table = model._meta.db_table
-        if "_historical" not in table:
-            continue
-        quoted = schema_editor.quote_name(table)
-        schema_editor.execute(
-            f"CREATE OR REPLACE TRIGGER {schema_editor.quote_name(table + '_append_only')} "
-            f"BEFORE UPDATE OR DELETE ON {quoted} "
-            "FOR EACH ROW EXECUTE FUNCTION defensores_history_append_only()"
-        )
-        schema_editor.execute(
-            f"CREATE OR REPLACE TRIGGER {schema_editor.quote_name(table + '_no_truncate')} "
-            f"BEFORE TRUNCATE ON {quoted} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION defensores_history_append_only()"
-        )
+        if "_historical" in model._meta.db_table:
+            install_append_only_trigger(schema_editor, model._meta.db_table)

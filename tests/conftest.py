@@ -13,7 +13,10 @@ def _test_settings(settings, tmp_path):
 
 
 def _staff(username: str, group: str | None) -> User:
-    user = User.objects.create_user(username, password="contraseña-de-prueba", is_staff=True)
+    # get_or_create: modules that load the demo already have its accounts.
+    user = User.objects.filter(username=username).first() or User.objects.create_user(
+        username, password="contraseña-de-prueba", is_staff=True
+    )
     if group:
         user.groups.add(Group.objects.get(name=group))
     return user

@@ -1,0 +1,11 @@
+from rest_framework.permissions import BasePermission
+
+
+class IsVerified(BasePermission):
+    """A staff session must have passed the second factor, as for the admin."""
+
+    message = "Two-factor verification required."
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_verified())

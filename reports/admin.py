@@ -1,0 +1,19 @@
+from django.contrib import admin
+
+from organizations.history import HistoryAdmin
+from reports.models import MonthlySnapshot
+
+
+@admin.register(MonthlySnapshot)
+class MonthlySnapshotAdmin(HistoryAdmin):
+    """Published months: read-only (published from the report page)."""
+
+    list_display = ("period", "version", "published_by", "published_at")
+    list_select_related = ("published_by",)
+    readonly_fields = ("period", "version", "figures", "published_by", "published_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,43 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from organizations.audit import AuditedQuerySet, ChainedHistory
+
+
+class MonthlySnapshot(models.Model):
+    """A month's figures as a reviewer published them. Never changed: a later publication
+    of the same month is a new version; later reports show as a revision beside it."""
+
+    period = models.DateField(_("month"), help_text=_("First day of the month."))
+    version = models.PositiveIntegerField(_("version"), default=1)
+    figures = models.JSONField(_("figures"))
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("published by"),
+    )
+    published_at = models.DateTimeField(_("published at"), default=timezone.now)
+
+    objects = AuditedQuerySet.as_manager()
+    history = HistoricalRecords(bases=[ChainedHistory])
+
+    class Meta:
+        verbose_name = _("published month")
+        verbose_name_plural = _("published months")
+        ordering = ["-period", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "version"], name="reports_snapshot_unique_version"
+            ),
+        ]
+        permissions = [
+            ("view_reports", _("Can see reports")),
+            ("publish_month", _("Can publish a month's figures")),
+        ]
+
+    def __str__(self):
+        return f"{self.period:%Y-%m} v{self.version}"

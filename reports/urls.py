@@ -1,0 +1,15 @@
+from django.urls import path
+
+from reports import views
+
+app_name = "reports"
+urlpatterns = [
+    path("monthly/<int:year>/<int:month>/", views.monthly, name="monthly"),
+    path(
+        "monthly/<int:year>/<int:month>/report.<str:fmt>",
+        views.monthly_download,
+        name="monthly_download",
+    ),
+    path("monthly/<int:year>/<int:month>/publish/", views.monthly_publish, name="publish"),
+    path("annual/<int:year>/", views.annual, name="annual"),
+]

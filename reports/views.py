@@ -1,0 +1,178 @@
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.db.models import Prefetch
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_otp.decorators import otp_required
+
+from accounts.models import SecurityEvent
+from accounts.services import security_event_record
+from cases.models import Incident
+from organizations.vocabularies import PerpetratorCategory, State
+from reports import charts, exports, selectors
+from reports.narrative import narrative, percent
+from reports.services import month_publish
+
+
+def reports_view(view):
+    """Staff who passed the second factor and may see reports; others go to the login."""
+    return otp_required(permission_required("reports.view_reports", raise_exception=True)(view))
+
+
+def _month_or_404(year: int, month: int) -> None:
+    if not 1 <= month <= 12 or not 1900 <= year <= 2999:
+        raise Http404
+
+
+def _labelled(figures: dict, key: str, labels: dict) -> list[dict]:
+    total = figures["total"]
+    return [
+        {"code": code, "label": labels.get(code, code), "count": n, "percent": percent(n, total)}
+        for code, n in figures[key].items()
+    ]
+
+
+@reports_view
+def monthly(request, year: int, month: int):
+    _month_or_404(year, month)
+    figures = selectors.monthly_report(year, month)
+    month_name = date_format(datetime.date(year, month, 1), "YEAR_MONTH_FORMAT")
+    types = _labelled(figures, "by_type", dict(Incident.Type.choices))
+    trend = selectors.trend(year, month)
+    first, last = selectors.month_bounds(year, month)
+    month_incidents = (
+        Incident.objects.counted()
+        .filter(occurred_on__range=(first, last), date_precision__in=selectors.DATED)
+        .select_related("defender", "organization")
+        .order_by("occurred_on", "pk")
+    )
+    cases = selectors.published_cases(year, month).prefetch_related(
+        Prefetch("incidents", queryset=month_incidents, to_attr="month_incidents")
+    )
+    states = dict(State.choices) | {selectors.UNKNOWN_STATE: _("Unknown")}
+    context = {
+        "title": _("Monthly report: %(month)s") % {"month": month_name},
+        "year": year,
+        "month": month,
+        "month_name": month_name,
+        "figures": figures,
+        "types": types,
+        "targets": _labelled(
+            figures,
+            "by_target",
+            {"defender": _("Against defenders"), "organization": _("Against organizations")},
+        ),
+        "categories": _labelled(
+            figures, "by_perpetrator_category", dict(PerpetratorCategory.choices)
+        ),
+        "states": [row for row in _labelled(figures, "by_state", states) if row["count"]],
+        "type_chart": charts.bar_chart(
+            chart_id="by-type",
+            title=_("Attacks by type, %(month)s") % {"month": month_name},
+            items=[(row["label"], row["count"]) for row in types],
+        ),
+        "trend_chart": charts.column_chart(
+            chart_id="trend",
+            title=_("Attacks per month, the last 12 months"),
+            items=[
+                (
+                    date_format(datetime.date(*map(int, t["period"].split("-")), 1), "M y"),
+                    t["total"],
+                )
+                for t in trend
+            ],
+        ),
+        "narratives": [("es", narrative(figures, "es")), ("en", narrative(figures, "en"))],
+        "revision_types": [
+            (dict(Incident.Type.choices)[code], delta)
+            for code, delta in (
+                (figures["snapshot"] or {}).get("revision", {}).get("by_type", {})
+            ).items()
+        ],
+        "cases": cases,
+        "can_publish": request.user.has_perm("reports.publish_month"),
+        "prev": selectors.previous_month(year, month),
+        "next": (year + 1, 1) if month == 12 else (year, month + 1),
+    }
+    return render(request, "reports/monthly.html", context)
+
+
+@reports_view
+def monthly_download(request, year: int, month: int, fmt: str):
+    _month_or_404(year, month)
+    figures = selectors.monthly_report(year, month)
+    security_event_record(
+        kind=SecurityEvent.Kind.EXPORT,
+        request=request,
+        user=request.user,
+        report=f"monthly {figures['period']}",
+        format=fmt,
+    )
+    name = f"defensores-{figures['period']}"
+    if fmt == "json":
+        response = JsonResponse(figures, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    elif fmt == "csv":
+        response = HttpResponse(exports.as_csv(figures), content_type="text/csv; charset=utf-8")
+    elif fmt == "xlsx":
+        response = HttpResponse(
+            exports.as_xlsx(figures),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        raise Http404
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+@require_POST
+@reports_view
+@permission_required("reports.publish_month", raise_exception=True)
+def monthly_publish(request, year: int, month: int):
+    _month_or_404(year, month)
+    snapshot = month_publish(year=year, month=month, user=request.user)
+    messages.success(
+        request,
+        _("%(month)s published (version %(version)d): these figures are now frozen.")
+        % {
+            "month": date_format(snapshot.period, "YEAR_MONTH_FORMAT"),
+            "version": snapshot.version,
+        },
+    )
+    return redirect("reports:monthly", year=year, month=month)
+
+
+@reports_view
+def annual(request, year: int):
+    _month_or_404(year, 1)
+    figures = selectors.annual_figures(year)
+    labels = dict(Incident.Type.choices)
+    months = [
+        {
+            "period": period,
+            "name": date_format(datetime.date(year, int(period[5:]), 1), "F"),
+            "counts": [counts[code] for code in Incident.Type.values],
+            "total": figures["month_totals"][period],
+        }
+        for period, counts in figures["months"].items()
+    ]
+    context = {
+        "title": _("Annual report: %(year)d") % {"year": year},
+        "year": year,
+        "figures": figures,
+        "type_labels": [labels[code] for code in Incident.Type.values],
+        "months": months,
+        "year_only": [figures["year_only"][code] for code in Incident.Type.values],
+        "year_only_total": sum(figures["year_only"].values()),
+        "type_totals": [figures["by_type"][code] for code in Incident.Type.values],
+        "trend_chart": charts.column_chart(
+            chart_id="annual-trend",
+            title=_("Attacks per month, %(year)d") % {"year": year},
+            items=[(m["name"][:3], m["total"]) for m in months],
+        ),
+    }
+    return render(request, "reports/annual.html", context)

@@ -1,0 +1,128 @@
+import io
+import json
+
+import openpyxl
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from cases.models import Incident
+from reports.selectors import monthly_figures, monthly_report
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    from django.db import transaction
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        with override_settings(
+            DEBUG=True, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
+        ):
+            call_command("load_demo", stdout=io.StringIO())
+        yield
+        transaction.set_rollback(True)
+
+
+class TestTheSeedBulletin:
+    @pytest.fixture(autouse=True)
+    def _demo(self, demo):
+        pass
+
+    def test_the_command_gives_the_july_2021_bulletin(self):
+        out = io.StringIO()
+        call_command("monthly_report", "2021-07", "--format", "json", stdout=out)
+        figures = json.loads(out.getvalue())
+        assert figures["period"] == "2021-07" and figures["unit"] == "incident"
+        assert figures["total"] == 140
+        by_type = figures["by_type"]
+        assert (by_type["stigmatization"], by_type["intimidation"]) == (112, 14)
+        assert (by_type["arbitrary_detention"], by_type["judicial_harassment"]) == (5, 4)
+        assert by_type["raid"] == 2 and by_type["other"] == 3
+        assert set(by_type) == set(Incident.Type.values)  # every code, zeros included
+        assert sum(by_type.values()) == 140
+        assert figures["by_target"] == {"defender": 72, "organization": 68}
+        assert figures["previous_month"]["period"] == "2021-06"
+        assert figures["previous_month"]["total"] == 35
+        assert figures["year_to_date"] == {"from": "2021-01", "to": "2021-07", "total": 514}
+        assert sum(figures["by_state"].values()) == 140
+        assert figures["snapshot"] is None
+        top = sorted(figures["by_perpetrator_category"].items(), key=lambda kv: -kv[1])
+        assert [code for code, _ in top[:3]] == ["state_media", "public_official", "security_force"]
+
+    def test_january_to_june_sums_to_374(self):
+        assert sum(monthly_figures(2021, m)["total"] for m in range(1, 7)) == 374
+
+    def test_the_text_is_a_press_release_in_spanish_and_english(self):
+        out = io.StringIO()
+        call_command("monthly_report", "2021-07", "--format", "text", stdout=out)
+        text = out.getvalue()
+        assert text.startswith(
+            "En julio de 2021 se registraron 140 ataques contra personas defensoras y "
+            "organizaciones de derechos humanos, frente a 35 en junio."
+        )
+        assert "514" in text
+        out = io.StringIO()
+        call_command(
+            "monthly_report", "2021-07", "--format", "text", "--language", "en", stdout=out
+        )
+        assert out.getvalue().startswith("In July 2021, 140 attacks against human rights")
+
+    def test_the_csv_lists_every_figure(self):
+        out = io.StringIO()
+        call_command("monthly_report", "2021-07", "--format", "csv", stdout=out)
+        lines = out.getvalue().splitlines()
+        assert lines[0] == "period,breakdown,code,label,count"
+        assert "2021-07,total,total,,140" in lines
+        assert any(
+            line.startswith("2021-07,by_type,threat,") and line.endswith(",0") for line in lines
+        )
+
+    def test_a_bad_month_is_a_clear_error(self):
+        from django.core.management import CommandError
+
+        with pytest.raises(CommandError, match="YYYY-MM"):
+            call_command("monthly_report", "julio")
+
+    def test_the_page_shows_figures_charts_narrative_and_downloads(self, client_for, analyst):
+        client = client_for(analyst)
+        response = client.get("/reports/monthly/2021/7/")
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "En julio de 2021 se registraron 140 ataques" in page
+        assert "In July 2021, 140 attacks" in page
+        assert page.count('class="chart"') == 2
+        assert '<title id="by-type-title">' in page
+        assert "Estigmatización y difamación" in page and ">112<" in page
+        assert "un incidente puede tener varios perpetradores" in page.lower()
+        assert "Detención de Javier Tarazona" in page  # published cases of the month
+        for fmt, kind in [
+            ("csv", "text/csv"),
+            ("json", "application/json"),
+            ("xlsx", "application/vnd.openxmlformats"),
+        ]:
+            download = client.get(f"/reports/monthly/2021/7/report.{fmt}")
+            assert download.status_code == 200 and download["Content-Type"].startswith(kind)
+        book = openpyxl.load_workbook(io.BytesIO(download.content))
+        rows = list(book.active.values)
+        assert ("2021-07", "total", "total", None, 140) in rows or (
+            "2021-07",
+            "total",
+            "total",
+            "",
+            140,
+        ) in rows
+        from accounts.models import SecurityEvent
+
+        assert SecurityEvent.objects.filter(kind="export", user=analyst).count() == 3
+
+    def test_the_api_gives_the_same_json(self, client_for, analyst):
+        client = client_for(analyst)
+        api = client.get("/api/v1/stats/monthly/?month=2021-07").json()
+        assert api == monthly_report(2021, 7)
+        assert client.get("/api/v1/stats/monthly/?month=julio").status_code == 400
+
+    def test_the_annual_page_has_the_month_by_type_table(self, client_for, analyst):
+        page = client_for(analyst).get("/reports/annual/2021/").content.decode()
+        assert "514" in page and "<svg" in page

@@ -1,0 +1,173 @@
+import datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cases.models import Case, Incident
+from reports import services
+from reports.models import MonthlySnapshot
+from reports.selectors import monthly_figures, monthly_report
+from tests.factories import (
+    CaseFactory,
+    DefenderFactory,
+    IncidentFactory,
+    InvolvementFactory,
+    OrganizationFactory,
+    PerpetratorFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+class TestAccess:
+    def test_strangers_and_unverified_sessions_get_nothing(self, client, analyst, settings):
+        assert client.get("/reports/monthly/2021/7/").status_code == 302
+        assert client.get("/api/v1/stats/monthly/?month=2021-07").status_code in (401, 403)
+        client.force_login(analyst)  # password only, no second factor
+        assert client.get("/reports/monthly/2021/7/").status_code == 302
+        assert client.get("/api/v1/stats/monthly/?month=2021-07").status_code == 403
+
+    def test_an_impossible_month_is_not_found(self, client_for, analyst):
+        assert client_for(analyst).get("/reports/monthly/2021/13/").status_code == 404
+
+
+class TestSnapshots:
+    def test_a_published_month_shows_its_revision_instead_of_changing(
+        self, client_for, reviewer, analyst
+    ):
+        for _ in range(3):
+            IncidentFactory(occurred_on=datetime.date(2021, 7, 5))
+        snapshot = services.month_publish(year=2021, month=7, user=reviewer)
+        assert snapshot.figures["total"] == 3 and snapshot.version == 1
+        # Two late reports arrive for July.
+        IncidentFactory(occurred_on=datetime.date(2021, 7, 9), type="threat")
+        IncidentFactory(
+            occurred_on=datetime.date(2021, 7, 9),
+            type="raid",
+            defender=None,
+            organization=OrganizationFactory(),
+        )
+        report = monthly_report(2021, 7)
+        assert report["total"] == 5
+        assert report["snapshot"]["figures"]["total"] == 3
+        assert report["snapshot"]["revision"] == {"total": 2, "by_type": {"threat": 1, "raid": 1}}
+        page = client_for(analyst).get("/reports/monthly/2021/7/").content.decode()
+        assert "+2" in page and "+1 amenazas" in page and "+1 allanamiento" in page
+
+    def test_publishing_again_makes_a_new_version_and_keeps_the_first(self, reviewer):
+        IncidentFactory(occurred_on=datetime.date(2021, 7, 5))
+        first = services.month_publish(year=2021, month=7, user=reviewer)
+        IncidentFactory(occurred_on=datetime.date(2021, 7, 6))
+        second = services.month_publish(year=2021, month=7, user=reviewer)
+        assert (first.version, second.version) == (1, 2)
+        assert MonthlySnapshot.objects.get(pk=first.pk).figures["total"] == 1
+        assert monthly_report(2021, 7)["snapshot"]["version"] == 2
+
+    def test_only_reviewers_publish(self, client_for, analyst, reviewer):
+        assert client_for(analyst).post("/reports/monthly/2021/7/publish/").status_code == 403
+        response = client_for(reviewer).post("/reports/monthly/2021/7/publish/")
+        assert response.status_code == 302
+        snapshot = MonthlySnapshot.objects.get()
+        assert snapshot.published_by == reviewer
+        assert snapshot.history.get().history_user == reviewer
+
+    def test_a_snapshot_is_never_rewritten(self, reviewer):
+        from organizations.audit import AuditBypassError
+
+        services.month_publish(year=2021, month=7, user=reviewer)
+        with pytest.raises(AuditBypassError):
+            MonthlySnapshot.objects.update(figures={})
+
+
+class TestQueries:
+    def test_the_page_costs_the_same_queries_for_3_or_60_incidents(
+        self, client_for, analyst, django_assert_num_queries
+    ):
+        client = client_for(analyst)
+
+        def add(n):
+            for i in range(n):
+                case = CaseFactory(status="published", confidentiality="public")
+                incident = IncidentFactory(
+                    case=case, occurred_on=datetime.date(2021, 7, 1 + i % 28)
+                )
+                InvolvementFactory(incident=incident, perpetrator=PerpetratorFactory(name=f"P{i}"))
+
+        add(3)
+        client.get("/reports/monthly/2021/7/")  # warm the session and the caches
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as small:
+            client.get("/reports/monthly/2021/7/")
+        add(57)
+        with django_assert_num_queries(len(small.captured_queries)):
+            client.get("/reports/monthly/2021/7/")
+
+
+STATUSES = [s.value for s in Case.Status]
+incident_specs = st.lists(
+    st.fixed_dictionaries(
+        {
+            "status": st.sampled_from(STATUSES),
+            "type": st.sampled_from(Incident.Type.values),
+            "day": st.integers(1, 31),
+            "precision": st.sampled_from(["day", "month", "year"]),
+            "target": st.sampled_from(["defender", "organization"]),
+            "state": st.sampled_from(["", "VE-A", "VE-I", "VE-S"]),
+            "duplicate": st.booleans(),
+            "perpetrators": st.integers(0, 3),
+        }
+    ),
+    max_size=25,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(specs=incident_specs)
+def test_breakdowns_sum_to_the_total_and_only_counted_incidents_count(specs):
+    from django.db import transaction
+
+    with transaction.atomic():
+        perpetrators = [
+            PerpetratorFactory(name=f"Perp {i}", category=c)
+            for i, c in enumerate(["state_media", "security_force", "unknown"])
+        ]
+        expected = 0
+        original = IncidentFactory(occurred_on=datetime.date(2021, 6, 1))  # June, counted
+        for spec in specs:
+            case = CaseFactory(status=spec["status"])
+            target = (
+                {"defender": DefenderFactory(), "organization": None}
+                if spec["target"] == "defender"
+                else {"defender": None, "organization": OrganizationFactory()}
+            )
+            date = datetime.date(2021, 7, min(spec["day"], 31))
+            incident = IncidentFactory(
+                case=case,
+                type=spec["type"],
+                occurred_on=date,
+                date_precision=spec["precision"],
+                state=spec["state"],
+                duplicate_of=original if spec["duplicate"] else None,
+                **target,
+            )
+            for perpetrator in perpetrators[: spec["perpetrators"]]:
+                InvolvementFactory(incident=incident, perpetrator=perpetrator)
+            counted = (
+                spec["status"] in ("verified", "published")
+                and not spec["duplicate"]
+                and spec["precision"] != "year"
+            )
+            expected += counted
+        figures = monthly_figures(2021, 7)
+        assert figures["total"] == expected
+        assert sum(figures["by_type"].values()) == expected
+        assert sum(figures["by_target"].values()) == expected
+        assert sum(figures["by_state"].values()) == expected
+        assert all(n <= expected for n in figures["by_perpetrator_category"].values())
+        assert figures["previous_month"]["total"] == 1
+        transaction.set_rollback(True)
