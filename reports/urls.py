@@ -4,6 +4,7 @@ from reports import views
 
 app_name = "reports"
 urlpatterns = [
+    path("", views.index, name="index"),
     path("monthly/<int:year>/<int:month>/", views.monthly, name="monthly"),
     path(
         "monthly/<int:year>/<int:month>/report.<str:fmt>",

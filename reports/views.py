@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import permission_required
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -35,6 +36,19 @@ def _labelled(figures: dict, key: str, labels: dict) -> list[dict]:
         {"code": code, "label": labels.get(code, code), "count": n, "percent": percent(n, total)}
         for code, n in figures[key].items()
     ]
+
+
+@reports_view
+def index(request):
+    """The report of the latest month with counted incidents (or of this month)."""
+    latest = (
+        Incident.objects.counted()
+        .filter(date_precision__in=selectors.DATED)
+        .order_by("-occurred_on")
+        .values_list("occurred_on", flat=True)
+        .first()
+    ) or timezone.localdate()
+    return redirect("reports:monthly", year=latest.year, month=latest.month)
 
 
 @reports_view
@@ -99,7 +113,7 @@ def monthly(request, year: int, month: int):
         "prev": selectors.previous_month(year, month),
         "next": (year + 1, 1) if month == 12 else (year, month + 1),
     }
-    return render(request, "reports/monthly.html", context)
+    return render(request, "reports/monthly.html", {**context, "has_permission": True})
 
 
 @reports_view
@@ -175,4 +189,4 @@ def annual(request, year: int):
             items=[(m["name"][:3], m["total"]) for m in months],
         ),
     }
-    return render(request, "reports/annual.html", context)
+    return render(request, "reports/annual.html", {**context, "has_permission": True})

@@ -123,6 +123,11 @@ class TestTheSeedBulletin:
         assert api == monthly_report(2021, 7)
         assert client.get("/api/v1/stats/monthly/?month=julio").status_code == 400
 
+    def test_reports_are_one_click_from_the_admin(self, client_for, analyst):
+        client = client_for(analyst)
+        assert 'href="/reports/"' in client.get("/admin/").content.decode()
+        assert client.get("/reports/")["Location"] == "/reports/monthly/2021/7/"
+
     def test_the_annual_page_has_the_month_by_type_table(self, client_for, analyst):
         page = client_for(analyst).get("/reports/annual/2021/").content.decode()
         assert "514" in page and "<svg" in page
