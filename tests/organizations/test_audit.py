@@ -130,3 +130,13 @@ def test_no_code_writes_around_the_history():
 def test_retracting_keeps_the_case():
     case = CaseFactory(status="verified")
     assert Case.objects.filter(pk=case.pk).exists()
+
+
+@postgres_only
+def test_postgresql_refuses_to_change_a_published_month(reviewer):
+    from reports.services import month_publish
+
+    month_publish(year=2021, month=7, user=reviewer)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE reports_monthlysnapshot SET figures = '{}'")
