@@ -171,3 +171,16 @@ def test_breakdowns_sum_to_the_total_and_only_counted_incidents_count(specs):
         assert all(n <= expected for n in figures["by_perpetrator_category"].values())
         assert figures["previous_month"]["total"] == 1
         transaction.set_rollback(True)
+
+
+def test_published_cases_show_protected_defenders_by_pseudonym(client_for, analyst):
+    defender = DefenderFactory(full_name="Rosa Ejemplar", identity_protected=True)
+    case = CaseFactory(status="published", confidentiality="public", title="Amenaza en Mérida")
+    IncidentFactory(case=case, defender=defender, occurred_on=datetime.date(2021, 7, 3))
+    restricted = CaseFactory(status="published", confidentiality="restricted", title="Reservado")
+    IncidentFactory(case=restricted, occurred_on=datetime.date(2021, 7, 4))
+    page = client_for(analyst).get("/reports/monthly/2021/7/").content.decode()
+    assert "Amenaza en Mérida" in page and defender.pseudonym in page
+    assert "Rosa Ejemplar" not in page
+    assert "Reservado" not in page  # counted in the figures, never listed
+    assert monthly_report(2021, 7)["total"] == 2
