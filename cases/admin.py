@@ -5,14 +5,24 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from cases import services
-from cases.models import Case, Incident, Involvement, Source
+from cases.models import (
+    Case,
+    Detention,
+    Hearing,
+    Incident,
+    Involvement,
+    LegalAction,
+    Proceeding,
+    Source,
+    Transfer,
+)
 from organizations.history import HistoryAdmin, ReadableHistoryContextHelper
 
 
@@ -436,3 +446,91 @@ class IncidentAdmin(
 
     def save_model(self, request, obj, form, change):
         services.incident_save(incident=obj, user=request.user)
+
+
+class TransferInline(nested_admin.NestedTabularInline):
+    model = Transfer
+    extra = 0
+    fields = ("moved_on", "place", "note")
+
+
+class DetentionInline(nested_admin.NestedStackedInline):
+    """On its arbitrary-detention incident."""
+
+    model = Detention
+    extra = 0
+    max_num = 1
+    can_delete = False
+    autocomplete_fields = ("arresting_body",)
+    fieldsets = (
+        (None, {"fields": (("arrested_on", "arrested_at"), "arrest_place", "arresting_body")}),
+        (None, {"fields": ("incommunicado_until", "place_of_detention", "status")}),
+        (
+            None,
+            {"fields": (("released_on", "release_kind"), ("counsel", "lawyer"), "last_news_on")},
+        ),
+        (_("Confidential"), {"classes": ("collapse",), "fields": ("health_notes",)}),
+    )
+    inlines = (TransferInline,)
+
+
+class HearingInline(admin.TabularInline):
+    model = Hearing
+    extra = 1
+    can_delete = False
+    fields = (
+        "scheduled_on",
+        "scheduled_at",
+        "kind",
+        "held",
+        "deferral_reason",
+        "outcome",
+        "next_on",
+    )
+
+
+class LegalActionInline(admin.TabularInline):
+    model = LegalAction
+    extra = 0
+    can_delete = False
+    fields = ("kind", "filed_on", "body", "status", "outcome")
+
+
+@admin.register(Proceeding)
+class ProceedingAdmin(HistoryAdmin):
+    list_display = ("court", "stage", "pretrial_detention_since", "deferrals", "lawyer")
+    list_filter = ("stage", "charges")
+    search_fields = ("court", "judge", "defendants__full_name")
+    autocomplete_fields = ("defendants", "incidents")
+    filter_horizontal = ("charges",)
+    inlines = (HearingInline, LegalActionInline)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(pk__in=Proceeding.objects.visible_to(request.user).values("pk"))
+            .annotate(_deferrals=Count("hearings", filter=Q(hearings__held=False)))
+            .select_related("lawyer")
+            .order_by("court", "pk")
+        )
+
+    def get_fields(self, request, obj=None):
+        fields = [
+            "court",
+            "case_file_number",
+            "judge",
+            "stage",
+            "charges",
+            "defendants",
+            "incidents",
+            "pretrial_detention_since",
+            "lawyer",
+        ]
+        if not request.user.has_perm("cases.view_case_file_number"):
+            fields.remove("case_file_number")  # the legal team's only
+        return fields
+
+    @admin.display(description=_("deferrals"), ordering="_deferrals")
+    def deferrals(self, proceeding):
+        return proceeding._deferrals

@@ -28,7 +28,17 @@ from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cases import services
-from cases.models import Case, Incident, Involvement
+from cases.models import (
+    Case,
+    Charge,
+    Detention,
+    Hearing,
+    Incident,
+    Involvement,
+    LegalAction,
+    Proceeding,
+    Transfer,
+)
 from organizations.models import Defender, Membership, Organization, Perpetrator, Profile
 from organizations.vocabularies import PerpetratorCategory, State
 
@@ -596,6 +606,119 @@ class DemoLoader:
             )
             self.publish(yearly)
 
+    def tarazona_legal(self):
+        """The legal side of the Tarazona case: four detentions, the court case, hearings.
+        Dates of hearings and transfers are examples (marked so); arrest and release are
+        public."""
+        javier = Defender.objects.get(full_name="Javier Tarazona")
+        if Proceeding.objects.filter(defendants=javier).exists():
+            return
+        lawyer = get_user_model().objects.filter(username="abogada").first()
+        sebin, court = self.perpetrator["sebin"], self.perpetrator["court"]
+        arrested = datetime.date(2021, 7, 2)
+        detentions = {}
+        for incident in Incident.objects.filter(
+            defender__proceedings__isnull=True,
+            type=T.ARBITRARY_DETENTION,
+            case__title__startswith="Detención de Javier Tarazona",
+        ).select_related("defender"):
+            name = incident.defender.full_name
+            fields = {"status": Detention.Status.DETAINED, "last_news_on": arrested}
+            if name == "Javier Tarazona":
+                fields = {
+                    "status": Detention.Status.RELEASED,
+                    "released_on": datetime.date(2026, 2, 1),
+                    "release_kind": Detention.ReleaseKind.NOT_RECORDED,
+                    "place_of_detention": "El Helicoide (Caracas)",
+                    "last_news_on": datetime.date(2026, 2, 1),
+                }
+            elif name == "Jhonny Romero":
+                fields = {
+                    "status": Detention.Status.RELEASED,
+                    "released_on": arrested,
+                    "release_kind": Detention.ReleaseKind.WITHOUT_CHARGES,
+                    "last_news_on": arrested,
+                }
+            detention = Detention(
+                incident=incident,
+                arrested_on=arrested,
+                arrest_place="Coro, Falcón",
+                arresting_body=sebin,
+                counsel=Detention.Counsel.CHOSEN,
+                lawyer=lawyer,
+                **fields,
+            )
+            services.record_save(detention, user=self.user, reason=REASON)
+            detentions[name] = detention
+        services.record_save(
+            Transfer(
+                detention=detentions["Javier Tarazona"],
+                moved_on=datetime.date(2021, 7, 4),
+                place="El Helicoide (Caracas)",
+                note="Fecha de ejemplo.",
+            ),
+            user=self.user,
+            reason=REASON,
+        )
+        proceeding = Proceeding(
+            court=court.name,
+            case_file_number="EXP-DEMO-0001 (ficticio)",
+            stage=Proceeding.Stage.PRELIMINARY_HEARING,
+            pretrial_detention_since=arrested,
+            lawyer=lawyer,
+        )
+        services.record_save(proceeding, user=self.user, reason=REASON)
+        proceeding.charges.set(
+            Charge.objects.filter(code__in=["treason", "terrorism", "incitement_to_hatred"])
+        )
+        proceeding.defendants.set(
+            Defender.objects.filter(
+                full_name__in=["Javier Tarazona", "José Rafael Tarazona", "Omar de Dios García"]
+            )
+        )
+        proceeding.incidents.set(
+            Incident.objects.filter(case__title__startswith="Detención de Javier Tarazona")
+        )
+        services.record_save(
+            Hearing(
+                proceeding=proceeding,
+                scheduled_on=datetime.date(2021, 7, 4),
+                kind=Hearing.Kind.PRESENTATION,
+                held=True,
+                outcome="Privativa de libertad; imputación por traición a la patria, "
+                "terrorismo e incitación al odio (fecha de ejemplo).",
+            ),
+            user=self.user,
+            reason=REASON,
+        )
+        reasons = [Hearing.DeferralReason.NO_TRANSFER, Hearing.DeferralReason.NO_SESSION]
+        for n in range(14):  # the preliminary hearing, deferred 14 times (example dates)
+            month = 10 + n * 3
+            services.record_save(
+                Hearing(
+                    proceeding=proceeding,
+                    scheduled_on=datetime.date(2021 + (month - 1) // 12, (month - 1) % 12 + 1, 15),
+                    kind=Hearing.Kind.PRELIMINARY,
+                    held=False,
+                    deferral_reason=reasons[n % 2],
+                    outcome="Fecha de ejemplo.",
+                ),
+                user=self.user,
+                reason=REASON,
+            )
+        services.record_save(
+            LegalAction(
+                proceeding=proceeding,
+                kind=LegalAction.Kind.IACHR_MEASURES,
+                filed_on=datetime.date(2021, 7, 5),
+                body="CIDH",
+                status=LegalAction.Status.FILED,
+                outcome="Ejemplo.",
+            ),
+            user=self.user,
+            reason=REASON,
+        )
+
     def protected(self):
         """A restricted case about a defender under identity protection: only its team
         (documentalista) and coordinators see it; a draft, so it changes no figure."""
@@ -654,5 +777,6 @@ class DemoLoader:
         )
         self.not_counted()
         self.protected()
+        self.tarazona_legal()
         self.log(_("  not counted: a draft, a retracted case, a duplicate, a year-only date"))
         return self.created

@@ -30,5 +30,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("nested_admin/", include("nested_admin.urls")),
     path("reports/", include("reports.urls")),
+    path("legal/", include("cases.urls")),
     path("api/v1/stats/monthly/", MonthlyStats.as_view(), name="api-stats-monthly"),
 ]
