@@ -424,6 +424,12 @@ class IncidentAdmin(
             .filter(pk__in=Incident.objects.visible_to(request.user).values("pk"))
         )
 
+    def get_inlines(self, request, obj):
+        # The detention record belongs to arbitrary-detention incidents only.
+        if obj is not None and obj.type == Incident.Type.ARBITRARY_DETENTION:
+            return (InvolvementInline, DetentionInline)
+        return (InvolvementInline,)
+
     @admin.display(description=_("target"))
     def target(self, incident):
         if incident.defender is not None:
@@ -534,3 +540,30 @@ class ProceedingAdmin(HistoryAdmin):
     @admin.display(description=_("deferrals"), ordering="_deferrals")
     def deferrals(self, proceeding):
         return proceeding._deferrals
+
+
+@admin.register(Detention)
+class DetentionAdmin(HistoryAdmin, nested_admin.NestedModelAdmin):
+    """The legal team edits detentions here (the incident itself may be read-only to them)."""
+
+    list_display = ("__str__", "status", "place_of_detention", "days", "lawyer")
+    list_filter = ("status", "counsel", "incident__state")
+    list_select_related = ("incident__defender", "incident__organization", "lawyer")
+    search_fields = ("incident__defender__full_name", "place_of_detention")
+    autocomplete_fields = ("incident", "arresting_body")
+    fieldsets = ((None, {"fields": ("incident",)}), *DetentionInline.fieldsets)
+    inlines = (TransferInline,)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(pk__in=Detention.objects.visible_to(request.user).values("pk"))
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("incident",) if obj is not None else ()
+
+    @admin.display(description=_("days in detention"))
+    def days(self, detention):
+        return detention.days_in_detention

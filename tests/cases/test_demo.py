@@ -132,7 +132,21 @@ def test_it_creates_one_account_per_role_and_a_system_user():
 
 
 def test_a_second_run_changes_nothing(settings):
-    models = [Case, Incident, Involvement, Source, Defender, Organization, Perpetrator, Membership]
+    from cases.models import Detention, Hearing, Proceeding
+
+    models = [
+        Case,
+        Incident,
+        Involvement,
+        Source,
+        Defender,
+        Organization,
+        Perpetrator,
+        Membership,
+        Detention,
+        Proceeding,
+        Hearing,
+    ]
 
     def snapshot():
         return {
@@ -169,3 +183,31 @@ def test_its_restricted_case_is_seen_only_by_its_team_and_coordinators():
     protected = restricted.incidents.get().defender
     assert protected.identity_protected
     assert protected.name_for(users.get(username="analista")) == protected.pseudonym
+
+
+def test_the_tarazona_detention_shows_1675_days_and_14_deferrals(client_for):
+    from cases.models import Detention, Proceeding
+
+    lawyer = get_user_model().objects.get(username="abogada")
+    javier = Detention.objects.get(incident__defender__full_name="Javier Tarazona")
+    assert javier.days_in_detention == 1675
+    jhonny = Detention.objects.get(incident__defender__full_name="Jhonny Romero")
+    assert jhonny.days_in_detention == 0 and jhonny.status == "released"
+    assert Detention.objects.filter(incident__case=javier.incident.case).count() == 4
+    proceeding = Proceeding.objects.get(defendants=javier.incident.defender)
+    assert proceeding.hearings.filter(held=False).count() == 14
+    assert sorted(proceeding.charges.values_list("code", flat=True)) == [
+        "incitement_to_hatred",
+        "terrorism",
+        "treason",
+    ]
+    client = client_for(lawyer)
+    page = client.get(f"/legal/detentions/{javier.public_id}/").content.decode()
+    assert "1675" in page and "El Helicoide" in page
+    dashboard = client.get("/legal/")
+    assert dashboard.status_code == 200
+    incident_page = client.get(f"/admin/cases/incident/{javier.incident_id}/change/")
+    assert incident_page.status_code == 200 and "El Helicoide" in incident_page.content.decode()
+    assert client.get(f"/admin/cases/proceeding/{proceeding.pk}/change/").status_code == 200
+    detention_page = client.get(f"/admin/cases/detention/{javier.pk}/change/")
+    assert detention_page.context["has_change_permission"]  # the lawyer edits it here
