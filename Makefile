@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_ENV := DEBUG=1
 
-.PHONY: install demo serve test lint format messages clean
+.PHONY: install demo serve test e2e screenshots lint format messages clean
 
 install: $(VENV)/.installed
 
@@ -33,6 +33,16 @@ serve: install
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Browser tests: Debian's Chromium (apt-get install -y chromium), never a downloaded browser.
+e2e: install
+	@command -v chromium >/dev/null || { echo "e2e needs Chromium: apt-get install -y chromium"; exit 1; }
+	cd tests/e2e && npm install --no-audit --no-fund --silent
+	E2E=1 $(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+# Refresh the README's screenshots (docs/img/) from the e2e flows.
+screenshots:
+	$(MAKE) e2e E2E_SCREENSHOTS=docs/img
 
 lint: install
 	$(BIN)/ruff check .

@@ -307,7 +307,6 @@ class CaseAdmin(CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
     form = CaseForm
     list_display = ("title", "status", "confidentiality", "state", "incident_count", "updated_at")
     list_filter = ("status", "confidentiality", "state", "incidents__type", CaseMonthFilter)
-    filter_horizontal = ("team",)
     search_fields = ("title", "summary", "place")
     readonly_fields = ("status", "created_by", "created_at", "updated_by", "updated_at")
     fieldsets = (
@@ -348,6 +347,7 @@ class CaseAdmin(CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "team":
             kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True)
+            kwargs["widget"] = forms.CheckboxSelectMultiple
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def save_related(self, request, form, formsets, change):

@@ -58,6 +58,8 @@ def dashboard(*, user, lawyer_id: int | None = None, state: str = "") -> dict:
         "released": detentions.filter(
             released_on__gte=today - datetime.timedelta(days=RECENT_RELEASE_DAYS)
         ).order_by("-released_on"),
+        # Everyone who was released, longest detention first: the record lawyers cite.
+        "past": detentions.filter(status__in=Detention.FREE_STATUSES).order_by("arrested_on", "pk"),
     }
 
 

@@ -37,7 +37,8 @@ def dashboard(request):
         .order_by("username")
     )
     sections = legal.dashboard(user=request.user, lawyer_id=lawyer_id, state=state)
-    for key in ("detained", "no_news", "released"):
+    sections["past"] = sorted(sections["past"], key=lambda d: -d.days_in_detention)
+    for key in ("detained", "no_news", "released", "past"):
         sections[key] = list(sections[key])
         for detention in sections[key]:
             target = detention.incident.defender

@@ -1,0 +1,154 @@
+"""The intake, review, report and lawyer flows, in Spanish, as people use them."""
+
+import re
+
+import pytest
+from django_otp.oath import totp
+
+from cases.demo import demo_password, demo_totp_key
+from tests.e2e.conftest import axe_violations, screenshot
+
+pytestmark = pytest.mark.e2e
+USED_CODES = set()
+
+
+def code(username: str) -> str:
+    """The current code of a demo account's authenticator (from its known secret)."""
+    return f"{totp(bytes.fromhex(demo_totp_key(username))):06d}"
+
+
+def login(page, server, username, *, token=None):
+    page.goto(server.url + "/admin/")
+    page.fill("#id_auth-username", username)
+    page.fill("#id_auth-password", demo_password(username))
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.fill("#id_token-otp_token", token or code(username))
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def pick(page, field_id, text):
+    """Choose `text` in a select2 autocomplete."""
+    page.locator(f"#{field_id}").locator(
+        "xpath=following-sibling::span[contains(@class,'select2')]"
+    ).first.click()
+    page.locator(".select2-container--open .select2-search__field").fill(text)
+    option = page.locator(".select2-results__option:not(.loading-results)", has_text=text).first
+    option.click()
+
+
+def run_action(page, server, title, action):
+    page.goto(server.url + "/admin/cases/case/?q=" + title.split()[0])
+    row = page.locator("#result_list tr", has_text=title)
+    row.locator("input.action-select").check()
+    page.select_option("select[name=action]", action)
+    with page.expect_navigation():
+        page.click("button[name=index]")
+
+
+def test_1_a_coordinator_needs_password_and_code(page, server):
+    right = code("coordinadora")
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    login(page, server, "coordinadora", token=wrong)
+    assert page.locator("#id_token-otp_token").is_visible()  # refused, still asked
+    screenshot(page, "login-second-factor")
+    page.wait_for_timeout(1500)  # django-otp throttles: a retry waits a second after a failure
+    page.fill("#id_token-otp_token", right)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith("/admin/")
+    assert "Documentación de casos" in page.content()
+
+
+CASE_TITLE = "Ataque de prueba e2e en Barquisimeto"
+
+
+def test_2_a_documentalist_records_a_case_and_sends_it_to_review(page, server):
+    login(page, server, "documentalista")
+    page.goto(server.url + "/admin/cases/case/add/")
+    assert axe_violations(page) == []
+    page.fill("#id_title", CASE_TITLE)
+    page.select_option("#id_state", "VE-K")
+    page.select_option("#id_incidents-0-type", "intimidation")
+    page.fill("#id_incidents-0-occurred_on", "15/07/2021")
+    pick(page, "id_incidents-0-defender", "Ana Ejemplar")
+    pick(page, "id_incidents-0-involvements-0-perpetrator", "SEBIN")
+    page.locator(".djn-add-handler.djn-model-cases-incident").last.click()
+    page.select_option("#id_incidents-1-type", "raid")
+    page.fill("#id_incidents-1-occurred_on", "15/07/2021")
+    pick(page, "id_incidents-1-organization", "Red Ejemplo de Derechos Humanos")
+    pick(page, "id_incidents-1-involvements-0-perpetrator", "SEBIN")
+    page.select_option("#id_sources-0-kind", "press")
+    page.fill("#id_sources-0-title", "Nota de prensa sobre el allanamiento")
+    screenshot(page, "case-form")
+    # A click by coordinates could land on "Save and add another" if the long form is still
+    # settling (select2 closing); dispatching the click on the button itself cannot.
+    with page.expect_navigation():
+        page.locator("input[name=_save]").dispatch_event("click")
+    errors = page.locator(".errornote, .errorlist").all_inner_texts()
+    assert errors == [] and page.url.endswith("/admin/cases/case/"), (page.url, errors)
+    run_action(page, server, CASE_TITLE, "submit_for_review")
+    assert "1 caso actualizado" in page.content()
+
+
+def test_3_a_reviewer_verifies_and_publishes_and_the_report_changes(page, server):
+    login(page, server, "revisora")
+    page.goto(server.url + "/reports/monthly/2021/7/")
+    assert "se registraron 140 ataques" in page.content()
+    for action in ("verify", "publish"):
+        run_action(page, server, CASE_TITLE, action)
+        assert "1 caso actualizado" in page.content()
+    page.goto(server.url + "/reports/monthly/2021/7/")
+    content = page.content()
+    assert "se registraron 142 ataques" in content
+    chart = page.locator("#by-type-desc").text_content()
+    assert "Intimidación y hostigamiento: 15" in chart and "Allanamiento: 3" in chart
+    assert axe_violations(page) == []
+    screenshot(page, "monthly-report")
+
+
+def test_4_a_colleague_cannot_find_a_restricted_case(page, server):
+    login(page, server, "documentalista2")
+    page.goto(server.url + "/admin/cases/case/")
+    assert "pidió reserva" not in page.content()
+    page.goto(server.url + "/admin/cases/case/?q=reserva")
+    assert "pidió reserva" not in page.content()
+    page.goto(server.url + "/admin/cases/incident/add/")
+    page.locator("#id_case").locator(
+        "xpath=following-sibling::span[contains(@class,'select2')]"
+    ).first.click()
+    page.locator(".select2-container--open .select2-search__field").fill("reserva")
+    page.wait_for_selector(".select2-results__option:not(.loading-results)")
+    assert "pidió reserva" not in page.locator(".select2-results").inner_text()
+
+
+def test_5_a_lawyer_follows_tarazona(page, server):
+    login(page, server, "abogada")
+    page.goto(server.url + "/legal/")
+    assert axe_violations(page) == []
+    screenshot(page, "legal-dashboard")
+    row = page.locator("#past tr", has_text="Javier Tarazona")
+    assert "1675" in row.inner_text()
+    with page.expect_navigation():
+        row.locator("a").click()
+    assert re.search(r"/legal/detentions/[0-9a-f-]+/$", page.url)
+    text = page.content()
+    assert "1675" in text and "El Helicoide" in text and "No hubo traslado" in text
+    screenshot(page, "detention-timeline")
+
+
+def test_6_five_wrong_passwords_lock_an_account(page, server):
+    for _ in range(5):
+        page.goto(server.url + "/admin/login/")
+        page.fill("#id_auth-username", "analista")
+        page.fill("#id_auth-password", "equivocada")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+    page.goto(server.url + "/admin/login/")
+    page.fill("#id_auth-username", "analista")
+    page.fill("#id_auth-password", demo_password("analista"))
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "Cuenta bloqueada" in page.content()
+    assert page.locator("#id_token-otp_token").count() == 0
