@@ -114,6 +114,11 @@ def env_database(name: str, default: str) -> dict:
     if config["ENGINE"] == "django.db.backends.postgresql":
         config["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
         config["CONN_HEALTH_CHECKS"] = True
+    else:
+        # The demo server answers requests in threads (autocomplete while a case is saved,
+        # and every request saves the session): take SQLite's write lock when a transaction
+        # starts, and wait for it, instead of failing with "database is locked".
+        config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
     return config
 
 

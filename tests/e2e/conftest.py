@@ -146,5 +146,9 @@ def pytest_runtest_makereport(item, call):
         try:
             notes = page.locator(".errornote, .errorlist, .messagelist").all_inner_texts()
             report.sections.append(("browser", f"url: {page.url}\nnotes: {notes}"))
+            log = Path(os.environ.get("E2E_SERVER_LOG", "/nonexistent"))
+            if log.exists():
+                errors = [line for line in log.read_text().splitlines() if "Error" in line]
+                report.sections.append(("server errors", "\n".join(errors[-20:]) or "none"))
         except Exception as error:  # noqa: BLE001  (diagnostics only)
             report.sections.append(("browser", f"could not read the page: {error}"))
