@@ -2,6 +2,7 @@
 
 import datetime
 
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -13,7 +14,8 @@ from accounts.models import SecurityEvent
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+    # The same address axes locks (proxies counted as TRUSTED_PROXY_COUNT says).
+    return get_client_ip_address(request) if request is not None else None
 
 
 def security_event_record(

@@ -2,6 +2,7 @@
 
 from axes.models import AccessAttempt
 from axes.signals import user_locked_out
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -48,6 +49,9 @@ def _locked_out(sender, request, username, ip_address, **kwargs):
 
 @receiver(post_delete, sender=AccessAttempt)
 def _unlocked(sender, instance, **kwargs):
+    # Deleting attempts below the limit (a good login after a typo) is no unlock.
+    if instance.failures_since_start < settings.AXES_FAILURE_LIMIT:
+        return
     security_event_record(
         kind=SecurityEvent.Kind.UNLOCK,
         user=User.objects.filter(username=instance.username).first(),

@@ -257,6 +257,17 @@ class InvolvementInline(CaseLockMixin, nested_admin.NestedTabularInline):
     fields = ("perpetrator", "role")
 
 
+class NameSearchMixin:
+    """Searching by a defender's name would confirm who a protected defender is: only those
+    who see every identity search by name."""
+
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        if request.user.has_perm("cases.view_all_cases"):
+            return fields
+        return tuple(f for f in fields if "full_name" not in f)
+
+
 class DuplicateMarkingMixin:
     """Only reviewers (cases.mark_duplicate_incident) say that a report repeats another."""
 
@@ -402,7 +413,11 @@ class CaseAdmin(CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
 
 @admin.register(Incident)
 class IncidentAdmin(
-    DuplicateMarkingMixin, CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin
+    NameSearchMixin,
+    DuplicateMarkingMixin,
+    CaseLockMixin,
+    HistoryAdmin,
+    nested_admin.NestedModelAdmin,
 ):
     form = IncidentForm
     list_display = ("type", "target", "occurred_on", "date_precision", "state", "case")
@@ -479,6 +494,16 @@ class DetentionInline(nested_admin.NestedStackedInline):
     )
     inlines = (TransferInline,)
 
+    def get_fieldsets(self, request, obj=None):
+        return without_health_notes(super().get_fieldsets(request, obj), request)
+
+
+def without_health_notes(fieldsets, request):
+    """Health notes are for the legal team only (the fieldset, and so the form, drop them)."""
+    if request.user.has_perm("cases.follow_detentions"):
+        return fieldsets
+    return [(name, opts) for name, opts in fieldsets if "health_notes" not in opts["fields"]]
+
 
 class HearingInline(admin.TabularInline):
     model = Hearing
@@ -503,7 +528,7 @@ class LegalActionInline(admin.TabularInline):
 
 
 @admin.register(Proceeding)
-class ProceedingAdmin(HistoryAdmin):
+class ProceedingAdmin(NameSearchMixin, HistoryAdmin):
     list_display = ("court", "stage", "pretrial_detention_since", "deferrals", "lawyer")
     list_filter = ("stage", "charges")
     search_fields = ("court", "judge", "defendants__full_name")
@@ -537,13 +562,18 @@ class ProceedingAdmin(HistoryAdmin):
             fields.remove("case_file_number")  # the legal team's only
         return fields
 
+    def history_hidden_fields(self, request):
+        if request.user.has_perm("cases.view_case_file_number"):
+            return frozenset()
+        return frozenset({"case_file_number"})
+
     @admin.display(description=_("deferrals"), ordering="_deferrals")
     def deferrals(self, proceeding):
         return proceeding._deferrals
 
 
 @admin.register(Detention)
-class DetentionAdmin(HistoryAdmin, nested_admin.NestedModelAdmin):
+class DetentionAdmin(NameSearchMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
     """The legal team edits detentions here (the incident itself may be read-only to them)."""
 
     list_display = ("__str__", "status", "place_of_detention", "days", "lawyer")
@@ -563,6 +593,14 @@ class DetentionAdmin(HistoryAdmin, nested_admin.NestedModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ("incident",) if obj is not None else ()
+
+    def get_fieldsets(self, request, obj=None):
+        return without_health_notes(super().get_fieldsets(request, obj), request)
+
+    def history_hidden_fields(self, request):
+        if request.user.has_perm("cases.follow_detentions"):
+            return frozenset()
+        return frozenset({"health_notes"})
 
     @admin.display(description=_("days in detention"))
     def days(self, detention):

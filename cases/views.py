@@ -27,6 +27,8 @@ def dashboard(request):
         lawyer_id = int(request.GET.get("lawyer") or 0) or None
     except ValueError:
         lawyer_id = None
+    if lawyer_id is not None and not 0 < lawyer_id < 2**63:
+        lawyer_id = None
     state = request.GET.get("state", "")
     if state not in State.values:
         state = ""

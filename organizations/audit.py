@@ -6,6 +6,7 @@ audited model they would change data without a trace. Audited models use this
 queryset, which refuses them; write through the services instead.
 """
 
+import datetime
 import hashlib
 import json
 
@@ -32,6 +33,16 @@ class AuditedQuerySet(models.QuerySet):
 
     def bulk_update(self, objs, fields, *args, **kwargs):
         self._refuse("bulk_update")
+
+
+def _canonical(value):
+    """The same text for a value whether it was just written or read back: datetimes in UTC
+    (a form gives local time, the database returns UTC), files by name."""
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return value.astimezone(datetime.UTC).isoformat()
+    if hasattr(value, "name") and hasattr(value, "storage"):  # FieldFile
+        return value.name or ""
+    return value
 
 
 class ChainedHistory(models.Model):
@@ -66,7 +77,7 @@ class ChainedHistory(models.Model):
 
     def chain_payload(self) -> bytes:
         values = {
-            field.attname: field.value_from_object(self)
+            field.attname: _canonical(field.value_from_object(self))
             for field in self._meta.concrete_fields
             if field.attname not in self.NOT_HASHED
         }

@@ -1,6 +1,8 @@
 """The admin's history pages: read-only, readable (labels instead of codes, "—" for empty),
 and a 404 rather than a crash for a malformed address."""
 
+import dataclasses
+
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import BooleanField, ManyToManyField
@@ -13,6 +15,14 @@ EMPTY = "—"
 
 
 class ReadableHistoryContextHelper(HistoricalRecordContextHelper):
+    def __init__(self, *args, hidden_fields=frozenset(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hidden_fields = hidden_fields
+
+    def context_for_delta_changes(self, delta):
+        shown = [c for c in delta.changes if c.field not in self.hidden_fields]
+        return super().context_for_delta_changes(dataclasses.replace(delta, changes=shown))
+
     def prepare_delta_change_value(self, change, value):
         field = self.model._meta.get_field(change.field)
         if isinstance(field, ManyToManyField):
@@ -32,8 +42,14 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
     show_full_result_count = False
 
+    def history_hidden_fields(self, request) -> frozenset[str]:
+        """Fields this user may not see, so their history must not show them either."""
+        return frozenset()
+
     def get_historical_record_context_helper(self, request, historical_record):
-        return ReadableHistoryContextHelper(self.model, historical_record)
+        return ReadableHistoryContextHelper(
+            self.model, historical_record, hidden_fields=self.history_hidden_fields(request)
+        )
 
     def has_delete_permission(self, request, obj=None):
         # Nothing in the domain is deleted: cases are retracted, incidents marked as

@@ -149,6 +149,12 @@ class Defender(models.Model):
         ordering = ["full_name"]
 
     def __str__(self):
+        # Fail closed: wherever a defender is printed without asking who is looking (admin
+        # titles, autocomplete, history), a protected identity shows as its pseudonym.
+        return str(self.pseudonym) if self.identity_protected else self.display_name
+
+    @property
+    def display_name(self) -> str:
         if self.known_as and self.known_as != self.full_name:
             return f"{self.full_name} («{self.known_as}»)"
         return self.full_name
@@ -162,9 +168,9 @@ class Defender(models.Model):
     def name_for(self, user, *, on_team: bool = False) -> str:
         """The name `user` may see: the pseudonym unless they may know who it is."""
         if not self.identity_protected or on_team or user.has_perm("cases.view_all_cases"):
-            return str(self)
+            return self.display_name
         if self.incidents.filter(case__team=user).exists():
-            return str(self)
+            return self.display_name
         return str(self.pseudonym)
 
 

@@ -38,6 +38,8 @@ def parse_period(value: str) -> tuple[int, int]:
     try:
         year, month = (int(part) for part in value.split("-"))
         datetime.date(year, month, 1)
+        if not 1900 <= year <= 2999:
+            raise ValueError
     except (ValueError, TypeError):
         raise ValueError(f"{value!r} is not a month: use YYYY-MM, e.g. 2021-07") from None
     return year, month

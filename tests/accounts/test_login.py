@@ -146,6 +146,12 @@ class TestLockout:
 
 
 class TestSecurityLog:
+    def test_a_good_login_after_a_typo_is_not_logged_as_an_unlock(self, client, enrolled):
+        enter_password(client, "coordinadora", "equivocada")
+        enter_password(client, "coordinadora")
+        enter_code(client, code(enrolled))
+        assert not SecurityEvent.objects.filter(kind="unlock").exists()
+
     def test_permission_changes_are_logged(self, documentalist):
         documentalist.groups.add(Group.objects.get(name="Revisor"))
         event = SecurityEvent.objects.filter(kind="permission_change", user=documentalist).latest(

@@ -120,6 +120,47 @@ class TestIdentityProtection:
             page = client.get(incidents).content.decode()
             assert ("Rosa Ejemplar" in page) is sees, user
             assert (defender.pseudonym in page) is not sees, user
-            assert ("Rosa Ejemplar" in titles(client.get(defenders))) is sees
+            listed = client.get(defenders).context["cl"].result_list
+            assert (defender in listed) is sees
         assert defender.name_for(colleague) == defender.pseudonym
         assert defender.name_for(documentalist) == "Rosa Ejemplar"
+
+
+class TestLeaksClosed:
+    def test_a_protected_name_never_prints_by_default(self, client_for, colleague):
+        defender = DefenderFactory(full_name="Rosa Ejemplar", identity_protected=True)
+        incident = IncidentFactory(defender=defender, case=CaseFactory(confidentiality="internal"))
+        assert str(defender) == defender.pseudonym and "Rosa" not in str(incident)
+        client = client_for(colleague)
+        page = client.get(reverse("admin:cases_incident_change", args=[incident.pk]))
+        assert "Rosa Ejemplar" not in page.content.decode()
+        search = client.get(reverse("admin:cases_incident_changelist") + "?q=Rosa")
+        assert list(search.context["cl"].result_list) == []
+
+    def test_file_numbers_and_health_notes_stay_out_of_history_pages(
+        self, client_for, documentalist, lawyer
+    ):
+        import datetime
+
+        from cases.models import Detention, Proceeding
+
+        proceeding = Proceeding.objects.create(court="Tribunal", case_file_number="EXP-1")
+        proceeding.case_file_number = "EXP-SECRETO"
+        proceeding.save()
+        incident = IncidentFactory(type="arbitrary_detention")
+        detention = Detention.objects.create(
+            incident=incident, arrested_on=datetime.date(2021, 7, 2), health_notes="diabetes"
+        )
+        detention.health_notes = "diabetes, sin insulina"
+        detention.save()
+        pages = [
+            reverse("admin:cases_proceeding_history", args=[proceeding.pk]),
+            reverse("admin:cases_detention_history", args=[detention.pk]),
+            reverse("admin:cases_detention_change", args=[detention.pk]),
+            reverse("admin:cases_incident_change", args=[incident.pk]),
+        ]
+        for url in pages:
+            page = client_for(documentalist).get(url).content.decode()
+            assert "EXP-SECRETO" not in page and "insulina" not in page, url
+        history = client_for(lawyer).get(pages[1]).content.decode()
+        assert "insulina" in history

@@ -208,3 +208,9 @@ class TestCalendar:
     def test_a_lawyer_gets_the_address_once(self, client_for, lawyer):
         response = client_for(lawyer).post("/legal/calendar/", {"action": "create"})
         assert "/legal/calendar/" in response.context["address"]
+
+
+def test_absurd_filter_values_are_ignored_not_crashes(client_for, lawyer):
+    client = client_for(lawyer)
+    for query in ["?lawyer=99999999999999999999999", "?lawyer=abc", "?state=XX"]:
+        assert client.get("/legal/" + query).status_code == 200

@@ -140,3 +140,17 @@ def test_postgresql_refuses_to_change_a_published_month(reviewer):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("UPDATE reports_monthlysnapshot SET figures = '{}'")
+
+
+def test_a_local_time_saved_through_a_form_keeps_the_chain_intact(client_for, lawyer):
+    import datetime
+    import zoneinfo
+
+    from cases.models import Detention
+
+    incident = IncidentFactory(type="arbitrary_detention")
+    detention = Detention.objects.create(incident=incident, arrested_on=datetime.date(2021, 7, 2))
+    caracas = zoneinfo.ZoneInfo("America/Caracas")
+    detention.incommunicado_until = datetime.datetime(2021, 7, 3, 10, 0, tzinfo=caracas)
+    detention.save()  # an aware local time, as a form gives it; read back, it is UTC
+    assert "intactas" in verify()

@@ -184,3 +184,9 @@ def test_published_cases_show_protected_defenders_by_pseudonym(client_for, analy
     assert "Rosa Ejemplar" not in page
     assert "Reservado" not in page  # counted in the figures, never listed
     assert monthly_report(2021, 7)["total"] == 2
+
+
+@pytest.mark.parametrize("month", ["0001-01", "2021-13", "julio", "9999-12"])
+def test_an_impossible_month_in_the_api_is_a_400(client_for, analyst, month):
+    response = client_for(analyst).get(f"/api/v1/stats/monthly/?month={month}")
+    assert response.status_code == 400
