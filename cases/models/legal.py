@@ -268,7 +268,7 @@ class Proceeding(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = ProceedingQuerySet.as_manager()
-    history = HistoricalRecords(bases=[ChainedHistory], m2m_fields=[charges, defendants])
+    history = HistoricalRecords(bases=[ChainedHistory], m2m_fields=[charges, defendants, incidents])
 
     class Meta:
         verbose_name = _("court case")
