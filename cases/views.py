@@ -3,7 +3,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -11,14 +11,36 @@ from django.utils.translation import gettext as _
 from django_otp.decorators import otp_required
 from icalendar import Calendar, Event
 
+from accounts.models import SecurityEvent
+from accounts.services import security_event_record
 from cases import legal
-from cases.models import Detention
+from cases.models import Detention, Source
 from organizations.vocabularies import State
 
 
 def legal_view(view):
     """The legal team (lawyers, coordinators), second factor passed."""
     return otp_required(permission_required("cases.follow_detentions", raise_exception=True)(view))
+
+
+@otp_required
+@permission_required("cases.view_source", raise_exception=True)
+def source_file(request, name: str):
+    """A source's file, for those who may see the source (restricted cases and confidential
+    sources included); every download is in the security log."""
+    source = Source.objects.visible_to(request.user).filter(file=name).first()
+    if source is None:
+        raise Http404
+    security_event_record(
+        kind=SecurityEvent.Kind.EXPORT,
+        request=request,
+        user=request.user,
+        source=str(source.public_id),
+        file=name,
+    )
+    return FileResponse(
+        source.file.open("rb"), as_attachment=True, filename=source.file.name.split("/")[-1]
+    )
 
 
 @legal_view

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from cases.storage import source_storage
 from organizations.audit import AuditedQuerySet, ChainedHistory
 from organizations.encryption import EncryptedTextField
 from organizations.fields import URLField
@@ -473,7 +474,9 @@ class Source(models.Model):
         default=False,
         help_text=_("Never shown outside the case team and never exported."),
     )
-    file = models.FileField(_("file"), upload_to=source_upload_to, blank=True)
+    file = models.FileField(
+        _("file"), upload_to=source_upload_to, storage=source_storage, blank=True
+    )
     sha256 = models.CharField(
         _("SHA-256"),
         max_length=64,

@@ -164,3 +164,33 @@ class TestLeaksClosed:
             assert "EXP-SECRETO" not in page and "insulina" not in page, url
         history = client_for(lawyer).get(pages[1]).content.decode()
         assert "insulina" in history
+
+
+class TestSourceFiles:
+    def test_a_source_file_is_served_only_to_those_who_see_the_source(
+        self, client, client_for, documentalist, colleague
+    ):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from accounts.models import SecurityEvent
+        from cases import services
+
+        case = CaseFactory(confidentiality="internal", status="draft")
+        case.team.add(documentalist)
+        source = services.source_create(
+            user=documentalist,
+            case=case,
+            kind="testimony",
+            title="Testimonio",
+            confidential=True,
+            file=SimpleUploadedFile("acta.pdf", b"%PDF testimonio"),
+        )
+        url = source.file.url
+        assert url.startswith("/sources/files/sources/")  # never a public /media/ address
+        response = client_for(documentalist).get(url)
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content) == b"%PDF testimonio"
+        assert SecurityEvent.objects.filter(kind="export", user=documentalist).exists()
+        assert client_for(colleague).get(url).status_code == 404  # confidential: team only
+        client.logout()
+        assert client.get(url).status_code == 302
