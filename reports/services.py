@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
@@ -18,8 +19,15 @@ def month_publish(*, year: int, month: int, user: AbstractBaseUser) -> MonthlySn
     snapshot = MonthlySnapshot(
         period=first, version=version, figures=monthly_figures(year, month), published_by=user
     )
-    snapshot.full_clean()
+    snapshot.full_clean(validate_constraints=False)  # the unique version is the database's job
     snapshot._history_user = user
     snapshot._change_reason = _("Published")
-    snapshot.save()
+    try:
+        with transaction.atomic():
+            snapshot.save()
+    except IntegrityError:
+        # Another reviewer published the same version a moment ago (nothing to lock yet).
+        raise ValidationError(
+            _("Someone else has just published this month: reload the page."), code="race"
+        ) from None
     return snapshot

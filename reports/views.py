@@ -2,6 +2,7 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -148,7 +149,11 @@ def monthly_download(request, year: int, month: int, fmt: str):
 @permission_required("reports.publish_month", raise_exception=True)
 def monthly_publish(request, year: int, month: int):
     _month_or_404(year, month)
-    snapshot = month_publish(year=year, month=month, user=request.user)
+    try:
+        snapshot = month_publish(year=year, month=month, user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("reports:monthly", year=year, month=month)
     messages.success(
         request,
         _("%(month)s published (version %(version)d): these figures are now frozen.")

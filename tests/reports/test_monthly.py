@@ -190,3 +190,21 @@ def test_published_cases_show_protected_defenders_by_pseudonym(client_for, analy
 def test_an_impossible_month_in_the_api_is_a_400(client_for, analyst, month):
     response = client_for(analyst).get(f"/api/v1/stats/monthly/?month={month}")
     assert response.status_code == 400
+
+
+def test_a_simultaneous_first_publication_is_refused_with_a_message(reviewer, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    from reports.models import MonthlySnapshot as Snapshot
+
+    first = services.month_publish(year=2021, month=7, user=reviewer)
+    # The other reviewer read "no version yet" just before this one was saved.
+    monkeypatch.setattr(
+        "reports.services.MonthlySnapshot.objects",
+        Snapshot.objects.filter(pk__in=[]),
+        raising=False,
+    )
+    with pytest.raises(ValidationError, match="acaba de publicar"):
+        services.month_publish(year=2021, month=7, user=reviewer)
+    monkeypatch.undo()
+    assert Snapshot.objects.get().pk == first.pk
