@@ -23,7 +23,7 @@ from cases.models import (
     Source,
     Transfer,
 )
-from organizations.history import HistoryAdmin, ReadableHistoryContextHelper
+from organizations.history import HistoryAdmin, ReadableHistoryContextHelper, VisibleOnlyMixin
 
 
 def case_related_history(case_id: int, user) -> list[dict]:
@@ -292,15 +292,8 @@ class IncidentInline(DuplicateMarkingMixin, CaseLockMixin, nested_admin.NestedSt
     inlines = (InvolvementInline,)
 
 
-class SourceInline(CaseLockMixin, nested_admin.NestedStackedInline):
+class SourceInline(VisibleOnlyMixin, CaseLockMixin, nested_admin.NestedStackedInline):
     model = Source
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .filter(pk__in=Source.objects.visible_to(request.user).values("pk"))
-        )
 
     form = SourceForm
     extra = 1
@@ -314,7 +307,7 @@ class SourceInline(CaseLockMixin, nested_admin.NestedStackedInline):
 
 
 @admin.register(Case)
-class CaseAdmin(CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
+class CaseAdmin(VisibleOnlyMixin, CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
     form = CaseForm
     list_display = ("title", "status", "confidentiality", "state", "incident_count", "updated_at")
     list_filter = ("status", "confidentiality", "state", "incidents__type", CaseMonthFilter)
@@ -347,11 +340,7 @@ class CaseAdmin(CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
     def get_queryset(self, request):
         # distinct: the incident-type filter joins incidents a second time.
         incidents = Count("incidents", distinct=True)
-        visible = (
-            super()
-            .get_queryset(request)
-            .filter(pk__in=Case.objects.visible_to(request.user).values("pk"))
-        )
+        visible = super().get_queryset(request)
         # Meta.ordering does not apply to a GROUP BY query: say it (autocomplete pages on it).
         return visible.annotate(_incident_count=incidents).order_by(*Case._meta.ordering, "pk")
 
@@ -413,6 +402,7 @@ class CaseAdmin(CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
 
 @admin.register(Incident)
 class IncidentAdmin(
+    VisibleOnlyMixin,
     NameSearchMixin,
     DuplicateMarkingMixin,
     CaseLockMixin,
@@ -431,13 +421,6 @@ class IncidentAdmin(
         (None, {"fields": (("state", "municipality"), "description", "duplicate_of")}),
     )
     inlines = (InvolvementInline,)
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .filter(pk__in=Incident.objects.visible_to(request.user).values("pk"))
-        )
 
     def get_inlines(self, request, obj):
         # The detention record belongs to arbitrary-detention incidents only.
@@ -528,7 +511,7 @@ class LegalActionInline(admin.TabularInline):
 
 
 @admin.register(Proceeding)
-class ProceedingAdmin(NameSearchMixin, HistoryAdmin):
+class ProceedingAdmin(VisibleOnlyMixin, NameSearchMixin, HistoryAdmin):
     list_display = ("court", "stage", "pretrial_detention_since", "deferrals", "lawyer")
     list_filter = ("stage", "charges")
     search_fields = ("court", "judge", "defendants__full_name")
@@ -540,7 +523,6 @@ class ProceedingAdmin(NameSearchMixin, HistoryAdmin):
         return (
             super()
             .get_queryset(request)
-            .filter(pk__in=Proceeding.objects.visible_to(request.user).values("pk"))
             .annotate(_deferrals=Count("hearings", filter=Q(hearings__held=False)))
             .select_related("lawyer")
             .order_by("court", "pk")
@@ -573,7 +555,9 @@ class ProceedingAdmin(NameSearchMixin, HistoryAdmin):
 
 
 @admin.register(Detention)
-class DetentionAdmin(NameSearchMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
+class DetentionAdmin(
+    VisibleOnlyMixin, NameSearchMixin, HistoryAdmin, nested_admin.NestedModelAdmin
+):
     """The legal team edits detentions here (the incident itself may be read-only to them)."""
 
     list_display = ("__str__", "status", "place_of_detention", "days", "lawyer")
@@ -583,13 +567,6 @@ class DetentionAdmin(NameSearchMixin, HistoryAdmin, nested_admin.NestedModelAdmi
     autocomplete_fields = ("incident", "arresting_body")
     fieldsets = ((None, {"fields": ("incident",)}), *DetentionInline.fieldsets)
     inlines = (TransferInline,)
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .filter(pk__in=Detention.objects.visible_to(request.user).values("pk"))
-        )
 
     def get_readonly_fields(self, request, obj=None):
         return ("incident",) if obj is not None else ()

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from organizations.history import HistoryAdmin
+from organizations.history import HistoryAdmin, VisibleOnlyMixin
 from organizations.models import Defender, Membership, Organization, Perpetrator
 
 
@@ -25,17 +25,10 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Defender)
-class DefenderAdmin(HistoryAdmin):
+class DefenderAdmin(VisibleOnlyMixin, HistoryAdmin):
     list_display = ("full_name", "known_as", "gender", "state", "identity_protected")
     list_filter = ("state", "gender", "profiles", "identity_protected")
     search_fields = ("full_name", "known_as")
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .filter(pk__in=Defender.objects.visible_to(request.user).values("pk"))
-        )
 
     fieldsets = (
         (None, {"fields": ("full_name", "known_as", "gender", "profiles", "state")}),

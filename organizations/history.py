@@ -36,6 +36,15 @@ class ReadableHistoryContextHelper(HistoricalRecordContextHelper):
         return value
 
 
+class VisibleOnlyMixin:
+    """An admin (or inline) whose queryset holds only what the user may see: the model's
+    `visible_to(user)`. List, search, autocomplete, change and history pages all use it."""
+
+    def get_queryset(self, request):
+        visible = self.model.objects.visible_to(request.user)
+        return super().get_queryset(request).filter(pk__in=visible.values("pk"))
+
+
 class HistoryAdmin(SimpleHistoryAdmin):
     """Every audited model's admin: history shows who changed which field, from what to what;
     nothing is deleted."""

@@ -1,8 +1,9 @@
 """The five staff roles with their exact permissions (frozen here; change a role with a new
 migration). Replaces the first version of cases/0002_roles."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from organizations.migration_helpers import create_all_permissions
 
 PEOPLE = ["organization", "defender", "membership", "perpetrator"]
 CASES = ["case", "incident", "involvement", "source"]
@@ -48,11 +49,7 @@ ROLES = {
 
 
 def set_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations; roles need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+    create_all_permissions(apps)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, perms in ROLES.items():

@@ -1,7 +1,8 @@
 """Staff roles as groups (frozen here; a later change of a role is a new migration)."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from organizations.migration_helpers import create_all_permissions
 
 PEOPLE = ["organization", "defender", "membership", "perpetrator"]
 CASES = ["case", "incident", "involvement", "source"]
@@ -32,11 +33,7 @@ ROLES = {
 
 
 def create_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations; roles need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+    create_all_permissions(apps)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, perms in ROLES.items():

@@ -1,5 +1,6 @@
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from organizations.migration_helpers import create_all_permissions
 
 from organizations.audit import install_history_triggers
 
@@ -34,10 +35,7 @@ def seed(apps, schema_editor):
     Charge = apps.get_model("cases", "Charge")
     for code in CHARGES:
         Charge.objects.get_or_create(code=code)
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+    create_all_permissions(apps)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, codenames in ROLES.items():

@@ -1,5 +1,6 @@
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from organizations.migration_helpers import create_all_permissions
 
 from organizations.audit import install_append_only_trigger, install_history_triggers
 
@@ -8,10 +9,7 @@ PUBLISHERS = ["Revisor", "Coordinador"]
 
 
 def grant(apps, schema_editor):
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+    create_all_permissions(apps)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
 
