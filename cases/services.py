@@ -7,27 +7,12 @@ from datetime import date
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import models, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from cases.models import Case, Incident, Involvement, Source
 from organizations.models import Defender, Organization, Perpetrator
-
-
-def record_save(
-    obj: models.Model,
-    *,
-    user: AbstractBaseUser | None,
-    reason: str = "",
-    update_fields: Iterable[str] | None = None,
-) -> None:
-    """Validate and save one audited object, naming who did it and why in its history.
-    With user=None (admin inline forms) the history takes the request's user."""
-    obj.full_clean()
-    if user is not None:
-        obj._history_user = user
-    obj._change_reason = reason or None
-    obj.save(update_fields=update_fields)
+from organizations.services import record_save
 
 
 class StaleEditError(ValidationError):

@@ -143,6 +143,8 @@ INSTALLED_APPS = [
     "csp",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # the API docs' assets, served by us: no CDN
     "simple_history",
     "nested_admin",
     "django_otp",
@@ -283,9 +285,57 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "accounts.permissions.IsVerified",
     ],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Allies send a key (organizations.api); staff use their two-factor admin session.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "organizations.api.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON only (and CSV where a view offers it): no browsable HTML forms.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["organizations.api.PerKeyThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Requests per key (or staff user, or anonymous address): "<n>/second|minute|hour|day".
+API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "600/minute")
+# The changes feed tells clients to ask again from this long before its last answer, so a
+# transaction that committed late is never missed (events are idempotent).
+API_CHANGES_OVERLAP_SECONDS = env_int("API_CHANGES_OVERLAP_SECONDS", 300)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Defensores API",
+    "DESCRIPTION": (
+        "Read-only export of published, public data for allied organizations. "
+        "Send `Authorization: Bearer <key>`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["organizations.api.IsAllyOrStaffReader"],
+    "SERVE_AUTHENTICATION": [
+        "organizations.api.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "StateEnum": "organizations.vocabularies.State",
+        "PerpetratorCategoryEnum": "organizations.vocabularies.PerpetratorCategory",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "organizations.api.schema_error_responses",
+    ],
+}
+
+# Throttling counts in the cache: shared by every worker when REDIS_URL is set.
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 
 # History is append-only: no "revert to this version" button that would skip the
 # services' checks (status transitions, validation).

@@ -11,7 +11,6 @@ from two_factor.views import (
 
 from accounts.views import LoginView
 from cases.views import source_file
-from reports.api import MonthlyStats
 
 # two-factor-auth's pages, without its "disable two-factor" view: nobody turns it off.
 two_factor_patterns = [
@@ -33,5 +32,5 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("legal/", include("cases.urls")),
     path("sources/files/<path:name>", source_file, name="source_file"),
-    path("api/v1/stats/monthly/", MonthlyStats.as_view(), name="api-stats-monthly"),
+    path("api/v1/", include("config.api")),
 ]

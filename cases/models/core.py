@@ -22,16 +22,29 @@ def sees_everything(user) -> bool:
     return user.is_active and user.has_perm("cases.view_all_cases")
 
 
+def is_ally(user) -> bool:
+    """An allied organization's API key (organizations.api.AllyUser), not a staff account."""
+    return getattr(user, "is_ally", False)
+
+
 class CaseQuerySet(AuditedQuerySet):
     def visible_to(self, user):
-        """Restricted cases only for their team (and those who see everything)."""
+        """Restricted cases only for their team (and those who see everything); for allies,
+        only what has been published and is public."""
         if not user.is_authenticated:
             return self.none()
+        if is_ally(user):
+            return self.shared_with_allies()
         if sees_everything(user):
             return self
         team_cases = Case.team.through.objects.filter(user=user).values("case_id")
         return self.filter(
             ~models.Q(confidentiality=Case.Confidentiality.RESTRICTED) | models.Q(pk__in=team_cases)
+        )
+
+    def shared_with_allies(self):
+        return self.filter(
+            status=Case.Status.PUBLISHED, confidentiality=Case.Confidentiality.PUBLIC
         )
 
     def of_team(self, user):
@@ -423,6 +436,8 @@ class SourceQuerySet(AuditedQuerySet):
     def visible_to(self, user):
         """Sources of visible cases; confidential ones only for the case team."""
         visible = self.filter(case__in=Case.objects.visible_to(user))
+        if is_ally(user):
+            return visible.filter(confidential=False)
         if not user.is_authenticated or sees_everything(user):
             return visible
         return visible.filter(

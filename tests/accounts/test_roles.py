@@ -52,8 +52,16 @@ def test_only_coordinators_manage_accounts_and_read_the_security_log(request, ro
         "accounts.view_securityevent",
         "axes.delete_accessattempt",
         "otp_totp.delete_totpdevice",
+        "organizations.add_ally",
+        "organizations.change_ally",
+        "organizations.add_apikey",
+        "organizations.change_apikey",
+        "organizations.view_apirequest",
     ]:
         assert user.has_perm(perm) is coordinator, f"{role}: {perm}"
+    # Keys are revoked and allies deactivated, never deleted; the API log is never edited.
+    for perm in ["delete_ally", "delete_apikey", "change_apirequest", "delete_apirequest"]:
+        assert not user.has_perm(f"organizations.{perm}"), f"{role}: {perm}"
     assert not user.has_perm("auth.delete_user")
     assert not user.has_perm("accounts.delete_securityevent")
 

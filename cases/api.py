@@ -1,0 +1,682 @@
+"""The read-only export for allies (and staff, within their own visibility): one flat row per
+counted incident, cases with what they hold, who's who, a streamed full export and the
+changes feed that keeps an ally's mirror exact.
+
+Nothing here decides access: every queryset starts from `visible_to(user)`. What the rows
+may show is decided once, in `Names` (protected identities) and the field lists below:
+no encrypted value, confidential source, case file number or staff name is ever read."""
+
+import csv
+import datetime
+from collections.abc import Iterator
+
+import orjson
+from django.conf import settings
+from django.core import signing
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import filters, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from cases.filters import IncidentFilter
+from cases.models import Case, Incident, Involvement, Source
+from cases.models.core import is_ally, sees_everything
+from organizations.api import (
+    BlankURLAsNull,
+    CSVRenderer,
+    Cursor,
+    IsAllyOrStaffReader,
+    LoggedMixin,
+)
+from organizations.models import Defender, Membership, Organization, Perpetrator
+from organizations.vocabularies import PerpetratorCategory, State
+
+STATE_NAMES = dict(State.choices)
+
+
+def utc_stamp() -> serializers.DateTimeField:
+    return serializers.DateTimeField(read_only=True, default_timezone=datetime.UTC)
+
+
+# --- Who may be named -------------------------------------------------------------------
+
+
+class Names:
+    """The name of a defender as `user` may see it: the pseudonym for a protected identity,
+    unless the user sees everything or is on the team of a case that names them. Allies
+    always get the pseudonym. One query per request, whatever the number of rows."""
+
+    def __init__(self, user):
+        self.everything = not is_ally(user) and sees_everything(user)
+        self.known: set[int] = set()
+        if not is_ally(user) and not self.everything:
+            self.known = set(
+                Defender.objects.filter(identity_protected=True, incidents__case__team=user)
+                .values_list("pk", flat=True)
+                .distinct()
+            )
+
+    def may_name(self, defender: Defender) -> bool:
+        return not defender.identity_protected or self.everything or defender.pk in self.known
+
+    def of(self, defender: Defender) -> str:
+        return defender.display_name if self.may_name(defender) else str(defender.pseudonym)
+
+
+# --- Querysets ------------------------------------------------------------------------------
+
+
+def shared_incidents(user) -> QuerySet:
+    """Counted incidents `user` may see, with everything a row reads, in a fixed number of
+    queries: case, target and perpetrators joined or prefetched; sources counted in SQL."""
+    visible_sources = (
+        Source.objects.visible_to(user)
+        .filter(case_id=OuterRef("case_id"))
+        .order_by()
+        .values("case_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Incident.objects.visible_to(user)
+        .counted()
+        .select_related("case", "defender", "organization")
+        .prefetch_related(
+            Prefetch(
+                "involvements",
+                queryset=Involvement.objects.select_related("perpetrator").order_by("pk"),
+            ),
+            Prefetch(
+                "defender__memberships",
+                queryset=Membership.objects.filter(ended_on__isnull=True)
+                .select_related("organization")
+                .order_by("pk"),
+                to_attr="current_memberships",
+            ),
+        )
+        .annotate(sources_count=Coalesce(Subquery(visible_sources, output_field=IntegerField()), 0))
+    )
+
+
+# --- The flat incident row ------------------------------------------------------------------
+
+
+def _stamp(value: datetime.datetime) -> str:
+    # UTC throughout the API: local offsets of old dates are not ISO 8601 (LMT −04:27:44).
+    return value.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
+
+
+def incident_row(incident: Incident, names: Names) -> dict:
+    """One counted incident as allies receive it (ACLED-style: one row per event)."""
+    defender, organization = incident.defender, incident.organization
+    if defender is not None:
+        named = names.may_name(defender)
+        target = {
+            "target_kind": "defender",
+            "target_id": str(defender.public_id),
+            "target_name": names.of(defender),
+            "target_protected": not named,
+            # A protected defender's organization could name them: never shown with the
+            # pseudonym.
+            "target_organization": "; ".join(
+                m.organization.name for m in defender.current_memberships
+            )
+            if named
+            else "",
+        }
+    else:
+        target = {
+            "target_kind": "organization",
+            "target_id": str(organization.public_id),
+            "target_name": organization.name,
+            "target_protected": False,
+            "target_organization": organization.name,
+        }
+    case = incident.case
+    return {
+        "id": str(incident.public_id),
+        "case_id": str(case.public_id),
+        "occurred_on": incident.occurred_on.isoformat(),
+        "date_precision": incident.date_precision,
+        "type": incident.type,
+        "type_label": str(incident.get_type_display()),
+        **target,
+        "perpetrators": [
+            {
+                "id": str(involvement.perpetrator.public_id),
+                "name": involvement.perpetrator.name,
+                "category": involvement.perpetrator.category,
+                "role": involvement.role,
+            }
+            for involvement in incident.involvements.all()
+        ],
+        "state": incident.state,
+        "state_name": STATE_NAMES.get(incident.state, ""),
+        "municipality": incident.municipality,
+        "sources_count": incident.sources_count,
+        "updated_at": _stamp(max(incident.updated_at, case.updated_at)),
+    }
+
+
+INCIDENT_COLUMNS = [
+    "id",
+    "case_id",
+    "occurred_on",
+    "date_precision",
+    "type",
+    "type_label",
+    "target_kind",
+    "target_id",
+    "target_name",
+    "target_protected",
+    "target_organization",
+    "perpetrators",
+    "perpetrator_categories",
+    "perpetrator_roles",
+    "state",
+    "state_name",
+    "municipality",
+    "sources_count",
+    "updated_at",
+]
+
+
+def incident_csv_row(row: dict) -> list:
+    """The flat row for spreadsheets: perpetrators as three parallel "; "-separated lists."""
+    flat = dict(row)
+    perpetrators = flat.pop("perpetrators")
+    flat["perpetrators"] = "; ".join(p["name"] for p in perpetrators)
+    flat["perpetrator_categories"] = "; ".join(p["category"] for p in perpetrators)
+    flat["perpetrator_roles"] = "; ".join(p["role"] for p in perpetrators)
+    flat["target_protected"] = "true" if flat["target_protected"] else "false"
+    return [flat[column] for column in INCIDENT_COLUMNS]
+
+
+class PerpetratorRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    category = serializers.ChoiceField(choices=PerpetratorCategory.choices)
+    role = serializers.ChoiceField(choices=Involvement.Role.choices)
+
+
+class IncidentRowSerializer(serializers.Serializer):
+    """Declares the row for the schema; the row itself is built by `incident_row`."""
+
+    id = serializers.UUIDField()
+    case_id = serializers.UUIDField()
+    occurred_on = serializers.DateField(
+        help_text="Month- and year-precision dates are stored as the first day."
+    )
+    date_precision = serializers.ChoiceField(choices=Incident.DatePrecision.choices)
+    type = serializers.ChoiceField(choices=Incident.Type.choices)
+    type_label = serializers.CharField()
+    target_kind = serializers.ChoiceField(choices=["defender", "organization"])
+    target_id = serializers.UUIDField()
+    target_name = serializers.CharField(help_text="A pseudonym when the identity is protected.")
+    target_protected = serializers.BooleanField()
+    target_organization = serializers.CharField(allow_blank=True)
+    perpetrators = PerpetratorRefSerializer(many=True)
+    state = serializers.ChoiceField(choices=State.choices, allow_blank=True)
+    state_name = serializers.CharField(allow_blank=True)
+    municipality = serializers.CharField(allow_blank=True)
+    sources_count = serializers.IntegerField(min_value=0)
+    updated_at = serializers.DateTimeField()
+
+    def to_representation(self, instance):
+        return incident_row(instance, self.context["names"])
+
+
+# --- Streaming ------------------------------------------------------------------------------
+
+
+class _Line:
+    """A file-like object that hands back what csv.writer writes (no buffer kept)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def stream_csv(rows: Iterator[dict]) -> Iterator[str]:
+    writer = csv.writer(_Line())
+    yield "\ufeff" + writer.writerow(INCIDENT_COLUMNS)
+    for row in rows:
+        yield writer.writerow(incident_csv_row(row))
+
+
+def stream_json(rows: Iterator[dict]) -> Iterator[bytes]:
+    yield b"["
+    first = True
+    for row in rows:
+        yield (b"" if first else b",\n") + orjson.dumps(row)
+        first = False
+    yield b"]\n"
+
+
+EXPORT_CHUNK = 2000
+
+
+class StreamRenderer(JSONRenderer):
+    """Lets content negotiation accept ?format=csv|json on the export; the stream is built by
+    the view. Errors (401, 400…) are still rendered, as JSON."""
+
+
+class CSVStreamRenderer(StreamRenderer):
+    media_type = "text/csv"
+    format = "csv"
+
+
+# --- Views ----------------------------------------------------------------------------------
+
+
+class ApiViewSet(LoggedMixin, viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsAllyOrStaffReader]
+    pagination_class = Cursor
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    # Any text reaches the view, which answers 404 in JSON (not Django's HTML page).
+    lookup_value_regex = "[^/]+"
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
+    @property
+    def csv_columns(self) -> list[str]:
+        return list(self.get_serializer_class()().fields)
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "names": Names(self.request.user)}
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        self.rows_served = 1
+        return response
+
+
+EXPORT_PARAMETER = OpenApiParameter(
+    "format", str, enum=["json", "csv"], description="json (default) or csv"
+)
+
+
+class IncidentViewSet(ApiViewSet):
+    """Counted incidents, one row each: cases verified or published, duplicates excluded."""
+
+    serializer_class = IncidentRowSerializer
+    filterset_class = IncidentFilter
+    filter_backends = [
+        DjangoFilterBackend,
+        filters.OrderingFilter,
+    ]
+    ordering_fields = ["occurred_on", "created_at", "updated_at"]
+    csv_columns = INCIDENT_COLUMNS
+    csv_row = staticmethod(incident_csv_row)
+    log_name = "incidents"
+
+    def get_queryset(self):
+        return shared_incidents(self.request.user)
+
+    @extend_schema(
+        parameters=[EXPORT_PARAMETER],
+        responses={
+            (200, "application/json"): IncidentRowSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+        description="Every counted incident matching the filters, streamed in one response "
+        "(constant memory on both sides; no pages).",
+    )
+    @action(
+        detail=False,
+        pagination_class=None,
+        filter_backends=[DjangoFilterBackend],
+        renderer_classes=[StreamRenderer, CSVStreamRenderer],
+    )
+    def export(self, request):
+        queryset = self.filter_queryset(self.get_queryset()).order_by("occurred_on", "pk")
+        names = Names(request.user)
+        as_csv = request.accepted_renderer.format == "csv"
+        self.log_when_streamed = True
+        rows = self._logged_rows(queryset, names, request)
+        if as_csv:
+            response = StreamingHttpResponse(stream_csv(rows), content_type="text/csv")
+            filename = "incidentes.csv"
+        else:
+            response = StreamingHttpResponse(stream_json(rows), content_type="application/json")
+            filename = "incidentes.json"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def _logged_rows(self, queryset, names: Names, request) -> Iterator[dict]:
+        from organizations.api import api_request_log
+
+        served = 0
+        try:
+            for incident in queryset.iterator(chunk_size=EXPORT_CHUNK):
+                yield incident_row(incident, names)
+                served += 1
+        finally:
+            # When the stream ends (or the client hangs up): how much actually left.
+            api_request_log(request, view=self, status=200, rows=served)
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    """Public facts of a source. Never: witness, contact, the file, who recorded it."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True)
+
+    class Meta:
+        model = Source
+        fields = ("id", "kind", "title", "publisher", "url", "date", "reliability")
+        read_only_fields = fields
+        extra_kwargs = {"url": {"read_only": True}}
+
+    url = BlankURLAsNull()
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    state_name = serializers.SerializerMethodField()
+    incidents = serializers.SerializerMethodField()
+    sources = SourceSerializer(source="visible_sources", many=True, read_only=True)
+
+    class Meta:
+        model = Case
+        fields = (
+            "id",
+            "title",
+            "summary",
+            "status",
+            "state",
+            "state_name",
+            "place",
+            "updated_at",
+            "incidents",
+            "sources",
+        )
+        read_only_fields = fields
+
+    updated_at = utc_stamp()
+
+    def get_state_name(self, case) -> str:
+        return STATE_NAMES.get(case.state, "")
+
+    @extend_schema_field(IncidentRowSerializer(many=True))
+    def get_incidents(self, case) -> list:
+        names = self.context["names"]
+        return [incident_row(incident, names) for incident in case.counted_incidents]
+
+
+class CaseViewSet(ApiViewSet):
+    """Cases with their counted incidents and the sources the caller may see."""
+
+    serializer_class = CaseSerializer
+    log_name = "cases"
+
+    def get_queryset(self):
+        user = self.request.user
+        return (
+            Case.objects.visible_to(user)
+            .filter(status__in=Case.COUNTED_STATUSES)
+            .prefetch_related(
+                Prefetch(
+                    "incidents",
+                    queryset=shared_incidents(user).order_by("occurred_on", "pk"),
+                    to_attr="counted_incidents",
+                ),
+                Prefetch(
+                    "sources",
+                    queryset=Source.objects.visible_to(user).order_by("date", "pk"),
+                    to_attr="visible_sources",
+                ),
+            )
+        )
+
+
+class PerpetratorSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    part_of = serializers.UUIDField(source="parent.public_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Perpetrator
+        fields = ("id", "name", "acronym", "category", "kind", "part_of", "updated_at")
+        read_only_fields = fields
+
+    updated_at = utc_stamp()
+
+
+class PerpetratorViewSet(ApiViewSet):
+    """Perpetrators; allies see those named in incidents shared with them."""
+
+    serializer_class = PerpetratorSerializer
+    log_name = "perpetrators"
+
+    def get_queryset(self):
+        user = self.request.user
+        queryset = Perpetrator.objects.select_related("parent")
+        if is_ally(user):
+            involved = Involvement.objects.filter(
+                incident__in=Incident.objects.visible_to(user).counted()
+            )
+            queryset = queryset.filter(pk__in=involved.values("perpetrator_id"))
+        return queryset
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+
+    class Meta:
+        model = Organization
+        fields = ("id", "name", "acronym", "kind", "state", "website", "updated_at")
+        read_only_fields = fields
+
+    website = BlankURLAsNull()
+    updated_at = utc_stamp()
+
+
+class OrganizationViewSet(ApiViewSet):
+    """Organizations; allies see those attacked in incidents shared with them."""
+
+    serializer_class = OrganizationSerializer
+    log_name = "organizations"
+
+    def get_queryset(self):
+        user = self.request.user
+        if is_ally(user):
+            shared = Incident.objects.visible_to(user).counted()
+            return Organization.objects.filter(pk__in=shared.values("organization_id"))
+        return Organization.objects.all()
+
+
+class DefenderSerializer(serializers.Serializer):
+    """Public facts of a defender. For a protected identity only the pseudonym: no state,
+    no profile, nothing that could narrow down who it is. Contact data never."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    identity_protected = serializers.BooleanField()
+    state = serializers.ChoiceField(choices=State.choices, allow_blank=True)
+    profiles = serializers.ListField(child=serializers.CharField())
+    updated_at = serializers.DateTimeField()
+
+    def to_representation(self, defender):
+        names = self.context["names"]
+        named = names.may_name(defender)
+        return {
+            "id": str(defender.public_id),
+            "name": names.of(defender),
+            "identity_protected": defender.identity_protected,
+            "state": defender.state if named else "",
+            "profiles": [p.code for p in defender.profiles.all()] if named else [],
+            "updated_at": _stamp(defender.updated_at),
+        }
+
+
+class DefenderViewSet(ApiViewSet):
+    """Defenders; allies see those attacked in incidents shared with them."""
+
+    serializer_class = DefenderSerializer
+    log_name = "defenders"
+
+    def get_queryset(self):
+        user = self.request.user
+        if is_ally(user):
+            shared = Incident.objects.visible_to(user).counted()
+            queryset = Defender.objects.filter(pk__in=shared.values("defender_id"))
+        else:
+            queryset = Defender.objects.visible_to(user)
+        return queryset.prefetch_related(Prefetch("profiles"))
+
+
+# --- Changes feed ---------------------------------------------------------------------------
+
+CHANGES_PAGE = 500
+
+
+def _changed_since(since: datetime.datetime, until: datetime.datetime) -> Q:
+    """Incidents whose row may have changed in (since, until]: the incident, its case, its
+    perpetrators and their involvement, its sources, its target and the target's
+    memberships. Read from the history tables, which keep removals too."""
+
+    def changed(model):
+        return model.history.filter(history_date__gt=since, history_date__lte=until)
+
+    renamed_perpetrators = Involvement.objects.filter(
+        perpetrator_id__in=changed(Perpetrator).values("id")
+    )
+    return (
+        Q(pk__in=changed(Incident).values("id"))
+        | Q(pk__in=changed(Involvement).values("incident_id"))
+        | Q(pk__in=renamed_perpetrators.values("incident_id"))
+        | Q(case_id__in=changed(Case).values("id"))
+        | Q(case_id__in=changed(Source).values("case_id"))
+        | Q(defender_id__in=changed(Defender).values("id"))
+        | Q(defender_id__in=changed(Membership).values("defender_id"))
+        | Q(organization_id__in=changed(Organization).values("id"))
+    )
+
+
+def _ever_shared(user) -> Q:
+    """Incidents the caller may ever have received: only they get "delete" events, so the
+    feed never reveals that an unpublished or restricted record exists."""
+    cases = Case.history.filter(status__in=Case.COUNTED_STATUSES)
+    if is_ally(user):
+        cases = cases.filter(
+            status=Case.Status.PUBLISHED, confidentiality=Case.Confidentiality.PUBLIC
+        )
+    elif not sees_everything(user):
+        cases = cases.exclude(confidentiality=Case.Confidentiality.RESTRICTED)
+        return Q(case_id__in=cases.values("id")) | Q(case__in=Case.objects.visible_to(user))
+    return Q(case_id__in=cases.values("id"))
+
+
+class ChangeSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    action = serializers.ChoiceField(choices=["upsert", "delete"])
+    incident = IncidentRowSerializer(allow_null=True)
+
+
+class ChangesSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    next_since = serializers.DateTimeField(
+        help_text="Pass as `since` on the next poll, once `next` is null."
+    )
+    next = serializers.URLField(allow_null=True)
+    results = ChangeSerializer(many=True)
+
+
+class ChangesView(LoggedMixin, APIView):
+    """What changed in the incident export since a moment: `upsert` carries the row as
+    `incidents/` gives it now; `delete` means it left the export (unpublished, retracted,
+    made restricted, marked as a duplicate…). Applying the events in order to a mirror keeps
+    it equal to a full export. Poll with `since` = the previous answer's `next_since`
+    (it overlaps a little, so a slow transaction is never missed; events are idempotent)."""
+
+    permission_classes = [IsAllyOrStaffReader]
+    log_name = "changes"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("since", OpenApiTypes.DATETIME, required=True),
+            OpenApiParameter("cursor", str, description="From the previous page's `next`."),
+        ],
+        responses={200: ChangesSerializer, 400: OpenApiResponse(description="Bad parameters")},
+    )
+    def get(self, request):
+        user = request.user
+        since, until, after = self._window(request)
+        affected = (
+            Incident.objects.filter(_changed_since(since, until))
+            .filter(_ever_shared(user))
+            .order_by("public_id")
+        )
+        if after is not None:
+            affected = affected.filter(public_id__gt=after)
+        page = list(affected.values_list("pk", "public_id")[: CHANGES_PAGE + 1])
+        more = len(page) > CHANGES_PAGE
+        page = page[:CHANGES_PAGE]
+        names = Names(user)
+        current = {
+            incident.pk: incident
+            for incident in shared_incidents(user).filter(pk__in=[pk for pk, _ in page])
+        }
+        results = [
+            {"id": str(public_id), "action": "upsert", "incident": incident_row(current[pk], names)}
+            if pk in current
+            else {"id": str(public_id), "action": "delete", "incident": None}
+            for pk, public_id in page
+        ]
+        self.rows_served = len(results)
+        next_url = None
+        if more:
+            token = signing.dumps(
+                {"since": since.isoformat(), "until": until.isoformat(), "after": str(page[-1][1])},
+                salt="api-changes",
+            )
+            next_url = reverse("api-changes", request=request) + f"?cursor={token}"
+        overlap = datetime.timedelta(seconds=settings.API_CHANGES_OVERLAP_SECONDS)
+        return Response(
+            {
+                "since": _stamp(since),
+                "until": _stamp(until),
+                "next_since": _stamp(max(since, until - overlap)),
+                "next": next_url,
+                "results": results,
+            }
+        )
+
+    def _window(self, request):
+        token = request.query_params.get("cursor")
+        if token:
+            try:
+                data = signing.loads(token, salt="api-changes")
+                return (
+                    datetime.datetime.fromisoformat(data["since"]),
+                    datetime.datetime.fromisoformat(data["until"]),
+                    data["after"],
+                )
+            except (signing.BadSignature, KeyError, TypeError, ValueError):
+                raise NotFound(_("Invalid cursor.")) from None
+        field = serializers.DateTimeField()
+        raw = request.query_params.get("since")
+        if not raw:
+            raise ValidationError(
+                {"since": [_("Required: an ISO 8601 moment, e.g. 2021-07-01T00:00:00Z.")]}
+            )
+        try:
+            since = field.to_internal_value(raw)
+        except serializers.ValidationError as error:
+            raise ValidationError({"since": error.detail}) from None
+        return since, timezone.now(), None

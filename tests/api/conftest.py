@@ -1,0 +1,44 @@
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from organizations.models import Ally
+from organizations.services import api_key_create
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle():
+    # Throttle counters live in the cache, which outlives a test.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def ally(db):
+    return Ally.objects.create(name="Red Aliada de Prueba")
+
+
+@pytest.fixture
+def ally_secret(ally, coordinator):
+    _key, secret = api_key_create(ally=ally, user=coordinator, name="pruebas")
+    return secret
+
+
+@pytest.fixture
+def ally_client(ally_secret):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {ally_secret}")
+    return client
+
+
+def pages(client, url, **params):
+    """Every row of a cursor-paginated list, following `next` to the end."""
+    rows, response = [], client.get(url, params)
+    while True:
+        assert response.status_code == 200, response.content
+        body = response.json()
+        rows += body["results"]
+        if not body["next"]:
+            return rows
+        response = client.get(body["next"])
