@@ -37,6 +37,7 @@ from rest_framework.views import APIView
 from cases.filters import IncidentFilter
 from cases.models import Case, Incident, Involvement, Source
 from cases.models.core import is_ally, sees_everything
+from config.routers import replica_reads
 from organizations.api import (
     BlankURLAsNull,
     CSVRenderer,
@@ -300,8 +301,15 @@ class ApiViewSet(LoggedMixin, viewsets.ReadOnlyModelViewSet):
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "names": Names(self.request.user)}
 
+    # Reads may go to the replica (config/routers.py); who is asking was settled before,
+    # on the primary, so a revoked key is refused at once whatever the replica's lag.
+    def list(self, request, *args, **kwargs):
+        with replica_reads():
+            return super().list(request, *args, **kwargs)
+
     def retrieve(self, request, *args, **kwargs):
-        response = super().retrieve(request, *args, **kwargs)
+        with replica_reads():
+            response = super().retrieve(request, *args, **kwargs)
         self.rows_served = 1
         return response
 
@@ -363,9 +371,10 @@ class IncidentViewSet(ApiViewSet):
 
         served = 0
         try:
-            for incident in queryset.iterator(chunk_size=EXPORT_CHUNK):
-                yield incident_row(incident, names)
-                served += 1
+            with replica_reads():
+                for incident in queryset.iterator(chunk_size=EXPORT_CHUNK):
+                    yield incident_row(incident, names)
+                    served += 1
         finally:
             # When the stream ends (or the client hangs up): how much actually left.
             api_request_log(request, view=self, status=200, rows=served)

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases.models import Incident
+from config.routers import replica_reads
 from organizations.api import LoggedMixin, is_ally
 from organizations.models import Perpetrator
 from reports.selectors import latest_snapshot, monthly_report, parse_period
@@ -48,8 +49,12 @@ class MonthlyStats(LoggedMixin, APIView):
             year, month = parse_period(request.query_params.get("month", ""))
         except ValueError as error:
             raise ValidationError({"month": [str(error)]}) from None
+        with replica_reads():
+            return Response(self._figures(request, year, month))
+
+    def _figures(self, request, year: int, month: int) -> dict:
         if not is_ally(request.user):
-            return Response(monthly_report(year, month))
+            return monthly_report(year, month)
         snapshot = latest_snapshot(year, month)
         if snapshot is None:
             raise NotFound(f"{year:04d}-{month:02d} has not been published.")
@@ -66,10 +71,8 @@ class MonthlyStats(LoggedMixin, APIView):
         figures["top_perpetrators"] = [
             row for row in figures.get("top_perpetrators", []) if row["name"] in shared
         ]
-        return Response(
-            {
-                "version": snapshot.version,
-                "published_at": snapshot.published_at.isoformat(),
-                "figures": figures,
-            }
-        )
+        return {
+            "version": snapshot.version,
+            "published_at": snapshot.published_at.isoformat(),
+            "figures": figures,
+        }

@@ -15,6 +15,7 @@ from django_otp.decorators import otp_required
 from accounts.models import SecurityEvent
 from accounts.services import security_event_record
 from cases.models import Incident
+from config.routers import reads_from_replica
 from organizations.vocabularies import PerpetratorCategory, State
 from reports import charts, exports, selectors
 from reports.narrative import narrative, percent
@@ -53,6 +54,7 @@ def index(request):
 
 
 @reports_view
+@reads_from_replica
 def monthly(request, year: int, month: int):
     _month_or_404(year, month)
     figures = selectors.monthly_report(year, month)
@@ -118,6 +120,7 @@ def monthly(request, year: int, month: int):
 
 
 @reports_view
+@reads_from_replica
 def monthly_download(request, year: int, month: int, fmt: str):
     _month_or_404(year, month)
     figures = selectors.monthly_report(year, month)
@@ -166,6 +169,7 @@ def monthly_publish(request, year: int, month: int):
 
 
 @reports_view
+@reads_from_replica
 def annual(request, year: int):
     _month_or_404(year, 1)
     figures = selectors.annual_figures(year)

@@ -67,3 +67,21 @@ def verified_login(client, user):
 def client_for(client):
     """A test client signed in (password and second factor) as the given user."""
     return lambda user: verified_login(client, user)
+
+
+@pytest.fixture
+def ally_client_factory(db, coordinator):
+    """A REST client holding a new ally key: returns (client, key)."""
+    from rest_framework.test import APIClient
+
+    from organizations.models import Ally
+    from organizations.services import api_key_create
+
+    def make(name: str = "Aliada de prueba"):
+        ally = Ally.objects.filter(name=name).first() or Ally.objects.create(name=name)
+        key, secret = api_key_create(ally=ally, user=coordinator)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        return client, key
+
+    return make
