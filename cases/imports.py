@@ -9,6 +9,7 @@ punctuation ("Táchira", "tachira", "TACHIRA").
 
 import csv
 import datetime
+import functools
 import hashlib
 import io
 import re
@@ -176,9 +177,9 @@ def _vocabulary(choices, synonyms: dict[str, list[str]]) -> dict[str, str]:
     index = {}
     for code, label in choices.choices:
         index[fold(code)] = code
-        index[fold(str(label))] = code
-        with translation.override("es"):
-            index[fold(str(label))] = code
+        for language in ("en", "es"):
+            with translation.override(language):
+                index[fold(str(label))] = code
         for spelling in synonyms.get(code, ()):
             index[fold(spelling)] = code
     return index
@@ -413,7 +414,7 @@ class Row:
     def get(self, column: str) -> str:
         return self.values.get(column, "")
 
-    @property
+    @functools.cached_property
     def target_key(self) -> tuple[str, str]:
         if self.target_kind == "defender":
             return ("defender", person_key(self.target_name))
@@ -732,8 +733,6 @@ def plan_import(
         elif row.case_key in plan.cases:
             if problem := may_change(plan.cases[row.case_key]):
                 row.error("caso", problem)
-        elif row.case_id is not None:
-            row.error("caso", _("there is no case with the id %(id)s") % {"id": row.case_id})
         if row.errors:
             continue
         row.incident = incident
@@ -862,3 +861,122 @@ def auto_case_title(row: Row) -> str:
         "date": format_date(row.occurred_on, row.precision),
         "ref": row.ref[:50],
     }
+
+
+# Export in the template ------------------------------------------------------------------------
+
+
+def export_rows(incidents) -> list[dict[str, str]]:
+    """One template row per incident, readable back by the import. What never leaves through
+    an export: restricted cases, protected names (pseudonyms instead), confidential sources.
+    Each incident's reference is its public id and each case's title carries its id, so that
+    importing the file here again updates instead of duplicating."""
+    incidents = (
+        incidents.exclude(case__confidentiality=Case.Confidentiality.RESTRICTED)
+        .select_related("case", "defender", "organization")
+        .prefetch_related("involvements__perpetrator")
+        .order_by("occurred_on", "id")
+    )
+    first_source = {}
+    sources = Source.objects.filter(
+        case__in=incidents.values("case_id"), confidential=False
+    ).order_by("case_id", "date", "id")
+    for case_id, url, publisher, title in sources.values_list(
+        "case_id", "url", "publisher", "title"
+    ):
+        first_source.setdefault(case_id, (url, publisher or ("" if url else title)))
+    with translation.override("es"):
+        out = []
+        for incident in incidents.iterator(chunk_size=2000):
+            involvements = list(incident.involvements.all())
+            defender = incident.defender
+            url, publisher = first_source.get(incident.case_id, ("", ""))
+            out.append(
+                {
+                    "referencia": str(incident.public_id),
+                    "fecha": format_date(incident.occurred_on, incident.date_precision),
+                    "tipo": str(incident.get_type_display()),
+                    "tipo_victima": "defensor" if defender else "organización",
+                    "victima": str(defender) if defender else "",  # the pseudonym if protected
+                    "organizacion_victima": incident.organization.name if not defender else "",
+                    "perpetrador": f" {LIST_SEPARATOR} ".join(
+                        f"{i.perpetrator.name} ({i.perpetrator.acronym})"
+                        if i.perpetrator.acronym
+                        else i.perpetrator.name
+                        for i in involvements
+                    ),
+                    "categoria_perpetrador": f" {LIST_SEPARATOR} ".join(
+                        str(i.perpetrator.get_category_display()) for i in involvements
+                    ),
+                    "rol_perpetrador": f" {LIST_SEPARATOR} ".join(
+                        str(i.get_role_display()) for i in involvements
+                    ),
+                    "estado": str(incident.get_state_display()) if incident.state else "",
+                    "municipio": incident.municipality,
+                    "caso": f"{incident.case.title} [{incident.case.public_id}]",
+                    "descripcion": incident.description,
+                    "fuente_url": url,
+                    "fuente_medio": publisher,
+                }
+            )
+    return out
+
+
+def as_csv(rows: list[dict[str, str]]) -> bytes:
+    """UTF-8 with a BOM, so that spreadsheet programs read the accents."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return "\ufeff".encode() + buffer.getvalue().encode()
+
+
+def as_xlsx(rows: list[dict[str, str]], *, with_help: bool = False) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(_("incidents"))
+    sheet.append(list(COLUMNS))
+    for row in rows:
+        sheet.append([row.get(column, "") for column in COLUMNS])
+    if with_help:
+        notes = book.create_sheet(_("how to fill it in"))
+        notes.append([_("column"), _("what it holds")])
+        for column in COLUMNS:
+            notes.append([column, str(TEMPLATE_HELP[column])])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def template_example() -> list[dict[str, str]]:
+    """The template's example rows (invented names)."""
+    return [
+        {
+            "referencia": "1",
+            "fecha": "02/07/2021",
+            "tipo": "Detención arbitraria",
+            "tipo_victima": "defensor",
+            "victima": "Nombre Ficticio Ejemplo",
+            "perpetrador": "Servicio Bolivariano de Inteligencia Nacional (SEBIN)",
+            "categoria_perpetrador": "Cuerpo de seguridad",
+            "rol_perpetrador": "Lo ejecutó",
+            "estado": "Falcón",
+            "municipio": "Coro",
+            "caso": "Detención de integrantes de una ONG ficticia en Coro",
+            "descripcion": "Ejemplo: borre esta fila.",
+            "fuente_url": "https://example.org/noticia",
+            "fuente_medio": "Medio de ejemplo",
+        },
+        {
+            "referencia": "2",
+            "fecha": "julio 2021",
+            "tipo": "Estigmatización",
+            "tipo_victima": "organización",
+            "organizacion_victima": "Organización Ficticia de Ejemplo",
+            "perpetrador": "Canal de ejemplo | Funcionario de ejemplo",
+            "categoria_perpetrador": "Medio estatal | Funcionario público",
+            "estado": "Distrito Capital",
+            "descripcion": "Ejemplo: borre esta fila.",
+        },
+    ]

@@ -1,12 +1,14 @@
 """Names compared the way people write them: without regard to accents, case, punctuation
 or, for people, word order; initials ("J. Tarazona") make a likely match, never a certain one."""
 
+import functools
 import re
 import unicodedata
 
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
+@functools.lru_cache(maxsize=100_000)  # imports fold the same few thousand names many times
 def fold(text: str) -> str:
     """'  José RAFAEL-Tarazona. ' → 'jose rafael tarazona' (accents stripped, case-folded,
     punctuation and runs of spaces collapsed to one space)."""
@@ -34,8 +36,12 @@ def names_alike(first: str, second: str) -> bool:
         return False
     if sorted(words_a) == sorted(words_b):
         return True
-    short, long = sorted((words_a, words_b), key=len)
-    if len(short) < 2:
+    return _covers(words_a, words_b) or _covers(words_b, words_a)
+
+
+def _covers(short: list[str], long: list[str]) -> bool:
+    """Every word of `short` is a word of `long` or the initial of one."""
+    if len(short) < 2 or len(short) > len(long):
         return False
     remaining, full_words = list(long), 0
     # Whole words first, so that an initial does not take the word another one needs.
