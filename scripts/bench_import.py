@@ -39,13 +39,14 @@ def rows(count: int, seed: int = 7):
         day = start + datetime.timedelta(days=rng.randrange(3650))
         perpetrator, category = rng.choice(PERPETRATORS)
         person = rng.random() < 0.5
+        organization = f"Organización Ficticia {rng.randrange(3000)}"
         yield {
             "referencia": f"B-{i}",
             "fecha": format_date(day, "day") if rng.random() < 0.9 else format_date(day, "month"),
             "tipo": rng.choice(TYPES),
             "tipo_victima": "defensor" if person else "organización",
             "victima": f"Persona Ficticia {rng.randrange(8000)}" if person else "",
-            "organizacion_victima": "" if person else f"Organización Ficticia {rng.randrange(3000)}",
+            "organizacion_victima": "" if person else organization,
             "perpetrador": perpetrator,
             "categoria_perpetrador": category,
             "rol_perpetrador": "",
