@@ -587,3 +587,22 @@ def test_the_export_leaves_restricted_cases_and_protected_names_out(client_for, 
     text = response.content.decode("utf-8-sig")
     assert "Nombre Secreto" not in text
     assert len(list(csv.reader(io.StringIO(text)))) == 2
+
+
+def test_the_import_pages_render_for_their_roles(client_for, reviewer):
+    batch, _plan = run(reviewer, [row()])
+    client = client_for(reviewer)
+    for url in [
+        "/admin/cases/importbatch/",
+        f"/admin/cases/importbatch/{batch.pk}/change/",
+        f"/admin/cases/importbatch/{batch.pk}/history/",
+        "/admin/cases/importbatch/add/",
+        "/admin/cases/incident/?counted=yes",
+        f"/admin/cases/case/?import_batch__id__exact={batch.pk}",
+        "/admin/organizations/defender/?needs_review__exact=1&merged=no",
+        "/admin/organizations/defender/similar/",
+    ]:
+        response = client.get(url, follow=True)
+        assert response.status_code == 200, url
+    page = client.get(f"/admin/cases/importbatch/{batch.pk}/change/").content.decode()
+    assert f"/admin/cases/importbatch/{batch.public_id}/retract/" in page
