@@ -11,11 +11,19 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from cases import services
+from cases import duplicates, services
+from cases.admin_imports import (
+    DuplicatePairAdmin,
+    ExportMixin,
+    ImportBatchAdmin,
+    MergeMixin,
+)
 from cases.models import (
     Case,
     Detention,
+    DuplicatePair,
     Hearing,
+    ImportBatch,
     Incident,
     Involvement,
     LegalAction,
@@ -23,7 +31,9 @@ from cases.models import (
     Source,
     Transfer,
 )
+from organizations.admin import DefenderAdmin, OrganizationAdmin
 from organizations.history import HistoryAdmin, ReadableHistoryContextHelper, VisibleOnlyMixin
+from organizations.models import Defender, Organization
 
 
 def case_related_history(case_id: int, user) -> list[dict]:
@@ -138,6 +148,24 @@ class MonthFilter(admin.SimpleListFilter):
         if not self.incident_path:
             return queryset.filter(pk__in=incidents.values("pk"))
         return queryset.filter(pk__in=incidents.values(self.incident_path))
+
+
+class CountedFilter(admin.SimpleListFilter):
+    """Whether reports count the incident (Incident.objects.counted())."""
+
+    title = _("counted in the reports")
+    parameter_name = "counted"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        counted = Incident.objects.counted().values("pk")
+        if self.value() == "yes":
+            return queryset.filter(pk__in=counted)
+        if self.value() == "no":
+            return queryset.exclude(pk__in=counted)
+        return queryset
 
 
 class CaseMonthFilter(MonthFilter):
@@ -310,7 +338,14 @@ class SourceInline(VisibleOnlyMixin, CaseLockMixin, nested_admin.NestedStackedIn
 class CaseAdmin(VisibleOnlyMixin, CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
     form = CaseForm
     list_display = ("title", "status", "confidentiality", "state", "incident_count", "updated_at")
-    list_filter = ("status", "confidentiality", "state", "incidents__type", CaseMonthFilter)
+    list_filter = (
+        "status",
+        "confidentiality",
+        "state",
+        "incidents__type",
+        CaseMonthFilter,
+        ("import_batch", admin.RelatedOnlyFieldListFilter),
+    )
     search_fields = ("title", "summary", "place")
     readonly_fields = ("status", "created_by", "created_at", "updated_by", "updated_at")
     fieldsets = (
@@ -402,6 +437,7 @@ class CaseAdmin(VisibleOnlyMixin, CaseLockMixin, HistoryAdmin, nested_admin.Nest
 
 @admin.register(Incident)
 class IncidentAdmin(
+    ExportMixin,
     VisibleOnlyMixin,
     NameSearchMixin,
     DuplicateMarkingMixin,
@@ -411,7 +447,15 @@ class IncidentAdmin(
 ):
     form = IncidentForm
     list_display = ("type", "target", "occurred_on", "date_precision", "state", "case")
-    list_filter = ("type", "case__status", "state", "date_precision", MonthFilter)
+    list_filter = (
+        "type",
+        "case__status",
+        CountedFilter,
+        "state",
+        "date_precision",
+        MonthFilter,
+        ("import_batch", admin.RelatedOnlyFieldListFilter),
+    )
     list_select_related = ("case", "defender", "organization")
     search_fields = ("defender__full_name", "organization__name", "case__title", "description")
     autocomplete_fields = ("case", "defender", "organization", "duplicate_of")
@@ -582,3 +626,25 @@ class DetentionAdmin(
     @admin.display(description=_("days in detention"))
     def days(self, detention):
         return detention.days_in_detention
+
+
+admin.site.register(ImportBatch, ImportBatchAdmin)
+admin.site.register(DuplicatePair, DuplicatePairAdmin)
+
+
+# People and organizations recorded twice: merging repoints incidents, so it lives here (cases
+# may import organizations, not the other way round).
+admin.site.unregister(Defender)
+admin.site.unregister(Organization)
+
+
+@admin.register(Defender)
+class MergeableDefenderAdmin(MergeMixin, DefenderAdmin):
+    merge_service = staticmethod(services.defender_merge)
+    similar = staticmethod(duplicates.similar_defenders)
+
+
+@admin.register(Organization)
+class MergeableOrganizationAdmin(MergeMixin, OrganizationAdmin):
+    merge_service = staticmethod(services.organization_merge)
+    similar = staticmethod(duplicates.similar_organizations)

@@ -1,17 +1,25 @@
 """Writes on cases: keyword-only, atomic, validated, and always attributed in the history."""
 
 import hashlib
+import uuid
 from collections.abc import Iterable
 from datetime import date
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.models import Case, Incident, Involvement, Source
+from cases import duplicates, imports
+from cases.models import Case, DuplicatePair, ImportBatch, Incident, Involvement, Source
+from organizations.audit import bulk_create_with_history
 from organizations.models import Defender, Organization, Perpetrator
+from organizations.names import fold
 from organizations.services import record_save
 
 
@@ -118,6 +126,7 @@ def incident_create(
             user=user,
             reason=reason,
         )
+    duplicates_flag(incident_ids=[incident.pk], user=user)
     return incident
 
 
@@ -138,6 +147,7 @@ def incident_save(
     with it by the admin)."""
     version_bump(incident)
     record_save(incident, user=user, reason=reason)
+    duplicates_flag(incident_ids=[incident.pk], user=user)
     return incident
 
 
@@ -233,3 +243,480 @@ def incident_mark_duplicate(
         update_fields=["duplicate_of", "updated_at", "version"],
     )
     return incident
+
+
+@transaction.atomic
+def incident_unmark_duplicate(
+    *, incident: Incident, user: AbstractBaseUser, reason: str = ""
+) -> Incident:
+    """Undo a "duplicate of": the report is counted again (if its case is)."""
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if incident.duplicate_of_id is None:
+        return incident
+    incident.duplicate_of = None
+    incident.version += 1
+    record_save(
+        incident,
+        user=user,
+        reason=reason or _("No longer marked as a duplicate"),
+        update_fields=["duplicate_of", "updated_at", "version"],
+    )
+    return incident
+
+
+# Likely duplicates ------------------------------------------------------------------------
+
+
+def duplicates_flag(
+    *, incident_ids: Iterable[int], user: AbstractBaseUser | None, reason: str = ""
+) -> int:
+    """Record the likely duplicates of these incidents for reviewers to decide (pairs already
+    flagged or decided are left alone: "not a duplicate" is never asked again)."""
+    pairs = sorted(duplicates.candidate_pairs(incident_ids))
+    objs = [DuplicatePair(first_id=a, second_id=b) for a, b in pairs]
+    reason = reason or _("Likely duplicate: same target and type, close dates")
+    if len(objs) > 20:
+        bulk_create_with_history(objs, user=user, reason=reason)
+    else:
+        for pair in objs:
+            record_save(pair, user=user, reason=reason)
+    return len(objs)
+
+
+@transaction.atomic
+def duplicate_pair_decide(
+    *,
+    pair: DuplicatePair,
+    user: AbstractBaseUser,
+    original: Incident | None,
+    reason: str = "",
+) -> DuplicatePair:
+    """A reviewer's decision: `original` given → the other incident of the pair is a report
+    of the same attack (kept, no longer counted); None → not a duplicate, never asked again."""
+    pair = DuplicatePair.objects.select_for_update().get(pk=pair.pk)
+    if pair.status != DuplicatePair.Status.PENDING:
+        raise ValidationError(_("This pair was already decided: reopen it first."), code="decided")
+    if original is None:
+        pair.status = DuplicatePair.Status.NOT_DUPLICATE
+        reason = reason or _("Not a duplicate")
+    else:
+        if original.pk not in (pair.first_id, pair.second_id):
+            raise ValidationError(_("The original must be one of the two incidents."))
+        report_id = pair.second_id if original.pk == pair.first_id else pair.first_id
+        reason = reason or _("Duplicate of incident %(id)s") % {"id": original.public_id}
+        incident_mark_duplicate(
+            incident=Incident(pk=report_id), original=original, user=user, reason=reason
+        )
+        pair.status = DuplicatePair.Status.DUPLICATE
+    pair.decided_by, pair.decided_at = user, timezone.now()
+    record_save(
+        pair, user=user, reason=reason, update_fields=["status", "decided_by", "decided_at"]
+    )
+    return pair
+
+
+@transaction.atomic
+def duplicate_pair_reopen(
+    *, pair: DuplicatePair, user: AbstractBaseUser, reason: str = ""
+) -> DuplicatePair:
+    """Undo a decision: a "duplicate of" is lifted (the report counts again), a "not a
+    duplicate" is withdrawn; the pair is to decide again. Both stay in the history."""
+    pair = DuplicatePair.objects.select_for_update().get(pk=pair.pk)
+    if pair.status == DuplicatePair.Status.PENDING:
+        return pair
+    reason = reason or _("Decision reopened")
+    if pair.status == DuplicatePair.Status.DUPLICATE:
+        for report, original in ((pair.first, pair.second), (pair.second, pair.first)):
+            if report.duplicate_of_id == original.pk:
+                incident_unmark_duplicate(incident=report, user=user, reason=reason)
+    pair.status = DuplicatePair.Status.PENDING
+    pair.decided_by, pair.decided_at = user, timezone.now()
+    record_save(
+        pair, user=user, reason=reason, update_fields=["status", "decided_by", "decided_at"]
+    )
+    return pair
+
+
+# Merging people and organizations recorded twice ---------------------------------------------
+
+
+def _merge_check(survivor, merged) -> None:
+    if survivor.pk == merged.pk:
+        raise ValidationError(_("Choose two different records to merge."))
+    if survivor.merged_into_id is not None or merged.merged_into_id is not None:
+        raise ValidationError(_("One of them was already merged into another record."))
+
+
+def _repoint(objects, field: str, survivor, *, user, reason, versioned=False) -> list[int]:
+    """Point each object's `field` at `survivor`, one audited save each."""
+    changed = []
+    for obj in objects:
+        setattr(obj, field, survivor)
+        update_fields = [field]
+        if versioned:
+            obj.version += 1
+            update_fields += ["updated_at", "version"]
+        record_save(obj, user=user, reason=reason, update_fields=update_fields)
+        changed.append(obj.pk)
+    return changed
+
+
+@transaction.atomic
+def defender_merge(
+    *, survivor: Defender, merged: Defender, user: AbstractBaseUser, reason: str = ""
+) -> Defender:
+    """The same person recorded twice: every incident, membership and court case that names
+    `merged` names `survivor` instead; `merged` is kept, marked as merged, with its history."""
+    survivor, merged = (
+        Defender.objects.select_for_update().get(pk=d.pk) for d in (survivor, merged)
+    )
+    _merge_check(survivor, merged)
+    reason = reason or _("Defender %(merged)s merged into %(survivor)s") % {
+        "merged": merged.public_id,
+        "survivor": survivor.public_id,
+    }
+    incidents = Incident.objects.select_for_update().filter(defender=merged)
+    moved = _repoint(incidents, "defender", survivor, user=user, reason=reason, versioned=True)
+    _repoint(merged.memberships.all(), "defender", survivor, user=user, reason=reason)
+    for proceeding in merged.proceedings.all():
+        proceeding._history_user, proceeding._change_reason = user, reason
+        proceeding.defendants.remove(merged)
+        proceeding.defendants.add(survivor)
+    # Protection asked for under either record protects the person.
+    survivor.identity_protected = survivor.identity_protected or merged.identity_protected
+    survivor.known_as = survivor.known_as or merged.known_as
+    record_save(
+        survivor,
+        user=user,
+        reason=reason,
+        update_fields=["identity_protected", "known_as", "updated_at"],
+    )
+    merged.merged_into = survivor
+    record_save(merged, user=user, reason=reason, update_fields=["merged_into", "updated_at"])
+    duplicates_flag(incident_ids=moved, user=user, reason=reason)
+    return survivor
+
+
+@transaction.atomic
+def organization_merge(
+    *, survivor: Organization, merged: Organization, user: AbstractBaseUser, reason: str = ""
+) -> Organization:
+    """The same organization recorded twice (see defender_merge)."""
+    survivor, merged = (
+        Organization.objects.select_for_update().get(pk=o.pk) for o in (survivor, merged)
+    )
+    _merge_check(survivor, merged)
+    reason = reason or _("Organization %(merged)s merged into %(survivor)s") % {
+        "merged": merged.public_id,
+        "survivor": survivor.public_id,
+    }
+    incidents = Incident.objects.select_for_update().filter(organization=merged)
+    moved = _repoint(incidents, "organization", survivor, user=user, reason=reason, versioned=True)
+    _repoint(merged.memberships.all(), "organization", survivor, user=user, reason=reason)
+    survivor.acronym = survivor.acronym or merged.acronym
+    record_save(survivor, user=user, reason=reason, update_fields=["acronym", "updated_at"])
+    merged.merged_into = survivor
+    record_save(merged, user=user, reason=reason, update_fields=["merged_into", "updated_at"])
+    duplicates_flag(incident_ids=moved, user=user, reason=reason)
+    return survivor
+
+
+# Spreadsheet imports -----------------------------------------------------------------------
+
+
+def system_user() -> AbstractBaseUser:
+    """The named user that commands act as in the history (it cannot log in)."""
+    user, created = get_user_model().objects.get_or_create(
+        username=settings.SYSTEM_USERNAME, defaults={"is_active": False, "first_name": "Sistema"}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+class ImportRejected(ValidationError):
+    """Rows were bad and the import was not told to skip them: nothing was written."""
+
+    def __init__(self, plan: imports.Plan):
+        self.plan = plan
+        super().__init__(
+            _("%(count)d rows are wrong: nothing was imported.") % {"count": len(plan.rejected)},
+            code="rejected",
+        )
+
+
+@transaction.atomic
+def import_batch_prepare(
+    *,
+    user: AbstractBaseUser,
+    data: bytes,
+    file_name: str,
+    origin: str = "",
+    case_status: str = ImportBatch.CaseStatus.IN_REVIEW,
+    trusted: bool = False,
+) -> tuple[ImportBatch, imports.Plan]:
+    """Keep an uploaded file and plan its import (the preview). Raises ImportFileError for a
+    file that cannot be read at all (nothing is kept then)."""
+    if case_status == ImportBatch.CaseStatus.VERIFIED and not (
+        trusted or user.has_perm("cases.verify_case")
+    ):
+        raise ValidationError(_("Only reviewers import cases as verified."), code="permission")
+    rows = imports.parse_table(imports.read_table(data, file_name))
+    origin = (origin or file_name.rsplit(".", 1)[0]).strip()[:100]
+    batch = ImportBatch(
+        origin=origin,
+        file_name=file_name[-255:],
+        sha256=hashlib.sha256(data).hexdigest(),
+        case_status=case_status,
+        created_by=user,
+    )
+    batch.file.save(file_name, ContentFile(data), save=False)
+    plan = imports.plan_import(
+        rows, origin=origin, case_status=case_status, user=user, trusted=trusted
+    )
+    _set_counts(batch, plan)
+    record_save(batch, user=user, reason=_("Uploaded for preview"))
+    return batch, plan
+
+
+def _set_counts(batch: ImportBatch, plan: imports.Plan) -> None:
+    for name, value in plan.counts().items():
+        setattr(batch, name, value)
+    if plan.rejected:
+        name = f"imports/errors-{uuid.uuid4().hex}.csv"
+        batch.error_file.save(name, ContentFile(imports.error_file(plan)), save=False)
+    else:
+        batch.error_file = ""
+
+
+def import_batch_plan(
+    *, batch: ImportBatch, user: AbstractBaseUser, trusted: bool = False
+) -> imports.Plan:
+    """Plan the kept file again, against the database as it is now."""
+    with batch.file.open("rb") as stored:
+        data = stored.read()
+    if hashlib.sha256(data).hexdigest() != batch.sha256:
+        raise ValidationError(_("The stored file has changed since it was uploaded."))
+    rows = imports.parse_table(imports.read_table(data, batch.file_name))
+    return imports.plan_import(
+        rows, origin=batch.origin, case_status=batch.case_status, user=user, trusted=trusted
+    )
+
+
+@transaction.atomic
+def import_batch_run(
+    *,
+    batch: ImportBatch,
+    user: AbstractBaseUser,
+    skip_invalid: bool = False,
+    trusted: bool = False,
+) -> imports.Plan:
+    """Carry out an import: checks every row again, then writes everything or nothing —
+    unless `skip_invalid`, when the good rows are imported and the bad ones listed in the
+    batch's error file. Every record written has history attributed to `user`, with the
+    batch as the reason."""
+    batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status != ImportBatch.Status.PREVIEW:
+        raise ValidationError(_("This file was already imported."), code="done")
+    if batch.created_by_id != user.pk:
+        raise ValidationError(_("Only who uploaded the file may import it."), code="permission")
+    # One import per origin at a time: references are read and written under this lock.
+    list(ImportBatch.objects.select_for_update().filter(origin=batch.origin).values("pk"))
+    plan = import_batch_plan(batch=batch, user=user, trusted=trusted)
+    if plan.rejected and not skip_invalid:
+        raise ImportRejected(plan)
+    flagged = _import_write(plan, batch, user)
+    _set_counts(batch, plan)
+    batch.duplicates_flagged = flagged
+    batch.status, batch.imported_at = ImportBatch.Status.IMPORTED, timezone.now()
+    record_save(batch, user=user, reason=_("Imported"))
+    return plan
+
+
+def _validated(objs: list, exclude: list[str]) -> list:
+    """full_clean without the per-object queries (foreign keys were resolved by the plan,
+    uniqueness is the database's)."""
+    for obj in objs:
+        obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    return objs
+
+
+def _import_write(plan: imports.Plan, batch: ImportBatch, user: AbstractBaseUser) -> int:
+    reason = batch.reason
+    bulk = lambda objs: bulk_create_with_history(objs, user=user, reason=reason)  # noqa: E731
+    created = plan.of("create")
+
+    # People, organizations and perpetrators not recorded yet, flagged for review.
+    defenders = [Defender(full_name=n, needs_review=True) for n in plan.new_defenders.values()]
+    for key, defender in zip(plan.new_defenders, bulk(_validated(defenders, [])), strict=True):
+        plan.defenders[key] = defender.pk
+    orgs = [
+        Organization(name=n, kind=Organization.Kind.OTHER, needs_review=True)
+        for n in plan.new_organizations.values()
+    ]
+    for key, org in zip(plan.new_organizations, bulk(_validated(orgs, [])), strict=True):
+        plan.organizations[key] = org.pk
+    perpetrators = [
+        Perpetrator(name=p.name, acronym=p.acronym, category=p.category, needs_review=True)
+        for p in plan.new_perpetrators.values()
+    ]
+    for key, perpetrator in zip(
+        plan.new_perpetrators, bulk(_validated(perpetrators, ["parent"])), strict=True
+    ):
+        plan.perpetrators[key] = perpetrator.pk
+        if perpetrator.acronym:
+            plan.perpetrators.setdefault(fold(perpetrator.acronym), perpetrator.pk)
+
+    # Cases: one per "caso" (or per row without one).
+    new_cases = {}
+    for row in created:
+        if row.case_key not in plan.cases and row.case_key not in new_cases:
+            new_cases[row.case_key] = Case(
+                title=row.case_title or imports.auto_case_title(row),
+                status=plan.case_status,
+                confidentiality=Case.Confidentiality.INTERNAL,
+                state=row.state,
+                place=row.get("municipio"),
+                created_by=user,
+                updated_by=user,
+                import_batch=batch,
+                import_origin=batch.origin,
+                import_ref=row.case_key,
+            )
+    bulk(_validated(list(new_cases.values()), ["created_by", "updated_by", "import_batch"]))
+    plan.cases.update(new_cases)
+
+    # Incidents, their perpetrators, their sources.
+    incidents = []
+    for row in created:
+        kind, _key = row.target_key
+        target = imports.target_id(row, plan)
+        incidents.append(
+            Incident(
+                case=plan.cases[row.case_key],
+                type=row.type,
+                occurred_on=row.occurred_on,
+                date_precision=row.precision,
+                defender_id=target if kind == "defender" else None,
+                organization_id=target if kind == "organization" else None,
+                state=row.state,
+                municipality=row.get("municipio"),
+                description=row.get("descripcion"),
+                import_batch=batch,
+                import_origin=batch.origin,
+                import_ref=row.ref,
+            )
+        )
+    fks = ["case", "defender", "organization", "duplicate_of", "import_batch"]
+    bulk(_validated(incidents, fks))
+    involvements = [
+        Involvement(incident=incident, perpetrator_id=imports.perpetrator_id(p, plan), role=p.role)
+        for row, incident in zip(created, incidents, strict=True)
+        for p in row.perpetrators
+    ]
+    bulk(_validated(involvements, ["incident", "perpetrator"]))
+    bulk(_validated(_new_sources(created, plan), ["case"]))
+
+    updated = [_import_update(row, plan, user=user, reason=reason) for row in plan.of("update")]
+    return duplicates_flag(
+        incident_ids=[i.pk for i in incidents] + updated, user=user, reason=reason
+    )
+
+
+def _new_sources(rows: list, plan: imports.Plan) -> list[Source]:
+    """One source per case and distinct (address, outlet), unless the case has it already."""
+    wanted = {
+        (row.case_key, row.get("fuente_url"), row.get("fuente_medio"))
+        for row in rows
+        if row.get("fuente_url") or row.get("fuente_medio")
+    }
+    case_ids = [plan.cases[case_key].pk for case_key, _url, _publisher in wanted]
+    known = set(Source.objects.filter(case__in=case_ids).values_list("case_id", "url", "publisher"))
+    sources = []
+    for case_key, url, publisher in sorted(wanted):
+        case = plan.cases[case_key]
+        if (case.pk, url, publisher) not in known:
+            sources.append(
+                Source(
+                    case=case,
+                    kind=imports.source_kind(url, publisher),
+                    title=(publisher or url)[:500],
+                    publisher=publisher,
+                    url=url,
+                )
+            )
+    return sources
+
+
+def _import_update(row, plan: imports.Plan, *, user, reason: str) -> int:
+    """Apply a corrected row to its incident: one audited save, and its perpetrators."""
+    incident = Incident.objects.select_for_update().get(pk=row.incident.pk)
+    kind, _key = row.target_key
+    target = imports.target_id(row, plan)
+    incident.type, incident.occurred_on = row.type, row.occurred_on
+    incident.date_precision, incident.state = row.precision, row.state
+    incident.municipality, incident.description = row.get("municipio"), row.get("descripcion")
+    incident.defender_id = target if kind == "defender" else None
+    incident.organization_id = target if kind == "organization" else None
+    incident.version += 1
+    record_save(incident, user=user, reason=reason)
+    wanted = {imports.perpetrator_id(p, plan): p.role for p in row.perpetrators}
+    for involvement in incident.involvements.all():
+        if wanted.get(involvement.perpetrator_id) == involvement.role:
+            del wanted[involvement.perpetrator_id]
+            continue
+        involvement._history_user, involvement._change_reason = user, reason
+        involvement.delete()  # the history keeps the removed row
+    for perpetrator_pk, role in wanted.items():
+        record_save(
+            Involvement(incident=incident, perpetrator_id=perpetrator_pk, role=role),
+            user=user,
+            reason=reason,
+        )
+    return incident.pk
+
+
+@transaction.atomic
+def import_batch_retract(*, batch: ImportBatch, user: AbstractBaseUser, reason: str) -> list[Case]:
+    """Take an import back as a whole: every case holding an incident it created is retracted
+    (kept, never counted again), whatever its status. Changes the batch made to earlier
+    incidents stay: import the previous file again to undo them."""
+    if not reason:
+        raise ValidationError(_("Say why the import is retracted."), code="reason_required")
+    batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status != ImportBatch.Status.IMPORTED:
+        raise ValidationError(_("Only an imported batch can be retracted."), code="status")
+    case_ids = set(Case.objects.filter(import_batch=batch).values_list("pk", flat=True))
+    case_ids |= set(Incident.objects.filter(import_batch=batch).values_list("case_id", flat=True))
+    cases = list(Case.objects.select_for_update().filter(pk__in=case_ids).order_by("pk"))
+    others = Incident.objects.filter(duplicate_of__case__in=case_ids).exclude(case__in=case_ids)
+    if others.filter(case__status__in=Case.COUNTED_STATUSES).exists():
+        raise ValidationError(
+            _(
+                "Reports in other counted cases are marked as duplicates of incidents of this "
+                "import: make one of those reports the original first."
+            ),
+            code="duplicates",
+        )
+    text = _("Import retracted: %(reason)s") % {"reason": reason}
+    for case in cases:
+        if case.status == Case.Status.RETRACTED:
+            continue
+        case.status, case.updated_by = Case.Status.RETRACTED, user
+        case.version += 1
+        record_save(
+            case,
+            user=user,
+            reason=text,
+            update_fields=["status", "updated_by", "updated_at", "version"],
+        )
+    batch.status, batch.retracted_by = ImportBatch.Status.RETRACTED, user
+    batch.retracted_at, batch.retraction_reason = timezone.now(), reason
+    record_save(
+        batch,
+        user=user,
+        reason=text,
+        update_fields=["status", "retracted_by", "retracted_at", "retraction_reason"],
+    )
+    return cases

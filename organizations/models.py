@@ -33,6 +33,27 @@ class Organization(models.Model):
         _("state"), max_length=4, choices=State, blank=True, help_text=_("Where it is based.")
     )
     website = URLField(_("website"), blank=True)
+    needs_review = models.BooleanField(
+        _("needs review"),
+        default=False,
+        help_text=_(
+            "Created by an import from a name in a spreadsheet: check that it is not someone "
+            "already recorded under another spelling (then merge them), and clear this box."
+        ),
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="merged_records",
+        verbose_name=_("merged into"),
+        help_text=_(
+            "The same organization recorded twice: this record is kept with its history, and "
+            "everything that named it now names the other one."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -142,6 +163,27 @@ class Defender(models.Model):
         related_name="members",
         blank=True,
     )
+    needs_review = models.BooleanField(
+        _("needs review"),
+        default=False,
+        help_text=_(
+            "Created by an import from a name in a spreadsheet: check that it is not someone "
+            "already recorded under another spelling (then merge them), and clear this box."
+        ),
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="merged_records",
+        verbose_name=_("merged into"),
+        help_text=_(
+            "The same person recorded twice: this record is kept with its history, and "
+            "everything that named it now names the other one."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -238,6 +280,14 @@ class Perpetrator(models.Model):
         related_name="children",
         verbose_name=_("part of"),
         help_text=_("E.g. FAES under PNB, a TV programme under VTV, an official under a ministry."),
+    )
+    needs_review = models.BooleanField(
+        _("needs review"),
+        default=False,
+        help_text=_(
+            "Created by an import from a name in a spreadsheet: check that it is not someone "
+            "already recorded under another spelling (then merge them), and clear this box."
+        ),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

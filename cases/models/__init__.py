@@ -11,6 +11,7 @@ from cases.models.core import (
     sees_everything,
     source_upload_to,
 )
+from cases.models.imports import DuplicatePair, DuplicatePairQuerySet, ImportBatch
 from cases.models.legal import (
     CalendarToken,
     Charge,
@@ -27,8 +28,11 @@ __all__ = [
     "CaseQuerySet",
     "Charge",
     "Detention",
+    "DuplicatePair",
+    "DuplicatePairQuerySet",
     "Hearing",
     "Incident",
+    "ImportBatch",
     "IncidentQuerySet",
     "Involvement",
     "LegalAction",

@@ -144,6 +144,23 @@ class Case(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    import_batch = models.ForeignKey(
+        "cases.ImportBatch",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="%(class)ss",
+        verbose_name=_("created by import"),
+    )
+    import_origin = models.CharField(_("import origin"), max_length=100, blank=True, editable=False)
+    import_ref = models.CharField(
+        _("reference in the import"),
+        max_length=100,
+        blank=True,
+        editable=False,
+        help_text=_("The “caso” column of the spreadsheet (or the row, if it had none)."),
+    )
     version = models.PositiveIntegerField(
         _("version"), default=1, editable=False, help_text=_("Raised by every save.")
     )
@@ -161,6 +178,14 @@ class Case(models.Model):
             ("publish_case", _("Can publish cases")),
             ("retract_case", _("Can retract cases")),
             ("view_all_cases", _("Can see restricted cases and protected identities")),
+        ]
+        constraints = [
+            # Re-imports find the case of a spreadsheet's "caso" by it.
+            models.UniqueConstraint(
+                fields=["import_origin", "import_ref"],
+                condition=~models.Q(import_ref=""),
+                name="cases_case_unique_import_ref",
+            ),
         ]
         indexes = [
             # Incident.objects.counted() joins each incident to its case and keeps the
@@ -283,6 +308,23 @@ class Incident(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    import_batch = models.ForeignKey(
+        "cases.ImportBatch",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="%(class)ss",
+        verbose_name=_("created by import"),
+    )
+    import_origin = models.CharField(_("import origin"), max_length=100, blank=True, editable=False)
+    import_ref = models.CharField(
+        _("reference in the import"),
+        max_length=100,
+        blank=True,
+        editable=False,
+        help_text=_("The row’s “referencia”: a corrected file updates the incident by it."),
+    )
     version = models.PositiveIntegerField(
         _("version"), default=1, editable=False, help_text=_("Raised by every save.")
     )
@@ -310,6 +352,13 @@ class Incident(models.Model):
                 condition=~models.Q(duplicate_of=models.F("id")),
                 name="cases_incident_not_own_duplicate",
                 violation_error_message=_("An incident cannot be a duplicate of itself."),
+            ),
+            # Re-imports find a row's incident by its "referencia" within the origin.
+            models.UniqueConstraint(
+                fields=["import_origin", "import_ref"],
+                condition=~models.Q(import_ref=""),
+                name="cases_incident_unique_import_ref",
+                violation_error_message=_("This reference was already imported from this origin."),
             ),
         ]
         indexes = [

@@ -85,3 +85,26 @@ def test_only_reviewers_may_mark_duplicates_in_the_form(client_for, documentalis
     assert "duplicate_of" not in form.fields
     form = client_for(reviewer).get(url).context["adminform"].form
     assert "duplicate_of" in form.fields
+
+
+IMPORTS = {
+    # role: (import and export, retract imports, see and decide likely duplicates)
+    "documentalist": (True, False, False),
+    "reviewer": (True, True, True),
+    "lawyer": (False, False, False),
+    "analyst": (False, False, False),
+    "coordinator": (True, True, True),
+}
+
+
+@pytest.mark.parametrize("role", IMPORTS)
+def test_documentation_staff_import_and_reviewers_retract_and_decide_duplicates(request, role):
+    user = request.getfixturevalue(role)
+    imports, retract, duplicates = IMPORTS[role]
+    assert user.has_perm("cases.import_incidents") is imports
+    assert user.has_perm("cases.view_importbatch") is imports
+    assert user.has_perm("cases.retract_importbatch") is retract
+    assert user.has_perm("cases.view_duplicatepair") is duplicates
+    for model in ("importbatch", "duplicatepair"):
+        for action in ("add", "change", "delete"):
+            assert not user.has_perm(f"cases.{action}_{model}")

@@ -1,0 +1,193 @@
+"""Likely duplicates (HRDAG: record every report, count each attack once). Reads only; the
+decisions are services (cases.services).
+
+Two incidents are likely reports of the same attack when they have the same type, the same
+target (the same name once accents, case, punctuation and — for people — word order are set
+aside) and dates within DAYS of each other (the same month or year when one of them is known
+only to the month or year). People and organizations are likely the same when their names
+are alike (organizations.names)."""
+
+import datetime
+from collections import defaultdict
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from itertools import combinations
+
+from cases.models import Case, DuplicatePair, Incident
+from organizations.models import Defender, Organization
+from organizations.names import fold, names_alike, organization_key, person_key
+
+DAYS = 3
+P = Incident.DatePrecision
+
+
+@dataclass(frozen=True)
+class Report:
+    """What the comparison needs of an incident (or of a spreadsheet row)."""
+
+    key: Hashable  # an incident's id, or ("row", line)
+    type: str
+    occurred_on: datetime.date
+    precision: str
+    target: tuple[str, str]
+
+
+def close_in_time(a: Report, b: Report) -> bool:
+    if P.YEAR in (a.precision, b.precision):
+        return a.occurred_on.year == b.occurred_on.year
+    if P.MONTH in (a.precision, b.precision):
+        return (a.occurred_on.year, a.occurred_on.month) == (
+            b.occurred_on.year,
+            b.occurred_on.month,
+        )
+    return abs((a.occurred_on - b.occurred_on).days) <= DAYS
+
+
+def _span(reports: list[Report]) -> tuple[datetime.date, datetime.date]:
+    first = min(r.occurred_on for r in reports)
+    last = max(r.occurred_on for r in reports)
+    # Month- and year-precision dates are stored as the 1st: widen to the whole year.
+    return first.replace(month=1, day=1), last.replace(month=12, day=31)
+
+
+REPORT_FIELDS = (
+    "id",
+    "type",
+    "occurred_on",
+    "date_precision",
+    "defender__full_name",
+    "organization__name",
+)
+
+
+def _report(pk, type_, day, precision, person, organization) -> Report:
+    if person:
+        return Report(pk, type_, day, precision, ("defender", person_key(person)))
+    return Report(pk, type_, day, precision, ("organization", organization_key(organization)))
+
+
+def recorded_reports(types: Iterable[str], span, exclude=()) -> list[Report]:
+    """Incidents that may be reports of the same attacks: originals (not already marked
+    duplicate) of cases that are not retracted. One query."""
+    rows = (
+        Incident.objects.filter(type__in=set(types), occurred_on__range=span)
+        .filter(duplicate_of__isnull=True)
+        .exclude(case__status=Case.Status.RETRACTED)
+        .values_list(*REPORT_FIELDS)
+    )
+    excluded = set(exclude)
+    return [_report(*row) for row in rows.iterator(chunk_size=5000) if row[0] not in excluded]
+
+
+def find_pairs(new: list[Report], recorded: list[Report]) -> set[tuple]:
+    """Pairs (a, b) with at least one of them new that look like the same attack."""
+    groups = defaultdict(list)
+    for report in [*new, *recorded]:
+        groups[(report.type, report.target)].append(report)
+    new_keys = {report.key for report in new}
+    pairs = set()
+    for members in groups.values():
+        if len(members) < 2 or not any(m.key in new_keys for m in members):
+            continue
+        members.sort(key=lambda r: r.occurred_on)
+        for a, b in combinations(members, 2):
+            if (a.key in new_keys or b.key in new_keys) and close_in_time(a, b):
+                pairs.add((a.key, b.key))
+    return pairs
+
+
+def incident_reports(incident_ids: Iterable[int]) -> list[Report]:
+    """The reports of these incidents (those not marked duplicate), 5,000 per query."""
+    ids, reports = list(incident_ids), []
+    for start in range(0, len(ids), 5000):
+        queryset = Incident.objects.filter(
+            pk__in=ids[start : start + 5000], duplicate_of__isnull=True
+        ).exclude(case__status=Case.Status.RETRACTED)
+        reports += [_report(*row) for row in queryset.values_list(*REPORT_FIELDS)]
+    return reports
+
+
+def candidate_pairs(incident_ids: Iterable[int]) -> set[tuple[int, int]]:
+    """New pairs (lower id first) of likely duplicates involving these incidents, leaving out
+    pairs already flagged or decided."""
+    new = incident_reports(incident_ids)
+    if not new:
+        return set()
+    recorded = recorded_reports({r.type for r in new}, _span(new), exclude=[r.key for r in new])
+    pairs = {tuple(sorted(pair)) for pair in find_pairs(new, recorded)}
+    if not pairs:
+        return set()
+    involved = {pk for pair in pairs for pk in pair}
+    known = set(
+        DuplicatePair.objects.filter(first__in=involved, second__in=involved).values_list(
+            "first_id", "second_id"
+        )
+    )
+    return pairs - known
+
+
+def count_candidates_for_rows(plan) -> int:
+    """How many likely duplicates an import would flag (for its preview)."""
+    new = [
+        Report(("row", row.line), row.type, row.occurred_on, row.precision, row.target_key)
+        for row in plan.rows
+        if row.action in ("create", "update")
+    ]
+    if not new:
+        return 0
+    updated = [row.incident.pk for row in plan.rows if row.action == "update"]
+    recorded = recorded_reports({r.type for r in new}, _span(new), exclude=updated)
+    return len(find_pairs(new, recorded))
+
+
+# People and organizations -----------------------------------------------------------------
+
+
+def _alike_pairs(records: list[tuple[int, str]], alike) -> list[tuple[int, int]]:
+    """Pairs of ids whose names are alike, comparing only names that share a word (a word of
+    three letters or more), so the cost grows with the groups, not with the square."""
+    by_word = defaultdict(list)
+    for pk, name in records:
+        for word in set(fold(name).split()):
+            if len(word) >= 3:
+                by_word[word].append((pk, name))
+    pairs = set()
+    for members in by_word.values():
+        if len(members) > 500:  # a word as common as "de": not a useful signal
+            continue
+        for (a, name_a), (b, name_b) in combinations(members, 2):
+            if a != b and (min(a, b), max(a, b)) not in pairs and alike(name_a, name_b):
+                pairs.add((min(a, b), max(a, b)))
+    return sorted(pairs)
+
+
+def similar_defenders(queryset=None, limit: int = 200) -> list[tuple[Defender, Defender]]:
+    """Pairs of defenders (not merged) whose names look like the same person."""
+    queryset = Defender.objects.all() if queryset is None else queryset
+    records = list(queryset.filter(merged_into__isnull=True).values_list("id", "full_name"))
+    pairs = _alike_pairs(records, names_alike)[:limit]
+    found = Defender.objects.in_bulk({pk for pair in pairs for pk in pair})
+    return [(found[a], found[b]) for a, b in pairs]
+
+
+def _organizations_alike(first: str, second: str) -> bool:
+    return person_key(first) == person_key(second)
+
+
+def similar_organizations(limit: int = 200) -> list[tuple[Organization, Organization]]:
+    """Pairs of organizations whose names are the same words (any order, accents aside), or
+    one's name is the other's acronym."""
+    records = list(
+        Organization.objects.filter(merged_into__isnull=True).values_list("id", "name", "acronym")
+    )
+    pairs = set(_alike_pairs([(pk, name) for pk, name, _acronym in records], _organizations_alike))
+    by_name = defaultdict(list)
+    for pk, name, _acronym in records:
+        by_name[fold(name)].append(pk)
+    for pk, _name, acronym in records:
+        for other in by_name.get(fold(acronym), []) if acronym else []:
+            if other != pk:
+                pairs.add((min(pk, other), max(pk, other)))
+    pairs = sorted(pairs)[:limit]
+    found = Organization.objects.in_bulk({pk for pair in pairs for pk in pair})
+    return [(found[a], found[b]) for a, b in pairs]

@@ -1,0 +1,982 @@
+"""Spreadsheet imports, the read-only half: reading a CSV or XLSX file in the template, checking
+every row, and planning what an import would create, update, leave alone or reject.
+Nothing here writes; cases.services.import_batch_run carries a plan out.
+
+The template (the same columns that the admin's export writes) is documented in TEMPLATE_HELP
+and downloadable from the admin. Labels are matched without regard to case, accents or
+punctuation ("Táchira", "tachira", "TACHIRA").
+"""
+
+import csv
+import datetime
+import functools
+import hashlib
+import io
+import re
+import uuid
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from cases.models import Case, ImportBatch, Incident, Involvement, Source
+from organizations.models import Defender, Organization, Perpetrator
+from organizations.names import fold, organization_key, person_key
+from organizations.vocabularies import PerpetratorCategory, State
+
+COLUMNS = (
+    "referencia",
+    "fecha",
+    "tipo",
+    "tipo_victima",
+    "victima",
+    "organizacion_victima",
+    "perpetrador",
+    "categoria_perpetrador",
+    "rol_perpetrador",
+    "estado",
+    "municipio",
+    "caso",
+    "descripcion",
+    "fuente_url",
+    "fuente_medio",
+)
+REQUIRED = ("referencia", "fecha", "tipo")
+# What each column holds (the downloadable template's second sheet, and the README).
+TEMPLATE_HELP = {
+    "referencia": gettext_lazy(
+        "Required. The row's own id in your spreadsheet (a number or code), unique within the "
+        "origin: importing a corrected file updates the incident with the same reference."
+    ),
+    "fecha": gettext_lazy(
+        "Required. dd/mm/yyyy or yyyy-mm-dd (exact day); a month such as “julio 2021” or "
+        "07/2021 (month only); 2021 (year only)."
+    ),
+    "tipo": gettext_lazy("Required. Type of attack, e.g. “Estigmatización”, “Amenazas”."),
+    "tipo_victima": gettext_lazy(
+        "“defensor” or “organización”; may be left empty if only one of the next two columns "
+        "is filled."
+    ),
+    "victima": gettext_lazy("Name of the defender attacked (person)."),
+    "organizacion_victima": gettext_lazy(
+        "Name of the organization attacked. One target per row: a defender or an organization."
+    ),
+    "perpetrador": gettext_lazy(
+        "Who did it, e.g. “Servicio Bolivariano de Inteligencia Nacional (SEBIN)” or “SEBIN”. "
+        "Several: separate them with |."
+    ),
+    "categoria_perpetrador": gettext_lazy(
+        "Needed for perpetrators not yet recorded, e.g. “Cuerpo de seguridad”, “Medio estatal”. "
+        "One per perpetrator, separated with |, or one for all."
+    ),
+    "rol_perpetrador": gettext_lazy(
+        "Optional: “Lo ejecutó” (default), “Lo ordenó”, “Participó”, “Lo amplificó”, “Sospechoso”."
+    ),
+    "estado": gettext_lazy("Venezuelan state, e.g. “Táchira”, “Distrito Capital”."),
+    "municipio": gettext_lazy("Municipality or town."),
+    "caso": gettext_lazy(
+        "Rows with the same text here form one case (its title); a row without it becomes a "
+        "case of its own."
+    ),
+    "descripcion": gettext_lazy("What happened."),
+    "fuente_url": gettext_lazy("Address of the source (news item, post)."),
+    "fuente_medio": gettext_lazy("Outlet or author of the source."),
+}
+LIST_SEPARATOR = "|"
+MAX_REF = 100
+# A case title exported with its id, "Title [uuid]": re-imports find the same case by it.
+CASE_WITH_ID = re.compile(
+    r"^(?P<title>.*?)\s*\[(?P<id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\]\s*$"
+)
+# "Servicio Bolivariano de Inteligencia Nacional (SEBIN)": the acronym in capitals.
+NAME_WITH_ACRONYM = re.compile(
+    r"^(?P<name>.+?)\s*\((?P<acronym>[A-ZÁÉÍÓÚÑ0-9][A-ZÁÉÍÓÚÑ0-9.\-]{1,19})\)$"
+)
+SOCIAL_MEDIA = ("twitter.com", "x.com", "facebook.com", "instagram.com", "t.me", "tiktok.com")
+
+MONTHS = {
+    "enero": 1, "ene": 1, "january": 1, "jan": 1,
+    "febrero": 2, "feb": 2, "february": 2,
+    "marzo": 3, "mar": 3, "march": 3,
+    "abril": 4, "abr": 4, "april": 4, "apr": 4,
+    "mayo": 5, "may": 5,
+    "junio": 6, "jun": 6, "june": 6,
+    "julio": 7, "jul": 7, "july": 7,
+    "agosto": 8, "ago": 8, "august": 8, "aug": 8,
+    "septiembre": 9, "setiembre": 9, "sep": 9, "sept": 9, "set": 9, "september": 9,
+    "octubre": 10, "oct": 10, "october": 10,
+    "noviembre": 11, "nov": 11, "november": 11,
+    "diciembre": 12, "dic": 12, "december": 12, "dec": 12,
+}  # fmt: skip
+MONTH_NAMES = dict(
+    enumerate(
+        "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre "
+        "diciembre".split(),
+        start=1,
+    )
+)
+
+# Common spellings besides the codes and the English and Spanish labels.
+TYPE_SYNONYMS = {
+    "stigmatization": ["estigmatizacion", "difamacion", "estigmatizacion y difamacion"],
+    "intimidation": ["intimidacion", "hostigamiento", "intimidacion y hostigamiento", "acoso"],
+    "threat": ["amenaza", "amenazas"],
+    "judicial_harassment": ["judicializacion", "criminalizacion", "acoso judicial"],
+    "arbitrary_detention": ["detencion arbitraria", "detencion", "detenciones arbitrarias"],
+    "raid": ["allanamiento", "allanamientos"],
+    "digital_attack": ["ataque digital", "ataques digitales", "ciberataque", "hackeo"],
+    "other": ["otro", "otros", "otra", "otras"],
+    "enforced_disappearance": ["desaparicion forzada", "desaparicion forzosa"],
+    "physical_assault": ["agresion fisica", "agresion"],
+    "torture": ["tortura", "tortura y tratos crueles"],
+    "killing": ["asesinato", "homicidio", "ejecucion extrajudicial"],
+    "travel_restriction": ["restriccion de viaje", "prohibicion de salida del pais"],
+    "administrative_closure": ["cierre administrativo", "cierre"],
+}
+CATEGORY_SYNONYMS = {
+    "security_force": ["cuerpo de seguridad", "cuerpos de seguridad", "fuerzas de seguridad"],
+    "armed_forces": ["fuerza armada", "fanb", "militares", "ejercito"],
+    "public_official": ["funcionario", "funcionaria", "funcionario publico", "funcionarios"],
+    "state_media": ["medio estatal", "medios estatales", "medios del estado", "medio publico"],
+    "public_institution": ["institucion publica", "instituciones publicas", "institucion"],
+    "pro_government_group": ["colectivo", "colectivos", "grupo progubernamental"],
+    "non_state_armed_group": ["grupo armado", "grupo armado no estatal", "guerrilla"],
+    "unknown": ["desconocido", "no identificado", "sin identificar", "desconocida"],
+}
+ROLE_SYNONYMS = {
+    "perpetrated": ["ejecuto", "lo ejecuto", "autor", "perpetrador", "perpetro"],
+    "ordered": ["ordeno", "lo ordeno"],
+    "participated": ["participo", "participante"],
+    "amplified": ["amplifico", "lo amplifico", "difundio", "difusion"],
+    "suspected": ["sospechoso", "sospechosa", "presunto", "presunta"],
+}
+STATE_SYNONYMS = {
+    "VE-A": ["caracas", "dtto capital", "dc"],
+    "VE-X": ["vargas"],
+    "VE-W": ["dependencias"],
+}
+TARGET_SYNONYMS = {
+    "defender": ["defensor", "defensora", "defensor a", "defensores", "persona", "individual"],
+    "organization": ["organizacion", "organizaciones", "org", "ong", "colectivo"],
+}
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (encoding, format, headers, size)."""
+
+
+def _vocabulary(choices, synonyms: dict[str, list[str]]) -> dict[str, str]:
+    """folded label or spelling → code, for codes, English and Spanish labels and synonyms."""
+    index = {}
+    for code, label in choices.choices:
+        index[fold(code)] = code
+        for language in ("en", "es"):
+            with translation.override(language):
+                index[fold(str(label))] = code
+        for spelling in synonyms.get(code, ()):
+            index[fold(spelling)] = code
+    return index
+
+
+def vocabularies() -> dict[str, dict[str, str]]:
+    targets = {fold(s): code for code, spellings in TARGET_SYNONYMS.items() for s in spellings}
+    states = _vocabulary(State, STATE_SYNONYMS)
+    states.update({fold(code.removeprefix("VE-")): code for code in State.values})
+    return {
+        "tipo": _vocabulary(Incident.Type, TYPE_SYNONYMS),
+        "categoria_perpetrador": _vocabulary(PerpetratorCategory, CATEGORY_SYNONYMS),
+        "rol_perpetrador": _vocabulary(Involvement.Role, ROLE_SYNONYMS),
+        "estado": states,
+        "tipo_victima": targets,
+    }
+
+
+def parse_date(value: str) -> tuple[datetime.date, str] | None:
+    """(date, precision) for dd/mm/aaaa, aaaa-mm-dd, "julio 2021", 07/2021, 2021-07, 2021;
+    None if it is none of them."""
+    text = value.strip()
+    P = Incident.DatePrecision
+    try:
+        if match := re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", text):
+            day, month, year = map(int, match.groups())
+            return datetime.date(year, month, day), P.DAY
+        if match := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T][\d:.]+)?", text):
+            year, month, day = map(int, match.groups())
+            return datetime.date(year, month, day), P.DAY
+        if match := re.fullmatch(r"(\d{1,2})[/\-](\d{4})", text):
+            month, year = map(int, match.groups())
+            return datetime.date(year, month, 1), P.MONTH
+        if match := re.fullmatch(r"(\d{4})-(\d{1,2})", text):
+            year, month = map(int, match.groups())
+            return datetime.date(year, month, 1), P.MONTH
+        if re.fullmatch(r"\d{4}", text):
+            return datetime.date(int(text), 1, 1), P.YEAR
+        words = fold(text).replace(" de ", " ").split()
+        if len(words) == 2 and words[0] in MONTHS and re.fullmatch(r"\d{4}", words[1]):
+            return datetime.date(int(words[1]), MONTHS[words[0]], 1), P.MONTH
+    except ValueError:  # 31/02/2021
+        return None
+    return None
+
+
+def format_date(day: datetime.date, precision: str) -> str:
+    """The export's form of a date, which parse_date reads back."""
+    if precision == Incident.DatePrecision.YEAR:
+        return f"{day:%Y}"
+    if precision == Incident.DatePrecision.MONTH:
+        return f"{MONTH_NAMES[day.month]} {day:%Y}"
+    return f"{day:%d/%m/%Y}"
+
+
+# Reading the file ---------------------------------------------------------------------------
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:
+        raise ImportFileError(
+            _("The file is not a readable XLSX workbook (%(error)s). Save it again as XLSX or CSV.")
+            % {"error": type(error).__name__}
+        ) from None
+    try:
+        sheet = book.worksheets[0]
+        rows = []
+        limit = settings.IMPORT_MAX_ROWS + 1
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if number > limit:
+                raise ImportFileError(_too_many_rows())
+            rows.append((number, [_cell(value) for value in row]))
+        return rows
+    except (KeyError, ValueError, TypeError, zipfile.BadZipFile) as error:
+        raise ImportFileError(
+            _("The XLSX workbook could not be read (%(error)s).") % {"error": type(error).__name__}
+        ) from None
+    finally:
+        book.close()
+
+
+def _too_many_rows() -> str:
+    return _("The file has more than %(max)d rows: split it into several files.") % {
+        "max": settings.IMPORT_MAX_ROWS
+    }
+
+
+def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ImportFileError(
+            _("The file is in UTF-16: save it as “CSV UTF-8 (delimitado por comas)”.")
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ImportFileError(
+            _(
+                "The file is not in UTF-8 (byte %(position)d): save it as “CSV UTF-8” or as "
+                "XLSX. Spreadsheets saved as plain “CSV” use another encoding."
+            )
+            % {"position": error.start + 1}
+        ) from None
+    if "\x00" in text:
+        raise ImportFileError(_("The file is not a text CSV file: use CSV UTF-8 or XLSX."))
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows, start = [], 1
+    try:
+        for row in reader:
+            if len(rows) > settings.IMPORT_MAX_ROWS:
+                raise ImportFileError(_too_many_rows())
+            rows.append((start, [value.strip() for value in row]))
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise ImportFileError(
+            _("Line %(line)d: the CSV file is malformed (%(error)s).")
+            % {"line": reader.line_num, "error": error}
+        ) from None
+    return rows
+
+
+def read_table(data: bytes, file_name: str) -> list[tuple[int, list[str]]]:
+    """(line number, cells) for every line of the first sheet or the CSV, header included.
+    Raises ImportFileError for a file that cannot be read at all."""
+    if len(data) > settings.IMPORT_MAX_MEGABYTES * 1024 * 1024:
+        raise ImportFileError(
+            _("The file is larger than %(max)d MB: split it into several files.")
+            % {"max": settings.IMPORT_MAX_MEGABYTES}
+        )
+    if not data.strip():
+        raise ImportFileError(_("The file is empty."))
+    is_zip = data.startswith(b"PK\x03\x04")
+    if file_name.lower().endswith((".xlsx", ".xlsm")) or is_zip:
+        if not is_zip:
+            raise ImportFileError(
+                _("The file is named .xlsx but is not an XLSX workbook: save it again as XLSX.")
+            )
+        rows = _read_xlsx(data)
+    elif file_name.lower().endswith(".xls"):
+        raise ImportFileError(_("Old Excel files (.xls) are not read: save it as XLSX."))
+    else:
+        rows = _read_csv(data)
+    rows = [(line, cells) for line, cells in rows if any(cells)]
+    if not rows:
+        raise ImportFileError(_("The file is empty."))
+    return rows
+
+
+def header_columns(header: list[str]) -> list[str]:
+    """The template column of each header cell; ImportFileError naming the columns that are
+    missing, unknown or repeated."""
+    columns = [fold(cell).replace(" ", "_") for cell in header]
+    while columns and not columns[-1]:
+        columns.pop()
+    unknown = [cell for cell, column in zip(header, columns, strict=False) if column not in COLUMNS]
+    missing = [column for column in REQUIRED if column not in columns]
+    repeated = sorted({column for column in columns if columns.count(column) > 1})
+    problems = []
+    if missing:
+        problems.append(_("missing columns: %(columns)s") % {"columns": ", ".join(missing)})
+    if unknown:
+        problems.append(
+            _("unknown columns: %(columns)s")
+            % {"columns": ", ".join(c or "(vacía)" for c in unknown)}
+        )
+    if repeated:
+        problems.append(_("repeated columns: %(columns)s") % {"columns": ", ".join(repeated)})
+    if "victima" not in columns and "organizacion_victima" not in columns:
+        problems.append(_("a “victima” or “organizacion_victima” column is needed"))
+    if problems:
+        raise ImportFileError(
+            _(
+                "The first row must hold the template's column names: %(problems)s. "
+                "Expected: %(expected)s."
+            )
+            % {"problems": "; ".join(problems), "expected": ", ".join(COLUMNS)}
+        )
+    return columns
+
+
+# Checking rows ------------------------------------------------------------------------------
+
+
+@dataclass
+class PerpetratorRef:
+    name: str
+    acronym: str
+    category: str  # "" if not given
+    role: str
+
+
+@dataclass
+class Row:
+    line: int
+    values: dict[str, str]
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    ref: str = ""
+    occurred_on: datetime.date | None = None
+    precision: str = Incident.DatePrecision.DAY
+    type: str = ""
+    target_kind: str = ""  # "defender" or "organization"
+    target_name: str = ""
+    perpetrators: list[PerpetratorRef] = field(default_factory=list)
+    state: str = ""
+    case_title: str = ""
+    case_id: uuid.UUID | None = None
+    # Filled by the plan:
+    action: str = ""  # create / update / unchanged / reject
+    incident: Incident | None = None
+    changes: list[str] = field(default_factory=list)
+
+    def error(self, column: str, message: str) -> None:
+        self.errors.append((column, message))
+
+    def get(self, column: str) -> str:
+        return self.values.get(column, "")
+
+    @functools.cached_property
+    def target_key(self) -> tuple[str, str]:
+        if self.target_kind == "defender":
+            return ("defender", person_key(self.target_name))
+        return ("organization", organization_key(self.target_name))
+
+    @property
+    def case_key(self) -> str:
+        """What groups rows into one case (stored as the case's import_ref, ≤ 100 chars)."""
+        if self.case_id is not None:
+            return f"id:{self.case_id}"
+        key = fold(self.case_title) if self.case_title else f"#{self.ref}"
+        if len(key) > MAX_REF:
+            digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+            key = f"{key[: MAX_REF - 17]}~{digest}"
+        return key
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(LIST_SEPARATOR)] if value.strip() else []
+
+
+def _too_long(row: Row, column: str, limit: int) -> None:
+    if len(row.get(column)) > limit:
+        row.error(column, _("longer than %(max)d characters") % {"max": limit})
+
+
+def check_row(row: Row, vocab: dict) -> Row:
+    """Parse one row into its fields, collecting every problem (column, reason)."""
+    today = timezone.localdate()
+    row.ref = row.get("referencia")
+    if not row.ref:
+        row.error("referencia", _("empty: every row needs its own reference"))
+    _too_long(row, "referencia", MAX_REF)
+
+    if not row.get("fecha"):
+        row.error("fecha", _("empty"))
+    elif (parsed := parse_date(row.get("fecha"))) is None:
+        row.error(
+            "fecha",
+            _("“%(value)s” is not a date: use dd/mm/aaaa, aaaa-mm-dd, “julio 2021” or 2021")
+            % {"value": row.get("fecha")},
+        )
+    else:
+        row.occurred_on, row.precision = parsed
+        if row.occurred_on > today:
+            row.error("fecha", _("%(value)s is in the future") % {"value": row.get("fecha")})
+        elif row.occurred_on.year < 1900:
+            row.error("fecha", _("%(value)s is before 1900") % {"value": row.get("fecha")})
+
+    for column, attribute in (("tipo", "type"), ("estado", "state")):
+        value = row.get(column)
+        if not value:
+            if column == "tipo":
+                row.error(column, _("empty"))
+            continue
+        code = vocab[column].get(fold(value.removeprefix("Estado ").removeprefix("estado ")))
+        if code is None:
+            row.error(column, _("unknown value “%(value)s”") % {"value": value})
+        else:
+            setattr(row, attribute, code)
+
+    defender, organization = row.get("victima"), row.get("organizacion_victima")
+    kind_text = row.get("tipo_victima")
+    kind = vocab["tipo_victima"].get(fold(kind_text)) if kind_text else None
+    if kind_text and kind is None:
+        row.error(
+            "tipo_victima",
+            _("unknown value “%(value)s”: use defensor or organización") % {"value": kind_text},
+        )
+    elif defender and organization:
+        row.error(
+            "organizacion_victima",
+            _(
+                "names both a defender and an organization: an incident has one target; "
+                "write one row for each"
+            ),
+        )
+    elif not defender and not organization:
+        row.error("victima", _("no target: fill “victima” or “organizacion_victima”"))
+    else:
+        actual = "defender" if defender else "organization"
+        if kind is not None and kind != actual:
+            row.error(
+                "tipo_victima",
+                _("says “%(kind)s” but the name is in “%(column)s”")
+                % {"kind": kind_text, "column": "victima" if defender else "organizacion_victima"},
+            )
+        row.target_kind, row.target_name = actual, (defender or organization)
+        _too_long(row, "victima" if defender else "organizacion_victima", 255)
+        if not fold(row.target_name):
+            row.error("victima", _("the name has no letters"))
+
+    names = _split(row.get("perpetrador"))
+    categories = _split(row.get("categoria_perpetrador"))
+    roles = _split(row.get("rol_perpetrador"))
+    for column, values in (("categoria_perpetrador", categories), ("rol_perpetrador", roles)):
+        if len(values) > 1 and len(values) != len(names):
+            row.error(
+                column,
+                _("%(count)d values for %(names)d perpetrators: give one for each, or one for all")
+                % {"count": len(values), "names": len(names)},
+            )
+    if not names and (categories or roles):
+        row.error("perpetrador", _("empty, but a category or role is given"))
+    for i, name in enumerate(names):
+        category_text = categories[i] if len(categories) > 1 else (categories or [""])[0]
+        role_text = roles[i] if len(roles) > 1 else (roles or [""])[0]
+        category = vocab["categoria_perpetrador"].get(fold(category_text), "")
+        if category_text and not category:
+            row.error(
+                "categoria_perpetrador", _("unknown value “%(value)s”") % {"value": category_text}
+            )
+        role = vocab["rol_perpetrador"].get(fold(role_text), "") if role_text else "perpetrated"
+        if not role:
+            row.error("rol_perpetrador", _("unknown value “%(value)s”") % {"value": role_text})
+        if not fold(name) or len(name) > 255:
+            row.error("perpetrador", _("“%(value)s” is not a name") % {"value": name[:50]})
+            continue
+        match = NAME_WITH_ACRONYM.match(name)
+        acronym = match["acronym"] if match else ""
+        row.perpetrators.append(
+            PerpetratorRef(match["name"] if match else name, acronym, category, role)
+        )
+    if len({fold(p.name) for p in row.perpetrators}) != len(row.perpetrators):
+        row.error("perpetrador", _("the same perpetrator is named twice"))
+
+    row.case_title = row.get("caso")
+    if match := CASE_WITH_ID.match(row.case_title):
+        row.case_title, row.case_id = match["title"], uuid.UUID(match["id"])
+    if len(row.case_title) > 300:
+        row.error("caso", _("longer than %(max)d characters") % {"max": 300})
+    _too_long(row, "municipio", 255)
+    _too_long(row, "fuente_medio", 255)
+    url = row.get("fuente_url")
+    if url:
+        if "://" not in url:
+            url = row.values["fuente_url"] = f"https://{url}"
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError:
+            row.error("fuente_url", _("“%(value)s” is not a web address") % {"value": url[:80]})
+        _too_long(row, "fuente_url", 2000)
+    return row
+
+
+def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
+    """Every data row checked; raises ImportFileError for a bad header or no data."""
+    (_line, header), *body = table
+    columns = header_columns(header)
+    if not body:
+        raise ImportFileError(_("The file holds the column names but no rows."))
+    vocab = vocabularies()
+    rows, seen = [], {}
+    for line, cells in body:
+        extra = [cell for cell in cells[len(columns) :] if cell]
+        values = dict(zip(columns, cells, strict=False))
+        row = check_row(Row(line=line, values=values), vocab)
+        if extra:
+            row.error("", _("%(count)d cells beyond the last column") % {"count": len(extra)})
+        if row.ref:
+            if row.ref in seen:
+                row.error(
+                    "referencia",
+                    _("“%(ref)s” is repeated: line %(line)d has it already")
+                    % {"ref": row.ref, "line": seen[row.ref]},
+                )
+            else:
+                seen[row.ref] = line
+        rows.append(row)
+    return rows
+
+
+# Planning against the database ----------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    rows: list[Row]
+    origin: str
+    case_status: str
+    # Names to create: target key / perpetrator folded name → the name as first written.
+    new_defenders: dict[str, str] = field(default_factory=dict)
+    new_organizations: dict[str, str] = field(default_factory=dict)
+    new_perpetrators: dict[str, PerpetratorRef] = field(default_factory=dict)
+    defenders: dict[str, int] = field(default_factory=dict)
+    organizations: dict[str, int] = field(default_factory=dict)
+    perpetrators: dict[str, int] = field(default_factory=dict)
+    cases: dict[str, Case] = field(default_factory=dict)
+    duplicates: int = 0
+
+    def of(self, action: str) -> list[Row]:
+        return [row for row in self.rows if row.action == action]
+
+    @property
+    def rejected(self) -> list[Row]:
+        return self.of("reject")
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows_total": len(self.rows),
+            "rows_created": len(self.of("create")),
+            "rows_updated": len(self.of("update")),
+            "rows_unchanged": len(self.of("unchanged")),
+            "rows_rejected": len(self.rejected),
+            "records_created": (
+                len(self.new_defenders) + len(self.new_organizations) + len(self.new_perpetrators)
+            ),
+            "duplicates_flagged": self.duplicates,
+        }
+
+
+def _index(queryset, key, names: tuple[str, ...]) -> dict[str, int]:
+    """folded name → id of the record it names (a merged record leads to its survivor)."""
+    index = {}
+    for row in queryset.order_by("id").values("id", "merged_into_id", *names):
+        target = row["merged_into_id"] or row["id"]
+        for name in names:
+            if row[name]:
+                index.setdefault(key(row[name]), target)
+    return index
+
+
+def _perpetrator_index() -> dict[str, int]:
+    index = {}
+    for pk, name, acronym in Perpetrator.objects.order_by("id").values_list(
+        "id", "name", "acronym"
+    ):
+        index.setdefault(fold(name), pk)
+        if acronym:
+            index.setdefault(fold(acronym), pk)
+            index.setdefault(fold(f"{name} ({acronym})"), pk)
+    return index
+
+
+def plan_import(
+    rows: list[Row], *, origin: str, case_status: str, user, trusted: bool = False
+) -> Plan:
+    """Classify each checked row: create, update (what changes), unchanged, or reject (why).
+    Reads the database, writes nothing. `trusted` (the command line): the operator sees and
+    may change everything."""
+    from cases.duplicates import count_candidates_for_rows
+
+    plan = Plan(rows=rows, origin=origin, case_status=case_status)
+    sees_all = trusted or user.has_perm("cases.view_all_cases")
+    defenders = Defender.objects.all() if sees_all else Defender.objects.visible_to(user)
+    plan.defenders = _index(defenders, person_key, ("full_name", "known_as"))
+    plan.organizations = _index(Organization.objects.all(), organization_key, ("name", "acronym"))
+    plan.perpetrators = _perpetrator_index()
+    visible_cases = Case.objects.all() if sees_all else Case.objects.visible_to(user)
+
+    refs = [row.ref for row in rows if row.ref and not row.errors]
+    existing = {
+        incident.import_ref: incident
+        for incident in Incident.objects.filter(import_origin=origin).select_related("case")
+    }
+    by_public_id = _incidents_by_public_id(refs)
+    case_ids = {row.case_id for row in rows if row.case_id is not None}
+    plan.cases = {
+        case.import_ref: case
+        for case in Case.objects.filter(import_origin=origin).exclude(import_ref="")
+    }
+    plan.cases.update(
+        {f"id:{case.public_id}": case for case in Case.objects.filter(public_id__in=case_ids)}
+    )
+    visible_case_ids = set(
+        visible_cases.filter(
+            pk__in=[c.pk for c in plan.cases.values()]
+            + [i.case_id for i in existing.values()]
+            + [i.case_id for i in by_public_id.values()]
+        ).values_list("pk", flat=True)
+    )
+
+    # The perpetrators of every incident a row may update, in one query per 5,000 incidents.
+    involved = defaultdict(set)
+    known_ids = [i.pk for i in existing.values()] + [i.pk for i in by_public_id.values()]
+    for start in range(0, len(known_ids), 5000):
+        chunk = Involvement.objects.filter(incident_id__in=known_ids[start : start + 5000])
+        for incident_id, perpetrator_id_, role in chunk.values_list(
+            "incident_id", "perpetrator_id", "role"
+        ):
+            involved[incident_id].add((perpetrator_id_, role))
+
+    def may_change(case: Case) -> str | None:
+        if case.pk not in visible_case_ids:
+            return _("belongs to a case you may not see")
+        if case.status == Case.Status.RETRACTED:
+            return _(
+                "belongs to a retracted case (or import): import the file under another origin"
+            )
+        if trusted or case.is_editable_by(user):
+            return None
+        return _("belongs to a verified case: only a reviewer may change it")
+
+    # A perpetrator not recorded yet needs its category on one of its rows at least.
+    categorized = {
+        fold(p.name): p for row in rows if not row.errors for p in row.perpetrators if p.category
+    }
+    for row in rows:
+        if row.errors:
+            continue
+        for perpetrator in row.perpetrators:
+            key = fold(perpetrator.name)
+            known = {key, fold(perpetrator.acronym)} & plan.perpetrators.keys()
+            if not known and key not in categorized:
+                row.error(
+                    "categoria_perpetrador",
+                    _("“%(name)s” is not recorded yet: give its category")
+                    % {"name": perpetrator.name},
+                )
+        incident = by_public_id.get(row.ref) or existing.get(row.ref)
+        if incident is not None:
+            if problem := may_change(incident.case):
+                row.error(
+                    "referencia", _("“%(ref)s” %(problem)s") % {"ref": row.ref, "problem": problem}
+                )
+        elif row.case_key in plan.cases:
+            if problem := may_change(plan.cases[row.case_key]):
+                row.error("caso", problem)
+        if row.errors:
+            continue
+        row.incident = incident
+        if incident is None:
+            row.action = "create"
+        else:
+            row.changes = _changes(row, incident, plan, involved[incident.pk])
+            row.action = "update" if row.changes else "unchanged"
+
+    _check_verified_cases_have_sources(plan)
+    for row in rows:
+        if row.errors:
+            row.action = "reject"
+            continue
+        # Names to create: only those of rows that will be imported.
+        kind, key = row.target_key
+        known = plan.defenders if kind == "defender" else plan.organizations
+        new = plan.new_defenders if kind == "defender" else plan.new_organizations
+        if key not in known:
+            new.setdefault(key, row.target_name)
+        for perpetrator in row.perpetrators:
+            if perpetrator_id(perpetrator, plan) is None:
+                key = fold(perpetrator.name)
+                plan.new_perpetrators.setdefault(key, categorized[key])
+    plan.duplicates = count_candidates_for_rows(plan)
+    return plan
+
+
+def _incidents_by_public_id(refs: list[str]) -> dict[str, Incident]:
+    """Rows whose reference is an incident's public id (a file exported from here)."""
+    ids = []
+    for ref in refs:
+        try:
+            ids.append(uuid.UUID(ref))
+        except ValueError:
+            continue
+    found = {}
+    for start in range(0, len(ids), 5000):
+        chunk = Incident.objects.filter(public_id__in=ids[start : start + 5000])
+        found.update({str(i.public_id): i for i in chunk.select_related("case")})
+    return found
+
+
+def _check_verified_cases_have_sources(plan: Plan) -> None:
+    """A verified case needs a source (as in the workflow): new cases imported as verified
+    need one row with fuente_url or fuente_medio."""
+    if plan.case_status != ImportBatch.CaseStatus.VERIFIED:
+        return
+    groups = defaultdict(list)
+    for row in plan.rows:
+        if not row.errors and row.action == "create" and row.case_key not in plan.cases:
+            groups[row.case_key].append(row)
+    for group in groups.values():
+        if not any(row.get("fuente_url") or row.get("fuente_medio") for row in group):
+            group[0].error(
+                "fuente_url",
+                _("a case imported as verified needs a source: fill fuente_url or fuente_medio"),
+            )
+            for row in group[1:]:
+                row.error(
+                    "fuente_url",
+                    _("its case (line %(line)d) has no source") % {"line": group[0].line},
+                )
+
+
+def target_id(row: Row, plan: Plan) -> int | None:
+    kind, key = row.target_key
+    return (plan.defenders if kind == "defender" else plan.organizations).get(key)
+
+
+def perpetrator_id(perpetrator: PerpetratorRef, plan: Plan) -> int | None:
+    for key in (fold(perpetrator.name), fold(perpetrator.acronym)):
+        if key and key in plan.perpetrators:
+            return plan.perpetrators[key]
+    return None
+
+
+def _changes(row: Row, incident: Incident, plan: Plan, involved: set) -> list[str]:
+    """The fields of `incident` that the row changes (labels, for the preview)."""
+    changed = []
+    fields = {
+        "type": row.type,
+        "occurred_on": row.occurred_on,
+        "date_precision": row.precision,
+        "state": row.state,
+        "municipality": row.get("municipio"),
+        "description": row.get("descripcion"),
+    }
+    for name, value in fields.items():
+        if getattr(incident, name) != value:
+            changed.append(str(Incident._meta.get_field(name).verbose_name))
+    kind, _key = row.target_key
+    current = incident.defender_id if kind == "defender" else incident.organization_id
+    if current is None or current != target_id(row, plan):
+        changed.append(str(_("target")))
+    wanted = {(perpetrator_id(p, plan), p.role) for p in row.perpetrators}
+    if None in {pk for pk, _role in wanted} or wanted != involved:
+        changed.append(str(Incident._meta.get_field("perpetrators").verbose_name))
+    return changed
+
+
+def source_kind(url: str, publisher: str) -> str:
+    host = re.sub(r"^https?://(www\.)?", "", url.lower()).split("/", 1)[0]
+    if any(host == domain or host.endswith("." + domain) for domain in SOCIAL_MEDIA):
+        return Source.Kind.SOCIAL_MEDIA
+    return Source.Kind.PRESS if publisher or url else Source.Kind.OTHER
+
+
+def error_file(plan: Plan) -> bytes:
+    """The rejected rows as they came, each with its line, column and reason first: fix them
+    there and import that file (same origin) to bring them in."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["linea", "columna", "error", *COLUMNS])
+    for row in plan.rejected:
+        for column, message in row.errors:
+            writer.writerow([row.line, column, message, *(row.get(c) for c in COLUMNS)])
+    return "\ufeff".encode() + buffer.getvalue().encode()
+
+
+def auto_case_title(row: Row) -> str:
+    """The title of a case made for a row without “caso” (no names: a protected defender's
+    name must not reach a title)."""
+    return _("%(type)s, %(date)s (imported, reference %(ref)s)") % {
+        "type": Incident.Type(row.type).label,
+        "date": format_date(row.occurred_on, row.precision),
+        "ref": row.ref[:50],
+    }
+
+
+# Export in the template ------------------------------------------------------------------------
+
+
+def export_rows(incidents) -> list[dict[str, str]]:
+    """One template row per incident, readable back by the import. What never leaves through
+    an export: restricted cases, protected names (pseudonyms instead), confidential sources.
+    Each incident's reference is its public id and each case's title carries its id, so that
+    importing the file here again updates instead of duplicating."""
+    incidents = (
+        incidents.exclude(case__confidentiality=Case.Confidentiality.RESTRICTED)
+        .select_related("case", "defender", "organization")
+        .prefetch_related("involvements__perpetrator")
+        .order_by("occurred_on", "id")
+    )
+    first_source = {}
+    sources = Source.objects.filter(
+        case__in=incidents.values("case_id"), confidential=False
+    ).order_by("case_id", "date", "id")
+    for case_id, url, publisher, title in sources.values_list(
+        "case_id", "url", "publisher", "title"
+    ):
+        first_source.setdefault(case_id, (url, publisher or ("" if url else title)))
+    with translation.override("es"):
+        out = []
+        for incident in incidents.iterator(chunk_size=2000):
+            involvements = list(incident.involvements.all())
+            defender = incident.defender
+            url, publisher = first_source.get(incident.case_id, ("", ""))
+            out.append(
+                {
+                    "referencia": str(incident.public_id),
+                    "fecha": format_date(incident.occurred_on, incident.date_precision),
+                    "tipo": str(incident.get_type_display()),
+                    "tipo_victima": "defensor" if defender else "organización",
+                    "victima": str(defender) if defender else "",  # the pseudonym if protected
+                    "organizacion_victima": incident.organization.name if not defender else "",
+                    "perpetrador": f" {LIST_SEPARATOR} ".join(
+                        f"{i.perpetrator.name} ({i.perpetrator.acronym})"
+                        if i.perpetrator.acronym
+                        else i.perpetrator.name
+                        for i in involvements
+                    ),
+                    "categoria_perpetrador": f" {LIST_SEPARATOR} ".join(
+                        str(i.perpetrator.get_category_display()) for i in involvements
+                    ),
+                    "rol_perpetrador": f" {LIST_SEPARATOR} ".join(
+                        str(i.get_role_display()) for i in involvements
+                    ),
+                    "estado": str(incident.get_state_display()) if incident.state else "",
+                    "municipio": incident.municipality,
+                    "caso": f"{incident.case.title} [{incident.case.public_id}]",
+                    "descripcion": incident.description,
+                    "fuente_url": url,
+                    "fuente_medio": publisher,
+                }
+            )
+    return out
+
+
+def as_csv(rows: list[dict[str, str]]) -> bytes:
+    """UTF-8 with a BOM, so that spreadsheet programs read the accents."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return "\ufeff".encode() + buffer.getvalue().encode()
+
+
+def as_xlsx(rows: list[dict[str, str]], *, with_help: bool = False) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(_("incidents"))
+    sheet.append(list(COLUMNS))
+    for row in rows:
+        sheet.append([row.get(column, "") for column in COLUMNS])
+    if with_help:
+        notes = book.create_sheet(_("how to fill it in"))
+        notes.append([_("column"), _("what it holds")])
+        for column in COLUMNS:
+            notes.append([column, str(TEMPLATE_HELP[column])])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def template_example() -> list[dict[str, str]]:
+    """The template's example rows (invented names)."""
+    return [
+        {
+            "referencia": "1",
+            "fecha": "02/07/2021",
+            "tipo": "Detención arbitraria",
+            "tipo_victima": "defensor",
+            "victima": "Nombre Ficticio Ejemplo",
+            "perpetrador": "Servicio Bolivariano de Inteligencia Nacional (SEBIN)",
+            "categoria_perpetrador": "Cuerpo de seguridad",
+            "rol_perpetrador": "Lo ejecutó",
+            "estado": "Falcón",
+            "municipio": "Coro",
+            "caso": "Detención de integrantes de una ONG ficticia en Coro",
+            "descripcion": "Ejemplo: borre esta fila.",
+            "fuente_url": "https://example.org/noticia",
+            "fuente_medio": "Medio de ejemplo",
+        },
+        {
+            "referencia": "2",
+            "fecha": "julio 2021",
+            "tipo": "Estigmatización",
+            "tipo_victima": "organización",
+            "organizacion_victima": "Organización Ficticia de Ejemplo",
+            "perpetrador": "Canal de ejemplo | Funcionario de ejemplo",
+            "categoria_perpetrador": "Medio estatal | Funcionario público",
+            "estado": "Distrito Capital",
+            "descripcion": "Ejemplo: borre esta fila.",
+        },
+    ]

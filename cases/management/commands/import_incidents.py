@@ -1,0 +1,134 @@
+import time
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from cases import imports, services
+from cases.models import ImportBatch
+
+# Exit codes: 0 everything imported; 1 imported, but rows were rejected (--skip-invalid);
+# 2 nothing imported.
+PARTIAL, NOTHING = 1, 2
+
+
+class Command(BaseCommand):
+    help = (
+        "Imports incidents from a CSV (UTF-8, comma or semicolon) or XLSX file in the template. "
+        "By default nothing is written if any row is wrong; exits non-zero when rows were "
+        "rejected. Acts as the system user unless --user is given."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Check and report; write nothing."
+        )
+        parser.add_argument(
+            "--skip-invalid",
+            action="store_true",
+            help="Import the good rows; list the bad ones (and keep them in an error file).",
+        )
+        parser.add_argument(
+            "--origin",
+            default="",
+            help="The spreadsheet the rows come from (references are unique within it). "
+            "Default: the file name without its extension.",
+        )
+        parser.add_argument(
+            "--status",
+            default=ImportBatch.CaseStatus.IN_REVIEW,
+            choices=ImportBatch.CaseStatus.values,
+            help="Status of the new cases (default in_review: counted once a reviewer verifies).",
+        )
+        parser.add_argument("--user", default="", help="Username recorded in the history.")
+        parser.add_argument(
+            "--errors", default="", help="Write the rejected rows to this CSV file."
+        )
+
+    def handle(self, *args, **options):
+        path = Path(options["file"])
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise CommandError(
+                _("Cannot read %(file)s: %(error)s") % {"file": path, "error": error}
+            ) from None
+        user = self._user(options["user"])
+        started = time.monotonic()
+        try:
+            with transaction.atomic():
+                batch, plan = services.import_batch_prepare(
+                    user=user,
+                    data=data,
+                    file_name=path.name,
+                    origin=options["origin"],
+                    case_status=options["status"],
+                    trusted=True,
+                )
+                write = not options["dry_run"] and (not plan.rejected or options["skip_invalid"])
+                if write:
+                    plan = services.import_batch_run(
+                        batch=batch, user=user, skip_invalid=options["skip_invalid"], trusted=True
+                    )
+                else:
+                    transaction.set_rollback(True)
+        except imports.ImportFileError as error:
+            raise CommandError(str(error), returncode=NOTHING) from None
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages), returncode=NOTHING) from None
+        if not write:
+            # The kept files belonged to a batch that was rolled back.
+            batch.file.storage.delete(batch.file.name)
+            if batch.error_file:
+                batch.error_file.storage.delete(batch.error_file.name)
+        self._report(plan, time.monotonic() - started, options)
+        if plan.rejected:
+            if options["errors"]:
+                Path(options["errors"]).write_bytes(imports.error_file(plan))
+            written = options["skip_invalid"] and not options["dry_run"]
+            message = (
+                _("%(count)d rows rejected and not imported; the other rows were imported.")
+                if written
+                else _("%(count)d rows rejected: nothing was imported.")
+            ) % {"count": len(plan.rejected)}
+            raise CommandError(message, returncode=PARTIAL if written else NOTHING)
+
+    def _user(self, username: str):
+        if not username:
+            return services.system_user()
+        try:
+            return get_user_model().objects.get(username=username)
+        except get_user_model().DoesNotExist:
+            raise CommandError(_("No user %(name)s.") % {"name": username}) from None
+
+    def _report(self, plan, seconds: float, options) -> None:
+        for row in plan.rejected[:200]:
+            for column, message in row.errors:
+                self.stderr.write(
+                    _("line %(line)d, column %(column)s: %(message)s")
+                    % {"line": row.line, "column": column or "—", "message": message}
+                )
+        if len(plan.rejected) > 200:
+            self.stderr.write(
+                _("… and %(count)d more rejected rows.") % {"count": len(plan.rejected) - 200}
+            )
+        counts = plan.counts()
+        prefix = _("Dry run, nothing written: ") if options["dry_run"] else ""
+        self.stdout.write(
+            prefix
+            + _(
+                "%(rows_total)d rows: %(rows_created)d new, %(rows_updated)d updated, "
+                "%(rows_unchanged)d unchanged, %(rows_rejected)d rejected; %(records_created)d "
+                "people, organizations and perpetrators new (flagged for review); "
+                "%(duplicates_flagged)d possible duplicates."
+            )
+            % counts
+        )
+        rate = counts["rows_total"] / seconds if seconds else 0
+        self.stdout.write(
+            _("%(seconds).1f s (%(rate).0f rows/s).") % {"seconds": seconds, "rate": rate}
+        )

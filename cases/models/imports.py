@@ -1,0 +1,190 @@
+"""Spreadsheet imports (one ImportBatch per file) and the duplicate-report pairs that
+reviewers decide on (DuplicatePair)."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from cases.storage import source_storage
+from organizations.audit import AuditedQuerySet, ChainedHistory
+
+
+def import_upload_to(batch: "ImportBatch", filename: str) -> str:
+    # A random name: the spreadsheet's own name may say whose data it holds.
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"imports/{uuid.uuid4().hex}.{extension[:10]}"
+
+
+class ImportBatch(models.Model):
+    """One spreadsheet imported (or previewed) by one person: what it created, changed and
+    rejected. A batch is retracted as a whole, never deleted."""
+
+    class Status(models.TextChoices):
+        PREVIEW = "preview", _("Previewed, not imported")
+        IMPORTED = "imported", _("Imported")
+        RETRACTED = "retracted", _("Retracted")
+
+    class CaseStatus(models.TextChoices):
+        # What new cases become. Only these: "published" is a reviewer's act, case by case.
+        DRAFT = "draft", _("Draft")
+        IN_REVIEW = "in_review", _("In review (counted once a reviewer verifies it)")
+        VERIFIED = "verified", _("Verified (counted at once; reviewers only)")
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    origin = models.CharField(
+        _("origin"),
+        max_length=100,
+        help_text=_(
+            "The spreadsheet these rows come from, e.g. “Base CDJ 2019–2021”. The "
+            "“referencia” of a row is unique within its origin: import a corrected file "
+            "under the same origin to update the rows it changed."
+        ),
+    )
+    file_name = models.CharField(_("file name"), max_length=255)
+    file = models.FileField(
+        _("file"), upload_to=import_upload_to, storage=source_storage, editable=False
+    )
+    sha256 = models.CharField(_("SHA-256"), max_length=64, editable=False)
+    case_status = models.CharField(
+        _("status of new cases"), max_length=16, choices=CaseStatus, default=CaseStatus.IN_REVIEW
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status, default=Status.PREVIEW, editable=False
+    )
+    rows_total = models.PositiveIntegerField(_("rows"), default=0, editable=False)
+    rows_created = models.PositiveIntegerField(_("created"), default=0, editable=False)
+    rows_updated = models.PositiveIntegerField(_("updated"), default=0, editable=False)
+    rows_unchanged = models.PositiveIntegerField(_("unchanged"), default=0, editable=False)
+    rows_rejected = models.PositiveIntegerField(_("rejected"), default=0, editable=False)
+    records_created = models.PositiveIntegerField(
+        _("people and organizations created"), default=0, editable=False
+    )
+    duplicates_flagged = models.PositiveIntegerField(
+        _("possible duplicates flagged"), default=0, editable=False
+    )
+    error_file = models.FileField(
+        _("error file"), storage=source_storage, blank=True, editable=False
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("imported by"),
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    imported_at = models.DateTimeField(_("imported at"), null=True, blank=True, editable=False)
+    retracted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("retracted by"),
+    )
+    retracted_at = models.DateTimeField(_("retracted at"), null=True, blank=True, editable=False)
+    retraction_reason = models.TextField(_("why it was retracted"), blank=True, editable=False)
+
+    objects = AuditedQuerySet.as_manager()
+    history = HistoricalRecords(bases=[ChainedHistory])
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at"]
+        default_permissions = ("view",)
+        permissions = [
+            ("import_incidents", _("Can import incidents from spreadsheets")),
+            ("retract_importbatch", _("Can retract an import as a whole")),
+        ]
+
+    def __str__(self):
+        return f"{self.origin} — {self.file_name} ({self.created_at:%d/%m/%Y %H:%M})"
+
+    @property
+    def reason(self) -> str:
+        """The history's change reason for everything this batch writes."""
+        return _("Import %(id)s: %(file)s") % {"id": self.public_id, "file": self.file_name}
+
+
+class DuplicatePairQuerySet(AuditedQuerySet):
+    def visible_to(self, user):
+        from cases.models.core import Incident
+
+        visible = Incident.objects.visible_to(user).values("pk")
+        return self.filter(first__in=visible, second__in=visible)
+
+    def pending(self):
+        return self.filter(status=DuplicatePair.Status.PENDING)
+
+
+class DuplicatePair(models.Model):
+    """Two incidents that look like reports of the same attack (same target, same type,
+    dates close together), and the reviewer's decision about them. The pair is kept: a
+    "not a duplicate" decision means it is never flagged again."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("To decide")
+        DUPLICATE = "duplicate", _("Duplicate")
+        NOT_DUPLICATE = "not_duplicate", _("Not a duplicate")
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    first = models.ForeignKey(
+        "cases.Incident",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("incident"),
+    )
+    second = models.ForeignKey(
+        "cases.Incident",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("possible duplicate"),
+    )
+    status = models.CharField(
+        _("decision"), max_length=16, choices=Status, default=Status.PENDING, editable=False
+    )
+    detected_at = models.DateTimeField(_("detected at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True, editable=False)
+
+    objects = DuplicatePairQuerySet.as_manager()
+    history = HistoricalRecords(bases=[ChainedHistory])
+
+    class Meta:
+        verbose_name = _("possible duplicate")
+        verbose_name_plural = _("possible duplicates")
+        ordering = ["-detected_at", "id"]
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["first", "second"], name="cases_duplicatepair_unique_pair"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(first__lt=models.F("second")),
+                name="cases_duplicatepair_ordered",
+                violation_error_message=_("A pair names two different incidents, lower id first."),
+            ),
+        ]
+        indexes = [
+            # The reviewers' list: pairs still to decide.
+            models.Index(fields=["status"], name="cases_duplicatepair_status_idx"),
+            # Finding the pairs of one incident (its second side; `first` has the unique index).
+            models.Index(fields=["second"], name="cases_duplicatepair_second_idx"),
+        ]
+
+    def __str__(self):
+        # Two queries unless select_related; protected names print as pseudonyms.
+        return f"{self.first} ≈ {self.second}"

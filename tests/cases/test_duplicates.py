@@ -1,0 +1,174 @@
+"""Likely duplicate reports and people (HRDAG: record every report, count each attack once)."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from cases import duplicates, services
+from cases.models import DuplicatePair, Incident
+from organizations.models import Membership
+from organizations.names import fold, names_alike, person_key
+from tests.factories import CaseFactory, DefenderFactory, IncidentFactory, OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def report(user, *, day=15, type="stigmatization", **target):
+    case = CaseFactory(status="verified")
+    return services.incident_create(
+        user=user, case=case, type=type, occurred_on=datetime.date(2021, 7, day), **target
+    )
+
+
+@pytest.mark.parametrize(
+    "a, b, alike",
+    [
+        ("Javier Tarazona", "J. Tarazona", True),
+        ("Javier Tarazona", "Tarazona, Javier", True),
+        ("José Rafael Tarazona", "Jose Rafael TARAZONA", True),
+        ("Javier Tarazona", "Javier Tarazona Sánchez", True),
+        ("Javier Tarazona", "Omar García", False),
+        ("Javier Tarazona", "Tarazona", False),
+        ("J. Tarazona", "M. Tarazona", False),
+    ],
+)
+def test_names_alike_see_through_accents_word_order_and_initials(a, b, alike):
+    assert names_alike(a, b) is alike
+
+
+def test_normalized_names():
+    assert fold("  José  RAFAEL-Tarazona. ") == "jose rafael tarazona"
+    assert person_key("Tarazona, Javier") == person_key("javier TARAZONA")
+
+
+def test_a_likely_duplicate_is_flagged_on_save(documentalist):
+    first = report(documentalist, defender=DefenderFactory(full_name="Javier Tarazona"))
+    second = report(documentalist, day=17, defender=DefenderFactory(full_name="TARAZONA Javier"))
+    pair = DuplicatePair.objects.get()
+    assert (pair.first, pair.second, pair.status) == (first, second, "pending")
+    assert pair.history.get().history_user == documentalist
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"day": 19}, {"type": "threat"}, {"name": "Otra Persona"}],
+)
+def test_no_flag_for_other_dates_types_or_targets(documentalist, change):
+    report(documentalist, defender=DefenderFactory(full_name="Javier Tarazona"))
+    report(
+        documentalist,
+        day=change.get("day", 15),
+        type=change.get("type", "stigmatization"),
+        defender=DefenderFactory(full_name=change.get("name", "Javier Tarazona")),
+    )
+    assert not DuplicatePair.objects.exists()
+
+
+def test_a_reviewer_marks_a_duplicate_which_stops_counting_and_can_reopen(documentalist, reviewer):
+    org = OrganizationFactory(name="FundaRedes")
+    first, second = report(documentalist, organization=org), report(documentalist, organization=org)
+    pair = DuplicatePair.objects.get()
+    services.duplicate_pair_decide(pair=pair, user=reviewer, original=first)
+    second.refresh_from_db()
+    assert second.duplicate_of == first
+    assert Incident.objects.counted().count() == 1 and Incident.objects.count() == 2
+    with pytest.raises(ValidationError):
+        services.duplicate_pair_decide(pair=pair, user=reviewer, original=None)
+    services.duplicate_pair_reopen(pair=pair, user=reviewer, reason="Eran dos hechos")
+    second.refresh_from_db()
+    assert second.duplicate_of is None and Incident.objects.counted().count() == 2
+    pair.refresh_from_db()
+    assert pair.status == "pending"
+    assert [h.status for h in pair.history.order_by("history_id")] == [
+        "pending",
+        "duplicate",
+        "pending",
+    ]
+
+
+def test_not_a_duplicate_is_never_flagged_again_for_that_pair(documentalist, reviewer):
+    org = OrganizationFactory(name="FundaRedes")
+    first = report(documentalist, organization=org)
+    second = report(documentalist, organization=org)
+    pair = DuplicatePair.objects.get()
+    services.duplicate_pair_decide(pair=pair, user=reviewer, original=None)
+    services.incident_save(incident=Incident.objects.get(pk=second.pk), user=documentalist)
+    services.incident_save(incident=Incident.objects.get(pk=first.pk), user=documentalist)
+    assert DuplicatePair.objects.count() == 1
+    assert DuplicatePair.objects.get().status == "not_duplicate"
+
+
+def test_the_review_page_shows_both_side_by_side_and_decides(client_for, documentalist, reviewer):
+    org = OrganizationFactory(name="FundaRedes")
+    first, second = report(documentalist, organization=org), report(documentalist, organization=org)
+    pair = DuplicatePair.objects.get()
+    client = client_for(reviewer)
+    assert client.get("/admin/cases/duplicatepair/").status_code == 200
+    url = f"/admin/cases/duplicatepair/{pair.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200 and len(page.context["comparison"]) > 5
+    client.post(url, {"decision": "first", "reason": "Misma nota"})
+    second.refresh_from_db()
+    assert second.duplicate_of_id == first.pk
+
+
+def test_only_reviewers_decide(client_for, documentalist):
+    org = OrganizationFactory(name="FundaRedes")
+    report(documentalist, organization=org), report(documentalist, organization=org)
+    pair = DuplicatePair.objects.get()
+    response = client_for(documentalist).post(
+        f"/admin/cases/duplicatepair/{pair.pk}/change/", {"decision": "first"}
+    )
+    assert response.status_code == 403
+    assert not Incident.objects.filter(duplicate_of__isnull=False).exists()
+
+
+def test_similar_people_and_organizations_are_suggested():
+    a = DefenderFactory(full_name="Javier Tarazona")
+    b = DefenderFactory(full_name="J. Tarazona")
+    DefenderFactory(full_name="Omar García")
+    assert duplicates.similar_defenders() == [(a, b)]
+    x = OrganizationFactory(name="Fundación Redes", acronym="FundaRedes")
+    y = OrganizationFactory(name="fundaredes")
+    assert duplicates.similar_organizations() == [(x, y)]
+
+
+def test_a_merge_repoints_every_incident_and_keeps_both_histories(reviewer):
+    survivor = DefenderFactory(full_name="Javier Tarazona")
+    merged = DefenderFactory(full_name="J. Tarazona", identity_protected=True)
+    org = OrganizationFactory()
+    Membership.objects.create(defender=merged, organization=org)
+    incidents = [IncidentFactory(defender=merged) for _ in range(2)]
+    services.defender_merge(survivor=survivor, merged=merged, user=reviewer)
+    for incident in incidents:
+        incident.refresh_from_db()
+        assert incident.defender == survivor
+        assert incident.history.latest("history_id").history_user == reviewer
+    merged.refresh_from_db()
+    survivor.refresh_from_db()
+    assert merged.merged_into == survivor  # kept, never deleted
+    assert survivor.identity_protected  # protection asked under either record holds
+    assert survivor.memberships.get().organization == org
+    assert merged.history.count() == 2 and survivor.history.count() == 2
+    with pytest.raises(ValidationError):
+        services.defender_merge(survivor=survivor, merged=merged, user=reviewer)
+
+
+def test_an_organization_merge_from_the_admin(client_for, reviewer, documentalist):
+    survivor = OrganizationFactory(name="FundaRedes")
+    merged = OrganizationFactory(name="Funda Redes")
+    incident = IncidentFactory(defender=None, organization=merged)
+    url = "/admin/organizations/organization/merge/"
+    url += f"?survivor={survivor.public_id}&merged={merged.public_id}"
+    assert client_for(documentalist).get(url).status_code == 403
+    client = client_for(reviewer)
+    assert client.get(url).status_code == 200
+    response = client.post(
+        "/admin/organizations/organization/merge/",
+        {"survivor": survivor.public_id, "merged": merged.public_id, "confirm": "1"},
+    )
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert incident.organization == survivor
+    assert client.get("/admin/organizations/organization/similar/").status_code == 200
