@@ -8,4 +8,6 @@ class IsVerified(BasePermission):
 
     def has_permission(self, request, view):
         user = request.user
+        if getattr(user, "is_ally", False):
+            return False  # allies' keys open the /api/v1 export views only
         return bool(user and user.is_authenticated and user.is_verified())

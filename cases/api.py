@@ -11,6 +11,7 @@ import datetime
 from collections.abc import Iterator
 
 import orjson
+from django.apps import apps
 from django.conf import settings
 from django.core import signing
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -42,8 +43,10 @@ from organizations.api import (
     BlankURLAsNull,
     CSVRenderer,
     Cursor,
+    ExportThrottle,
     IsAllyOrStaffReader,
     LoggedMixin,
+    csv_safe,
 )
 from organizations.models import Defender, Membership, Organization, Perpetrator
 from organizations.vocabularies import PerpetratorCategory, State
@@ -206,7 +209,7 @@ def incident_csv_row(row: dict) -> list:
     flat["perpetrator_categories"] = "; ".join(p["category"] for p in perpetrators)
     flat["perpetrator_roles"] = "; ".join(p["role"] for p in perpetrators)
     flat["target_protected"] = "true" if flat["target_protected"] else "false"
-    return [flat[column] for column in INCIDENT_COLUMNS]
+    return [csv_safe(str(flat[column])) for column in INCIDENT_COLUMNS]
 
 
 class PerpetratorRefSerializer(serializers.Serializer):
@@ -328,7 +331,9 @@ class IncidentViewSet(ApiViewSet):
         DjangoFilterBackend,
         filters.OrderingFilter,
     ]
-    ordering_fields = ["occurred_on", "created_at", "updated_at"]
+    # Cursor pages need a (nearly) unique order: dates tie by the thousand (month- and
+    # year-precision dates are all the 1st), so date order is the export's, not the pages'.
+    ordering_fields = ["created_at", "updated_at"]
     csv_columns = INCIDENT_COLUMNS
     csv_row = staticmethod(incident_csv_row)
     log_name = "incidents"
@@ -354,30 +359,38 @@ class IncidentViewSet(ApiViewSet):
     def export(self, request):
         queryset = self.filter_queryset(self.get_queryset()).order_by("occurred_on", "pk")
         names = Names(request.user)
-        as_csv = request.accepted_renderer.format == "csv"
         self.log_when_streamed = True
-        rows = self._logged_rows(queryset, names, request)
-        if as_csv:
-            response = StreamingHttpResponse(stream_csv(rows), content_type="text/csv")
-            filename = "incidentes.csv"
+        if request.accepted_renderer.format == "csv":
+            render, content_type, filename = stream_csv, "text/csv", "incidentes.csv"
         else:
-            response = StreamingHttpResponse(stream_json(rows), content_type="application/json")
-            filename = "incidentes.json"
+            render, content_type, filename = stream_json, "application/json", "incidentes.json"
+        response = StreamingHttpResponse(
+            self._logged(render, queryset, names, request), content_type=content_type
+        )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 
-    def _logged_rows(self, queryset, names: Names, request) -> Iterator[dict]:
+    def _logged(self, render, queryset, names: Names, request) -> Iterator:
         from organizations.api import api_request_log
 
         served = 0
-        try:
+
+        def rows():
+            nonlocal served
             with replica_reads():
                 for incident in queryset.iterator(chunk_size=EXPORT_CHUNK):
                     yield incident_row(incident, names)
                     served += 1
+
+        try:
+            yield from render(rows())
         finally:
-            # When the stream ends (or the client hangs up): how much actually left.
+            # When the stream ends, or the client hangs up: how many rows actually left.
             api_request_log(request, view=self, status=200, rows=served)
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        return [*throttles, ExportThrottle()] if self.action == "export" else throttles
 
 
 class SourceSerializer(serializers.ModelSerializer):
@@ -455,7 +468,7 @@ class CaseViewSet(ApiViewSet):
 
 class PerpetratorSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    part_of = serializers.UUIDField(source="parent.public_id", read_only=True, allow_null=True)
+    part_of = serializers.SerializerMethodField()
 
     class Meta:
         model = Perpetrator
@@ -464,6 +477,15 @@ class PerpetratorSerializer(serializers.ModelSerializer):
 
     updated_at = utc_stamp()
 
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_part_of(self, perpetrator) -> str | None:
+        # The parent body only if the caller may see it too (allies: named in a shared incident).
+        shown = self.context.get("shown_perpetrators")
+        parent = perpetrator.parent
+        if parent is None or (shown is not None and parent.pk not in shown):
+            return None
+        return str(parent.public_id)
+
 
 class PerpetratorViewSet(ApiViewSet):
     """Perpetrators; allies see those named in incidents shared with them."""
@@ -471,15 +493,25 @@ class PerpetratorViewSet(ApiViewSet):
     serializer_class = PerpetratorSerializer
     log_name = "perpetrators"
 
+    def _shown(self):
+        involved = Involvement.objects.filter(
+            incident__in=Incident.objects.visible_to(self.request.user).counted()
+        )
+        return involved.values("perpetrator_id")
+
     def get_queryset(self):
-        user = self.request.user
         queryset = Perpetrator.objects.select_related("parent")
-        if is_ally(user):
-            involved = Involvement.objects.filter(
-                incident__in=Incident.objects.visible_to(user).counted()
-            )
-            queryset = queryset.filter(pk__in=involved.values("perpetrator_id"))
+        if is_ally(self.request.user):
+            queryset = queryset.filter(pk__in=self._shown())
         return queryset
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if is_ally(self.request.user):
+            context["shown_perpetrators"] = set(
+                self._shown().values_list("perpetrator_id", flat=True)
+            )
+        return context
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
@@ -573,12 +605,64 @@ def _changed_since(since: datetime.datetime, until: datetime.datetime) -> Q:
         | Q(defender_id__in=changed(Defender).values("id"))
         | Q(defender_id__in=changed(Membership).values("defender_id"))
         | Q(organization_id__in=changed(Organization).values("id"))
+        # A renamed organization changes its members' rows too (target_organization).
+        | Q(
+            defender_id__in=Membership.objects.filter(
+                organization_id__in=changed(Organization).values("id")
+            ).values("defender_id")
+        )
     )
 
 
+def _exported_at(user, pks: list[int], moment: datetime.datetime) -> set[int]:
+    """Which of these incidents the caller's export held at `moment`, read from the history:
+    the incident existed and was no duplicate, and its case was counted and visible to the
+    caller then (for allies: published and public)."""
+    incident_then = Incident.history.filter(id=OuterRef("pk"), history_date__lte=moment).order_by(
+        "-history_date", "-history_id"
+    )
+    case_then = Case.history.filter(id=OuterRef("case_id"), history_date__lte=moment).order_by(
+        "-history_date", "-history_id"
+    )
+    rows = (
+        Incident.objects.filter(pk__in=pks)
+        .annotate(
+            kind=Subquery(incident_then.values("history_type")[:1]),
+            duplicate=Subquery(incident_then.values("duplicate_of_id")[:1]),
+            status=Subquery(case_then.values("status")[:1]),
+            confidentiality=Subquery(case_then.values("confidentiality")[:1]),
+        )
+        .values_list("pk", "case_id", "kind", "duplicate", "status", "confidentiality")
+    )
+    ally, everything = is_ally(user), not is_ally(user) and sees_everything(user)
+    team_cases: set[int] = set()
+    if not ally and not everything:
+        # Restricted cases the user was ever on the team of (or is on now).
+        team_history = apps.get_model("cases", "HistoricalCase_team")
+        team_cases = set(
+            team_history.objects.filter(user=user).values_list("case_id", flat=True)
+        ) | set(Case.objects.of_team(user).values_list("pk", flat=True))
+    held = set()
+    for pk, case_id, kind, duplicate, status, confidentiality in rows:
+        if kind not in ("+", "~") or duplicate is not None:
+            continue
+        if ally:
+            shown = (
+                status == Case.Status.PUBLISHED and confidentiality == Case.Confidentiality.PUBLIC
+            )
+        else:
+            shown = status in Case.COUNTED_STATUSES and (
+                everything
+                or confidentiality != Case.Confidentiality.RESTRICTED
+                or case_id in team_cases
+            )
+        if shown:
+            held.add(pk)
+    return held
+
+
 def _ever_shared(user) -> Q:
-    """Incidents the caller may ever have received: only they get "delete" events, so the
-    feed never reveals that an unpublished or restricted record exists."""
+    """A cheap first cut: incidents whose case the caller could ever have received."""
     cases = Case.history.filter(status__in=Case.COUNTED_STATUSES)
     if is_ally(user):
         cases = cases.filter(
@@ -637,16 +721,23 @@ class ChangesView(LoggedMixin, APIView):
         more = len(page) > CHANGES_PAGE
         page = page[:CHANGES_PAGE]
         names = Names(user)
-        current = {
-            incident.pk: incident
-            for incident in shared_incidents(user).filter(pk__in=[pk for pk, _ in page])
-        }
-        results = [
-            {"id": str(public_id), "action": "upsert", "incident": incident_row(current[pk], names)}
-            if pk in current
-            else {"id": str(public_id), "action": "delete", "incident": None}
-            for pk, public_id in page
-        ]
+        pks = [pk for pk, _ in page]
+        current = {incident.pk: incident for incident in shared_incidents(user).filter(pk__in=pks)}
+        # Only what the caller had at `since` can be deleted from their copy: the feed never
+        # names a record they were not given.
+        held = _exported_at(user, [pk for pk in pks if pk not in current], since)
+        results = []
+        for pk, public_id in page:
+            if pk in current:
+                results.append(
+                    {
+                        "id": str(public_id),
+                        "action": "upsert",
+                        "incident": incident_row(current[pk], names),
+                    }
+                )
+            elif pk in held:
+                results.append({"id": str(public_id), "action": "delete", "incident": None})
         self.rows_served = len(results)
         next_url = None
         if more:

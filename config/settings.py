@@ -291,20 +291,20 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "accounts.permissions.IsVerified",
     ],
-    # Allies send a key (organizations.api); staff use their two-factor admin session.
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "organizations.api.ApiKeyAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
+    # Staff use their two-factor admin session; allies' keys are accepted by the /api/v1
+    # export views only (organizations.api.LoggedMixin), never by default.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # JSON only (and CSV where a view offers it): no browsable HTML forms.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_THROTTLE_CLASSES": ["organizations.api.PerKeyThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 # Requests per key (or staff user, or anonymous address): "<n>/second|minute|hour|day".
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "600/minute")
+# Full exports (each streams everything that matches) per key, and refused keys per address.
+API_EXPORT_THROTTLE_RATE = env_str("API_EXPORT_THROTTLE_RATE", "60/hour")
+API_FAILED_KEY_RATE = env_str("API_FAILED_KEY_RATE", "30/minute")
 # The changes feed tells clients to ask again from this long before its last answer, so a
 # transaction that committed late is never missed (events are idempotent).
 API_CHANGES_OVERLAP_SECONDS = env_int("API_CHANGES_OVERLAP_SECONDS", 300)

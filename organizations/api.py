@@ -8,10 +8,15 @@ import csv
 import io
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, serializers
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import (
+    BaseAuthentication,
+    SessionAuthentication,
+    get_authorization_header,
+)
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer
@@ -73,8 +78,12 @@ class ApiKeyAuthentication(BaseAuthentication):
             secret = ""
         key = api_key_find(secret) if secret else None
         if key is None:
-            # Kept for the log: which (possibly revoked) key was tried.
-            request._failed_key_prefix = secret.split("_")[1][:16] if secret.count("_") else ""
+            # Kept for the log: which (possibly revoked) key of ours was tried. Anything else
+            # sent by mistake (another service's token) is not written down.
+            if secret.startswith(f"{ApiKey.PREFIX}_") and secret.count("_") >= 2:
+                request._failed_key_prefix = secret.split("_")[1][:16]
+            # Guessing keys costs a throttle slot per address, before any log line.
+            FailedKeyThrottle().check(request)
             raise exceptions.AuthenticationFailed(_("Invalid, revoked or expired API key."))
         return AllyUser(key), key
 
@@ -108,6 +117,23 @@ class IsAllyOrStaffReader(BasePermission):
         )
 
 
+class FailedKeyThrottle(SimpleRateThrottle):
+    """API_FAILED_KEY_RATE refused keys per address: key guessing is slowed, and the
+    append-only request log cannot be flooded with refusals."""
+
+    scope = "api-failed-key"
+
+    def get_rate(self):
+        return settings.API_FAILED_KEY_RATE
+
+    def get_cache_key(self, request, view=None):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def check(self, request) -> None:
+        if not self.allow_request(request, None):
+            raise exceptions.Throttled(self.wait())
+
+
 class PerKeyThrottle(SimpleRateThrottle):
     """API_THROTTLE_RATE requests per key (or per staff user, or per address when the
     request is anonymous)."""
@@ -125,6 +151,15 @@ class PerKeyThrottle(SimpleRateThrottle):
         else:
             ident = f"ip-{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class ExportThrottle(PerKeyThrottle):
+    """A full export streams everything in one request: API_EXPORT_THROTTLE_RATE per key."""
+
+    scope = "api-export"
+
+    def get_rate(self):
+        return settings.API_EXPORT_THROTTLE_RATE
 
 
 class BlankURLAsNull(serializers.URLField):
@@ -154,24 +189,51 @@ class StrictFormatMixin:
 
 
 class LoggedMixin(StrictFormatMixin):
-    """Writes one ApiRequest per request: who, which endpoint, which filters, how many rows.
-    Views set `self.rows_served`; streaming views log when the stream ends instead."""
+    """What every /api/v1 view shares: allies' keys or staff sessions, throttled before
+    anything else is checked, one ApiRequest per request (who, which endpoint, which
+    filters, how many rows). Views set `self.rows_served`; streaming views log when the
+    stream ends instead."""
 
+    # Keys are accepted here only, not by every DRF view the project may add later.
+    authentication_classes = [ApiKeyAuthentication, SessionAuthentication]
+    throttle_classes = [PerKeyThrottle]
     rows_served: int | None = None
     log_when_streamed = False
 
+    def check_permissions(self, request):
+        # DRF checks throttles after permissions, so refused callers were never slowed.
+        self.check_throttles(request)
+        super().check_permissions(request)
+
+    def check_throttles(self, request):
+        if getattr(request, "_throttles_checked", False):
+            return
+        request._throttles_checked = True
+        super().check_throttles(request)
+
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        if not (self.log_when_streamed and response.status_code == 200):
+        # A throttled request took nothing; logging each would let a flood fill the log.
+        streamed_later = self.log_when_streamed and response.status_code == 200
+        if not streamed_later and response.status_code != 429:
             api_request_log(request, view=self, status=response.status_code, rows=self.rows_served)
         return response
+
+
+LOG_KEYS, LOG_VALUES, LOG_KEY_CHARS, LOG_VALUE_CHARS = 20, 10, 50, 200
 
 
 def api_request_log(request, *, view, status: int, rows: int | None) -> ApiRequest:
     # request.user is only known after authentication ran; a 401 leaves it anonymous.
     user = getattr(request, "_user", None)
     ally_user = user if is_ally(user) else None
-    filters = {key: request.query_params.getlist(key) for key in request.query_params}
+    # Bounded: a caller cannot fill the (append-only) log with a huge query string.
+    filters = {
+        key[:LOG_KEY_CHARS]: [
+            value[:LOG_VALUE_CHARS] for value in request.query_params.getlist(key)[:LOG_VALUES]
+        ]
+        for key in list(request.query_params)[:LOG_KEYS]
+    }
     filters = {key: value[0] if len(value) == 1 else value for key, value in filters.items()}
     failed = getattr(request, "_failed_key_prefix", None)
     if failed is not None:
@@ -225,7 +287,11 @@ class Cursor(CursorPagination):
         return parameters
 
     def paginate_queryset(self, queryset, request, view=None):
-        page = super().paginate_queryset(queryset, request, view)
+        try:
+            page = super().paginate_queryset(queryset, request, view)
+        except DjangoValidationError:
+            # A hand-made cursor whose position is not a value of the ordering field.
+            raise exceptions.NotFound(self.invalid_cursor_message) from None
         if view is not None and page is not None:
             view.rows_served = len(page)
         return page
@@ -237,6 +303,15 @@ class Cursor(CursorPagination):
         if links:
             response["Link"] = ", ".join(links)
         return response
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula (OWASP "CSV injection"): names and
+    places are typed by people, sometimes pasted from social media."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def csv_value(value) -> str:
@@ -252,7 +327,7 @@ def csv_value(value) -> str:
             else csv_value(item)
             for item in value
         )
-    return str(value)
+    return csv_safe(str(value))
 
 
 class CSVRenderer(BaseRenderer):
@@ -267,18 +342,29 @@ class CSVRenderer(BaseRenderer):
         view = (renderer_context or {}).get("view")
         buffer = io.StringIO()
         writer = csv.writer(buffer)
+        response = (renderer_context or {}).get("response")
+        failed = response is not None and response.status_code >= 400
         if isinstance(data, dict) and "results" in data:
             data = data["results"]
-        if isinstance(data, list) and view is not None and hasattr(view, "csv_columns"):
+        elif isinstance(data, dict) and not failed:
+            data = [data]  # one record (a detail page) is one row
+        if (
+            not failed
+            and isinstance(data, list)
+            and view is not None
+            and hasattr(view, "csv_columns")
+        ):
             columns = view.csv_columns
             row_of = getattr(view, "csv_row", None) or (
                 lambda row: [csv_value(row.get(column)) for column in columns]
             )
             writer.writerow(columns)
             writer.writerows(row_of(row) for row in data)
-        else:  # an error: {"detail": "..."} or field errors
-            writer.writerow(["error"])
-            writer.writerow([str(data)])
+        else:  # an error: {"detail": "..."} or {field: [messages]}
+            writer.writerow(["field", "error"])
+            for field, messages in (data or {}).items() if isinstance(data, dict) else []:
+                for message in messages if isinstance(messages, list) else [messages]:
+                    writer.writerow([field, csv_safe(str(message))])
         return ("\ufeff" + buffer.getvalue()).encode()
 
 

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
@@ -57,16 +58,21 @@ class MonthlyStats(LoggedMixin, APIView):
             return monthly_report(year, month)
         snapshot = latest_snapshot(year, month)
         if snapshot is None:
-            raise NotFound(f"{year:04d}-{month:02d} has not been published.")
+            raise NotFound(
+                _("%(month)s has not been published.") % {"month": f"{year:04d}-{month:02d}"}
+            )
         # The published bulletin, without who published it (staff names never leave). Its
-        # totals include restricted cases (never listed); its named perpetrators are kept only
-        # where an incident shared with allies names them, or a restricted case could be
-        # traced through an individual's name.
+        # totals include restricted and internal cases (never listed). Its named
+        # perpetrators are kept only where an incident of that month shared with allies
+        # names them: otherwise an individual's name could point to a restricted case.
         figures = dict(snapshot.figures)
+        shared_this_month = (
+            Incident.objects.visible_to(request.user).counted().in_month(year, month)
+        )
         shared = set(
-            Perpetrator.objects.filter(
-                involvements__incident__in=Incident.objects.visible_to(request.user).counted()
-            ).values_list("name", flat=True)
+            Perpetrator.objects.filter(involvements__incident__in=shared_this_month).values_list(
+                "name", flat=True
+            )
         )
         figures["top_perpetrators"] = [
             row for row in figures.get("top_perpetrators", []) if row["name"] in shared

@@ -1,0 +1,609 @@
+"""`make bench`: the system at BENCH_N incidents against PostgreSQL's own lower bound.
+
+Builds a throw-away PostgreSQL database (BENCH_DATABASE_URL), fills it with realistic data
+in SQL (dates over 15 years entered out of order, many defenders, organizations and
+perpetrators, duplicates, every status and confidentiality), and measures side by side, in
+one run, the median of BENCH_REPEAT runs after a warm-up:
+
+  B1 import   the spreadsheet import (history included) vs COPY of the same rows
+  B2 admin    the incident list at BENCH_N vs at 10,000 incidents; queries per page
+  B3 report   monthly_figures() vs hand-written SQL; a month of equal size at both sizes
+  B4 export   the streamed CSV/JSON export vs COPY … TO STDOUT; peak memory
+  B5 queries  case detail, incident list, admin edit form with 1 and with 50 children
+
+Writes bench-results.json and bench-results.md. Ratios, not seconds, are the targets: they
+hold on a noisy machine.
+"""
+
+import contextlib
+import csv
+import datetime
+import io
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+N = int(os.environ.get("BENCH_N", "1000000"))
+SMALL = min(10_000, N)
+REPEAT = int(os.environ.get("BENCH_REPEAT", "5"))
+IMPORT_N = int(os.environ.get("BENCH_IMPORT_N", str(max(1000, min(N // 100, 10_000)))))
+MONTH = (2021, 7)  # the month of equal size at both data sizes
+MONTH_SIZE = min(1000, SMALL // 10)
+URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/defensores_bench")
+os.environ.update(
+    DATABASE_URL=URL,
+    DEBUG="1",
+    DJANGO_SETTINGS_MODULE="config.settings",
+    API_THROTTLE_RATE="1000000/minute",
+    ALLOWED_HOSTS="testserver,127.0.0.1",
+)
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def fresh_database() -> None:
+    import psycopg
+
+    name = URL.rsplit("/", 1)[1]
+    admin = URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+say(f"Fresh database {URL.rsplit('/', 1)[1]}; BENCH_N={N:,}, import N={IMPORT_N:,}")
+fresh_database()
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, reset_queries  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+call_command("migrate", verbosity=0)
+
+STATES = [
+    "VE-A", "VE-B", "VE-C", "VE-D", "VE-E", "VE-F", "VE-G", "VE-H", "VE-I", "VE-J", "VE-K",
+    "VE-L", "VE-M", "VE-N", "VE-O", "VE-P", "VE-R", "VE-S", "VE-T", "VE-U", "VE-V", "VE-W",
+    "VE-X", "VE-Y", "VE-Z",
+]  # fmt: skip
+CATEGORIES = [
+    "security_force", "armed_forces", "public_official", "state_media", "public_institution",
+    "pro_government_group", "non_state_armed_group", "unknown",
+]  # fmt: skip
+# CDJ's mix: mostly stigmatization, then intimidation, threats… (per 100 incidents).
+TYPES = [("stigmatization", 55), ("intimidation", 15), ("threat", 8), ("judicial_harassment", 5),
+         ("arbitrary_detention", 5), ("digital_attack", 5), ("raid", 2), ("other", 3),
+         ("physical_assault", 2)]  # fmt: skip
+
+
+def empty_ciphertext() -> str:
+    # Encrypted fields hold ciphertext even when empty; one token serves every row.
+    from organizations.encryption import encrypt
+
+    return encrypt("")
+
+
+def sql_array(values) -> str:
+    return "ARRAY[" + ",".join(f"'{v}'" for v in values) + "]"
+
+
+def type_expression(seed: str) -> str:
+    cases, upto = [], 0
+    for code, share in TYPES:
+        upto += share
+        cases.append(f"WHEN ({seed}) % 100 < {upto} THEN '{code}'")
+    return "CASE " + " ".join(cases) + " ELSE 'other' END"
+
+
+def execute(sql: str, params=None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def scalar(sql: str, params=None):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
+def generate(count: int, *, with_month: bool) -> None:
+    """`count` incidents (with their cases, people, perpetrators, involvements, sources).
+    With `with_month`, MONTH_SIZE of them fall in MONTH and the rest of that year gets its
+    share; otherwise the rows avoid MONTH's year, so that month stays the same size."""
+    started = time.monotonic()
+    EMPTY = empty_ciphertext()  # noqa: N806
+    execute("SELECT setseed(%s)", [0.42 if with_month else 0.17])
+    people = max(count // 5, 100)
+    orgs = max(count // 50, 50)
+    perpetrators = 2000 if not scalar("SELECT count(*) FROM organizations_perpetrator") else 0
+    if perpetrators:
+        execute(f"""
+            INSERT INTO organizations_perpetrator
+                (public_id, name, acronym, category, kind, created_at, updated_at, needs_review)
+            SELECT gen_random_uuid(), 'Cuerpo ficticio ' || g, '',
+                   ({sql_array(CATEGORIES)})[1 + g % {len(CATEGORIES)}],
+                   CASE WHEN g % 4 = 0 THEN 'individual' ELSE 'institution' END,
+                   now(), now(), false
+            FROM generate_series(1, {perpetrators}) g""")
+    org_from = scalar("SELECT coalesce(max(id), 0) FROM organizations_organization")
+    execute(f"""
+        INSERT INTO organizations_organization
+            (public_id, name, acronym, kind, state, website, created_at, updated_at, needs_review)
+        SELECT gen_random_uuid(), 'Organización ficticia ' || ({org_from} + g), '',
+               'human_rights_ngo', ({sql_array(STATES)})[1 + g % 25], '', now(), now(), false
+        FROM generate_series(1, {orgs}) g""")
+    def_from = scalar("SELECT coalesce(max(id), 0) FROM organizations_defender")
+    execute(f"""
+        INSERT INTO organizations_defender
+            (public_id, full_name, known_as, gender, state, identity_protected, phone, email,
+             address, created_at, updated_at, needs_review)
+        SELECT gen_random_uuid(), 'Persona Ficticia ' || ({def_from} + g), '', 'not_recorded',
+               ({sql_array(STATES)})[1 + g % 25], g % 20 = 0, '{EMPTY}', '{EMPTY}', '{EMPTY}',
+               now(), now(), false
+        FROM generate_series(1, {people}) g""")
+    execute(f"""
+        INSERT INTO organizations_membership (defender_id, organization_id, role)
+        SELECT d.id, (SELECT min(id) FROM organizations_organization) + d.id % {orgs}, ''
+        FROM organizations_defender d WHERE d.id > {def_from} AND d.id % 2 = 0""")
+    case_from = scalar("SELECT coalesce(max(id), 0) FROM cases_case")
+    cases = (count + 3) // 4
+    execute(f"""
+        INSERT INTO cases_case
+            (public_id, title, summary, status, confidentiality, state, place, created_at,
+             updated_at, version, import_origin, import_ref)
+        SELECT gen_random_uuid(), 'Caso ficticio ' || ({case_from} + g), '',
+               CASE WHEN g % 20 = 0 THEN 'draft' WHEN g % 20 = 1 THEN 'in_review'
+                    WHEN g % 20 = 2 THEN 'verified' ELSE 'published' END,
+               CASE WHEN g % 25 = 3 THEN 'restricted' WHEN g % 10 = 4 THEN 'internal'
+                    ELSE 'public' END,
+               ({sql_array(STATES)})[1 + g % 25], '', now() - (g || ' seconds')::interval,
+               now() - (g || ' seconds')::interval, 1, '', ''
+        FROM generate_series(1, {cases}) g""")
+    year = MONTH[0]
+    if with_month:
+        date = f"""CASE
+            WHEN g <= {MONTH_SIZE} THEN make_date({year}, {MONTH[1]}, 1 + (random() * 30)::int)
+            WHEN g <= {count // 2} THEN make_date({year},
+                (ARRAY[1,2,3,4,5,6,8,9,10,11,12])[1 + (random() * 10)::int],
+                1 + (random() * 27)::int)
+            ELSE make_date(2010 + (random() * 14)::int, 1 + (random() * 11)::int,
+                           1 + (random() * 27)::int) END"""
+    else:
+        date = """make_date((ARRAY[2010,2011,2012,2013,2014,2015,2016,2017,2018,2019,2020,
+                    2022,2023,2024])[1 + (random() * 13)::int],
+                   1 + (random() * 11)::int, 1 + (random() * 27)::int)"""
+    inc_from = scalar("SELECT coalesce(max(id), 0) FROM cases_incident")
+    execute(f"""
+        INSERT INTO cases_incident
+            (public_id, case_id, type, occurred_on, date_precision, defender_id,
+             organization_id, state, municipality, description, created_at, updated_at,
+             version, import_origin, import_ref)
+        SELECT gen_random_uuid(), {case_from} + 1 + (g - 1) / 4, {type_expression("g * 37")},
+               d, p,
+               CASE WHEN g % 2 = 0 THEN {def_from} + 1 + (g * 7919) % {people} END,
+               CASE WHEN g % 2 = 1 THEN {org_from} + 1 + (g * 104729) % {orgs} END,
+               CASE WHEN g % 20 = 0 THEN '' ELSE ({sql_array(STATES)})[1 + g % 25] END,
+               '', '', now() - (g || ' seconds')::interval, now() - (g || ' seconds')::interval,
+               1, '', ''
+        FROM (SELECT g, {date} AS d,
+                     CASE WHEN g % 100 < 95 THEN 'day' WHEN g % 100 < 99 THEN 'month'
+                          ELSE 'year' END AS p
+              FROM generate_series(1, {count}) g) AS rows""")
+    # Month and year precision store the first day (Incident.clean does the same).
+    execute(f"""UPDATE cases_incident SET occurred_on = CASE date_precision
+                   WHEN 'month' THEN date_trunc('month', occurred_on)::date
+                   ELSE date_trunc('year', occurred_on)::date END
+                WHERE id > {inc_from} AND date_precision <> 'day'""")
+    # Two reports in a hundred repeat the previous incident (kept, never counted).
+    execute(f"""UPDATE cases_incident SET duplicate_of_id = id - 1
+                WHERE id > {inc_from + 1} AND id % 50 = 0""")
+    p_min = scalar("SELECT min(id) FROM organizations_perpetrator")
+    p_count = scalar("SELECT count(*) FROM organizations_perpetrator")
+    execute(f"""
+        INSERT INTO cases_involvement (incident_id, perpetrator_id, role)
+        SELECT id, {p_min} + (id * 7919) % {p_count}, 'perpetrated'
+        FROM cases_incident WHERE id > {inc_from}
+        UNION ALL
+        SELECT id, {p_min} + (id * 7919 + 1 + id % 7) % {p_count}, 'amplified'
+        FROM cases_incident WHERE id > {inc_from} AND id % 5 = 0""")
+    execute(f"""
+        INSERT INTO cases_source
+            (public_id, case_id, kind, title, publisher, url, reliability, witness, contact,
+             confidential, file, sha256, created_at, updated_at)
+        SELECT gen_random_uuid(), c.id, 'press', 'Nota ficticia ' || c.id, 'Medio ficticio',
+               'https://example.org/' || c.id, 'probable', '{EMPTY}', '{EMPTY}', false, '', '',
+               now(), now()
+        FROM cases_case c WHERE c.id > {case_from}
+        UNION ALL
+        SELECT gen_random_uuid(), c.id, 'testimony', 'Testimonio', '', '', 'probable',
+               '{EMPTY}', '{EMPTY}', true, '', '', now(), now()
+        FROM cases_case c WHERE c.id > {case_from} AND c.id % 10 = 0""")
+    execute("ANALYZE")
+    total = scalar("SELECT count(*) FROM cases_incident")
+    say(f"  {count:,} incidents generated in {time.monotonic() - started:.1f} s "
+        f"({total:,} in all)")  # fmt: skip
+
+
+def median_seconds(run, repeat: int = REPEAT) -> float:
+    run()  # warm-up: caches, query plans
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def peak_mib(run) -> float:
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+# --- Who measures -----------------------------------------------------------------------
+
+
+def staff_client() -> Client:
+    from django.contrib.auth.models import Group, User
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user, _ = User.objects.get_or_create(username="bench", defaults={"is_staff": True})
+    user.groups.add(Group.objects.get(name="Coordinador"))
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", confirmed=True)
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def ally_client() -> Client:
+    from django.contrib.auth.models import User
+
+    from organizations.models import Ally
+    from organizations.services import api_key_create
+
+    ally, _ = Ally.objects.get_or_create(name="Aliada de medición")
+    _key, secret = api_key_create(ally=ally, user=User.objects.get(username="bench"))
+    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+
+def get(client: Client, url: str) -> int:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    size = 0
+    if response.streaming:
+        for chunk in response.streaming_content:
+            size += len(chunk)
+    else:
+        size = len(response.content)
+    return size
+
+
+def queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        get(client, url)
+    return len(captured)
+
+
+ADMIN_URLS = {
+    "unfiltered": "/admin/cases/incident/",
+    "month+type": f"/admin/cases/incident/?month={MONTH[0]}-{MONTH[1]:02d}"
+    "&type__exact=stigmatization",
+}
+
+
+def bench_admin(client: Client) -> dict:
+    out = {}
+    for name, url in ADMIN_URLS.items():
+        out[name] = {
+            "seconds": median_seconds(lambda url=url: get(client, url)),
+            "queries": queries(client, url),
+        }
+    with CaptureQueriesContext(connection) as captured:
+        get(client, ADMIN_URLS["unfiltered"])
+    out["unfiltered"]["full_counts"] = sum(
+        1
+        for q in captured.captured_queries
+        if "COUNT(*)" in q["sql"].upper()
+        and "cases_incident" in q["sql"]
+        and "WHERE" not in q["sql"].upper()
+    )
+    return out
+
+
+HAND_SQL = """
+WITH counted AS (
+  SELECT i.id, i.type, i.state, i.defender_id, i.organization_id, i.case_id, i.occurred_on,
+         i.date_precision
+  FROM cases_incident i JOIN cases_case c ON c.id = i.case_id
+  WHERE c.status IN ('verified', 'published') AND i.duplicate_of_id IS NULL
+)
+SELECT
+ (SELECT row(count(*) FILTER (WHERE m), count(*) FILTER (WHERE m AND defender_id IS NOT NULL),
+   count(*) FILTER (WHERE m AND organization_id IS NOT NULL),
+   count(DISTINCT defender_id) FILTER (WHERE m), count(DISTINCT organization_id) FILTER (WHERE m),
+   count(DISTINCT case_id) FILTER (WHERE m),
+   count(*) FILTER (WHERE occurred_on BETWEEN %(prev_first)s AND %(prev_last)s AND dated),
+   count(*) FILTER (WHERE occurred_on BETWEEN %(jan)s AND %(last)s AND dated),
+   count(*) FILTER (WHERE date_precision = 'year' AND occurred_on BETWEEN %(jan)s AND %(dec)s))::text
+  FROM (SELECT *, occurred_on BETWEEN %(first)s AND %(last)s AND date_precision IN ('day','month') AS m,
+               date_precision IN ('day','month') AS dated
+        FROM counted WHERE occurred_on BETWEEN %(from)s AND %(to)s) t),
+ (SELECT json_object_agg(type, n)::text FROM (SELECT type, count(*) n FROM counted
+    WHERE occurred_on BETWEEN %(first)s AND %(last)s AND date_precision IN ('day','month') GROUP BY type) t),
+ (SELECT json_object_agg(state, n)::text FROM (SELECT state, count(*) n FROM counted
+    WHERE occurred_on BETWEEN %(first)s AND %(last)s AND date_precision IN ('day','month') GROUP BY state) t),
+ (SELECT json_object_agg(category, n)::text FROM (SELECT p.category, count(DISTINCT v.incident_id) n
+    FROM cases_involvement v JOIN organizations_perpetrator p ON p.id = v.perpetrator_id
+    WHERE v.incident_id IN (SELECT id FROM counted WHERE occurred_on BETWEEN %(first)s AND %(last)s
+                             AND date_precision IN ('day','month')) GROUP BY p.category) t),
+ (SELECT json_agg(t)::text FROM (SELECT p.name, p.acronym, p.category, count(DISTINCT v.incident_id) n
+    FROM cases_involvement v JOIN organizations_perpetrator p ON p.id = v.perpetrator_id
+    WHERE v.incident_id IN (SELECT id FROM counted WHERE occurred_on BETWEEN %(first)s AND %(last)s
+                             AND date_precision IN ('day','month'))
+    GROUP BY p.name, p.acronym, p.category ORDER BY n DESC, p.name LIMIT 10) t)
+"""  # fmt: skip
+
+
+def bench_report() -> dict:
+    from reports.selectors import monthly_figures
+
+    year, month = MONTH
+    first = datetime.date(year, month, 1)
+    params = {
+        "first": first,
+        "last": datetime.date(year, month, 31),
+        "prev_first": datetime.date(year, month - 1, 1),
+        "prev_last": datetime.date(year, month, 1) - datetime.timedelta(days=1),
+        "jan": datetime.date(year, 1, 1),
+        "dec": datetime.date(year, 12, 31),
+        "from": datetime.date(year, 1, 1),
+        "to": datetime.date(year, month, 31),
+    }
+    ours = median_seconds(lambda: monthly_figures(year, month))
+    hand = median_seconds(lambda: scalar(HAND_SQL, params))
+    total = monthly_figures(year, month)["total"]
+    return {
+        "selector_seconds": ours,
+        "sql_seconds": hand,
+        "ratio": ours / hand,
+        "month_total": total,
+    }
+
+
+EXPORT_SQL = """
+COPY (
+  SELECT i.public_id, c.public_id, i.occurred_on, i.date_precision, i.type,
+         coalesce(d.public_id, o.public_id),
+         CASE WHEN d.identity_protected THEN 'protected' ELSE coalesce(d.full_name, o.name) END,
+         (SELECT string_agg(p.name, '; ' ORDER BY v.id) FROM cases_involvement v
+            JOIN organizations_perpetrator p ON p.id = v.perpetrator_id WHERE v.incident_id = i.id),
+         i.state, i.municipality,
+         (SELECT count(*) FROM cases_source s WHERE s.case_id = i.case_id AND NOT s.confidential),
+         greatest(i.updated_at, c.updated_at)
+  FROM cases_incident i JOIN cases_case c ON c.id = i.case_id
+  LEFT JOIN organizations_defender d ON d.id = i.defender_id
+  LEFT JOIN organizations_organization o ON o.id = i.organization_id
+  WHERE c.status = 'published' AND c.confidentiality = 'public' AND i.duplicate_of_id IS NULL
+  {extra}
+  ORDER BY i.occurred_on, i.id
+) TO STDOUT WITH (FORMAT csv)
+"""
+
+
+def copy_out(extra: str = "") -> int:
+    size = 0
+    with connection.cursor() as cursor:
+        with cursor.connection.cursor().copy(EXPORT_SQL.format(extra=extra)) as copy:
+            for block in copy:
+                size += len(block)
+    return size
+
+
+def bench_export(client: Client) -> dict:
+    out = {}
+    for fmt in ("csv", "json"):
+        url = f"/api/v1/incidents/export/?format={fmt}"
+        out[fmt] = {
+            "seconds": median_seconds(lambda url=url: get(client, url), repeat=max(1, REPEAT // 2))
+        }
+    out["copy_seconds"] = median_seconds(copy_out, repeat=max(1, REPEAT // 2))
+    for fmt in ("csv", "json"):
+        out[fmt]["ratio_to_copy"] = out[fmt]["seconds"] / out["copy_seconds"]
+    # Peak memory: about 100,000 rows (a date range) and everything.
+    counted = scalar("SELECT count(*) FROM cases_incident i JOIN cases_case c ON c.id = i.case_id "
+                     "WHERE c.status = 'published' AND c.confidentiality = 'public' "
+                     "AND i.duplicate_of_id IS NULL")  # fmt: skip
+    out["rows"] = counted
+    limit = scalar(
+        "SELECT occurred_on FROM cases_incident ORDER BY occurred_on OFFSET %s LIMIT 1",
+        [min(int(100_000 * scalar("SELECT count(*) FROM cases_incident") / max(counted, 1)),
+             scalar("SELECT count(*) FROM cases_incident") - 1)],
+    )  # fmt: skip
+    out["peak_mib"] = {
+        "subset": peak_mib(
+            lambda: get(client, f"/api/v1/incidents/export/?format=csv&date_to={limit}")
+        ),
+        "all": peak_mib(lambda: get(client, "/api/v1/incidents/export/?format=csv")),
+    }
+    return out
+
+
+def bench_queries(staff: Client, ally: Client) -> dict:
+    from cases.models import Case, Incident, Involvement
+    from organizations.models import Defender, Perpetrator
+
+    out = {}
+    for children in (1, 50):
+        case = Case.objects.create(title=f"Caso de medición {children}", status="published",
+                                   confidentiality="public")  # fmt: skip
+        perpetrator = Perpetrator.objects.first()
+        for n in range(children):
+            incident = Incident.objects.create(
+                case=case, type="threat", occurred_on=datetime.date(2019, 5, 1 + n % 28),
+                defender=Defender.objects.create(full_name=f"Persona de medición {children}-{n}"),
+            )  # fmt: skip
+            Involvement.objects.create(incident=incident, perpetrator=perpetrator)
+        out[children] = {
+            "api_case_detail": queries(ally, f"/api/v1/cases/{case.public_id}/"),
+            "api_incident_list": queries(ally, "/api/v1/incidents/?page_size=100"),
+            "admin_incident_list": queries(staff, "/admin/cases/incident/"),
+            "admin_case_form": queries(staff, f"/admin/cases/case/{case.pk}/change/"),
+        }
+    out["constant"] = out[1] == out[50]
+    return out
+
+
+def import_csv(rows: int, path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from bench_import import rows as template_rows
+
+    from cases.imports import COLUMNS
+
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(template_rows(rows, seed=random.randrange(10**6)))
+
+
+def bench_import() -> dict:
+    out = {}
+    for size in (IMPORT_N, 10 * IMPORT_N):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"importar-{size}.csv"
+            import_csv(size, path)
+            started = time.perf_counter()
+            tracemalloc.start()
+            with contextlib.redirect_stdout(io.StringIO()):
+                call_command(
+                    "import_incidents",
+                    str(path),
+                    "--status",
+                    "verified",
+                    "--origin",
+                    f"bench-{size}",
+                )
+            peak = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+            ours = time.perf_counter() - started
+            columns = ", ".join(f'"{c}" text' for c in next(csv.reader(path.open())))
+            execute(f"CREATE UNLOGGED TABLE IF NOT EXISTS bench_copy ({columns})")
+            started = time.perf_counter()
+            with connection.cursor() as cursor, path.open("rb") as source:
+                with cursor.connection.cursor().copy(
+                    "COPY bench_copy FROM STDIN WITH (FORMAT csv, HEADER true)"
+                ) as copy:
+                    while block := source.read(1 << 16):
+                        copy.write(block)
+            copied = time.perf_counter() - started
+            execute("DROP TABLE bench_copy")
+        out[size] = {"seconds": ours, "rows_per_second": size / ours, "peak_mib": peak,
+                     "copy_seconds": copied, "ratio_to_copy": ours / copied}  # fmt: skip
+        say(f"  B1 import {size:,} rows: {ours:.1f} s ({size / ours:,.0f} rows/s), "
+            f"COPY {copied:.2f} s, peak {peak:.0f} MiB")  # fmt: skip
+    return out
+
+
+def main() -> None:
+    results = {"n": N, "small": SMALL, "repeat": REPEAT, "machine": platform.platform(),
+               "cpus": os.cpu_count(), "postgres": scalar("SHOW server_version")}  # fmt: skip
+    started = time.monotonic()
+    say(f"Generating {SMALL:,} incidents")
+    generate(SMALL, with_month=True)
+    staff = staff_client()
+    say("B2/B3 at the small size")
+    small_admin = bench_admin(staff)
+    small_report = bench_report()
+    if N > SMALL:
+        say(f"Growing to {N:,} incidents")
+        generate(N - SMALL, with_month=False)
+    execute("VACUUM ANALYZE")
+    ally = ally_client()
+    say("B2 admin")
+    big_admin = bench_admin(staff)
+    results["B2_admin"] = {
+        "small": small_admin, "large": big_admin,
+        "ratio_unfiltered": big_admin["unfiltered"]["seconds"] / small_admin["unfiltered"]["seconds"],
+        "ratio_filtered": big_admin["month+type"]["seconds"] / small_admin["month+type"]["seconds"],
+    }  # fmt: skip
+    say("B3 monthly report")
+    big_report = bench_report()
+    assert big_report["month_total"] == small_report["month_total"], "the month must not grow"
+    results["B3_report"] = {"small": small_report, "large": big_report,
+                            "ratio_sizes": big_report["selector_seconds"] / small_report["selector_seconds"]}  # fmt: skip
+    say("B4 export")
+    results["B4_export"] = bench_export(ally)
+    say("B5 query counts")
+    results["B5_queries"] = bench_queries(staff, ally)
+    say("B1 import")
+    results["B1_import"] = bench_import()
+    results["seconds"] = time.monotonic() - started
+    Path("bench-results.json").write_text(json.dumps(results, indent=2, default=str))
+    Path("bench-results.md").write_text(markdown(results))
+    print(markdown(results))
+    say(f"Done in {results['seconds']:.0f} s: bench-results.json, bench-results.md")
+
+
+def markdown(r: dict) -> str:
+    b1, b2, b3, b4, b5 = (
+        r.get(k, {}) for k in ("B1_import", "B2_admin", "B3_report", "B4_export", "B5_queries")
+    )
+    lines = [f"# Benchmarks at {r['n']:,} incidents (PostgreSQL {r['postgres']}, {r['cpus']} CPUs)", "",
+             "| | measured (median) | ratio | target |", "|---|---|---|---|"]  # fmt: skip
+    for size, m in b1.items():
+        lines.append(f"| B1 import {int(size):,} rows | {m['seconds']:.1f} s ({m['rows_per_second']:,.0f} rows/s), "
+                     f"COPY {m['copy_seconds']:.2f} s, peak {m['peak_mib']:.0f} MiB | {m['ratio_to_copy']:.1f}× COPY | ≤ 2.0×, flat memory |")  # fmt: skip
+    if b2:
+        for name, target in (("unfiltered", "≤ 1.25"), ("month+type", "≤ 1.5")):
+            key = "ratio_unfiltered" if name == "unfiltered" else "ratio_filtered"
+            lines.append(f"| B2 admin list, {name} | {b2['large'][name]['seconds'] * 1000:.0f} ms vs "
+                         f"{b2['small'][name]['seconds'] * 1000:.0f} ms; {b2['large'][name]['queries']} queries | "
+                         f"{b2[key]:.2f} | {target}, ≤ 6 queries |")  # fmt: skip
+    if b3:
+        lines.append(f"| B3 monthly report | {b3['large']['selector_seconds'] * 1000:.1f} ms vs SQL "
+                     f"{b3['large']['sql_seconds'] * 1000:.1f} ms | {b3['large']['ratio']:.2f}× SQL | ≤ 1.10 |")  # fmt: skip
+        lines.append(f"| B3 same month, large vs small | {b3['large']['selector_seconds'] * 1000:.1f} ms vs "
+                     f"{b3['small']['selector_seconds'] * 1000:.1f} ms | {b3['ratio_sizes']:.2f} | ≤ 1.5 |")  # fmt: skip
+    if b4:
+        for fmt in ("csv", "json"):
+            lines.append(f"| B4 export {fmt} ({b4['rows']:,} rows) | {b4[fmt]['seconds']:.1f} s vs COPY "
+                         f"{b4['copy_seconds']:.1f} s | {b4[fmt]['ratio_to_copy']:.1f}× COPY | ≤ 4× |")  # fmt: skip
+        lines.append(f"| B4 peak memory | {b4['peak_mib']['subset']:.1f} MiB (~100k rows), "
+                     f"{b4['peak_mib']['all']:.1f} MiB (all) | | ≤ 64 MiB, equal |")  # fmt: skip
+    if b5:
+        for key in (
+            "api_case_detail",
+            "api_incident_list",
+            "admin_incident_list",
+            "admin_case_form",
+        ):
+            lines.append(f"| B5 queries: {key} | {b5[1][key]} with 1 child, {b5[50][key]} with 50 | | constant |")  # fmt: skip
+    lines.append("")
+    lines.append(f"Total run: {r.get('seconds', 0):.0f} s.")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    reset_queries()
+    main()
