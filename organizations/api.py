@@ -197,6 +197,8 @@ class LoggedMixin(StrictFormatMixin):
     # Keys are accepted here only, not by every DRF view the project may add later.
     authentication_classes = [ApiKeyAuthentication, SessionAuthentication]
     throttle_classes = [PerKeyThrottle]
+    # No OPTIONS self-description: the OpenAPI schema is the description (OPTIONS is 405).
+    metadata_class = None
     rows_served: int | None = None
     log_when_streamed = False
 
@@ -346,7 +348,7 @@ class CSVRenderer(BaseRenderer):
         failed = response is not None and response.status_code >= 400
         if isinstance(data, dict) and "results" in data:
             data = data["results"]
-        elif isinstance(data, dict) and not failed:
+        elif isinstance(data, dict) and not failed and getattr(view, "action", "") == "retrieve":
             data = [data]  # one record (a detail page) is one row
         if (
             not failed

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 WORK=$(mktemp -d)
 PORT=$($BIN/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export DEBUG=1 DATABASE_URL="sqlite:///$WORK/fuzz.sqlite3" API_THROTTLE_RATE=1000000/minute
+export DEBUG=1 DATABASE_URL="sqlite:///$WORK/fuzz.sqlite3" API_THROTTLE_RATE=1000000/minute \
+    API_EXPORT_THROTTLE_RATE=1000000/minute API_FAILED_KEY_RATE=1000000/minute
 MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-100}
 MIN_REQUESTS=${FUZZ_MIN_REQUESTS:-1000}
 

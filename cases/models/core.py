@@ -208,6 +208,8 @@ class Case(models.Model):
 
 class IncidentQuerySet(AuditedQuerySet):
     def visible_to(self, user):
+        if user.is_authenticated and not is_ally(user) and sees_everything(user):
+            return self.all()
         return self.filter(case__in=Case.objects.visible_to(user))
 
     def counted(self):
@@ -369,6 +371,9 @@ class Incident(models.Model):
                 name="cases_incident_counted_idx",
                 condition=models.Q(duplicate_of__isnull=True),
             ),
+            # The admin's incident list, newest first: an ordered index scan that stops at
+            # the page, whatever the table size (and Max(occurred_on) for the month filter).
+            models.Index(fields=["occurred_on", "id"], name="cases_incident_date_idx"),
         ]
 
     def __str__(self):

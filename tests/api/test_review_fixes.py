@@ -195,3 +195,9 @@ def test_exports_have_their_own_throttle(settings, ally_client):
     ]
     assert codes == [200, 200, 429]
     assert ally_client.get("/api/v1/incidents/").status_code == 200
+
+
+def test_options_is_not_offered(ally_client):
+    IncidentFactory(case=CaseFactory(**SHARED))
+    for url in ["/api/v1/incidents/?format=csv", "/api/v1/changes/", "/api/v1/stats/monthly/"]:
+        assert ally_client.options(url).status_code == 405

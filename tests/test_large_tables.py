@@ -1,0 +1,99 @@
+"""The admin stays as fast at a million rows as at ten thousand: no full COUNT(*), no
+DISTINCT over every incident, trigram indexes for name searches (PostgreSQL)."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cases.models import Incident
+from organizations import pagination
+from tests.factories import CaseFactory, IncidentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_filtered_list_counts_at_most_the_cap(monkeypatch, client_for, coordinator):
+    monkeypatch.setattr(pagination, "CAP", 3)
+    for _ in range(5):
+        IncidentFactory(case=CaseFactory(status="verified"))
+    page = client_for(coordinator).get("/admin/cases/incident/", {"type__exact": "stigmatization"})
+    assert page.context["cl"].paginator.capped
+    assert "más de 3 incidentes" in page.content.decode()
+
+
+def test_a_small_unfiltered_list_is_counted_exactly(client_for, coordinator):
+    IncidentFactory()
+    page = client_for(coordinator).get("/admin/cases/incident/")
+    assert not page.context["cl"].paginator.estimated
+    assert not page.context["cl"].paginator.capped
+    assert page.context["cl"].result_count == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_class estimates")
+def test_a_big_unfiltered_list_takes_the_planners_estimate(monkeypatch, client_for, coordinator):
+    monkeypatch.setattr(pagination, "ESTIMATE_FROM", 0)
+    IncidentFactory()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_incident")
+    client = client_for(coordinator)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/admin/cases/incident/")
+    assert page.context["cl"].paginator.estimated
+    counts = [
+        q["sql"] for q in captured if "COUNT(" in q["sql"].upper() and "cases_incident" in q["sql"]
+    ]
+    assert counts == []
+
+
+def test_a_coordinator_list_has_no_semi_join_over_the_whole_table(client_for, coordinator):
+    IncidentFactory()
+    client = client_for(coordinator)
+    with CaptureQueriesContext(connection) as captured:
+        client.get("/admin/cases/incident/")
+    listing = [q["sql"] for q in captured if q["sql"].startswith('SELECT "cases_incident"."id"')]
+    assert listing and all(" IN (SELECT" not in sql for sql in listing)
+
+
+def test_the_month_filter_offers_months_without_reading_every_incident(client_for, coordinator):
+    IncidentFactory()
+    client = client_for(coordinator)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/admin/cases/incident/")
+    assert not any("DISTINCT" in q["sql"] and "cases_incident" in q["sql"] for q in captured)
+    cl = page.context["cl"]
+    [month] = [spec for spec in cl.filter_specs if getattr(spec, "parameter_name", "") == "month"]
+    choices = [choice["display"] for choice in month.choices(cl)]
+    assert "julio de 2021" in choices and len(choices) == 37  # "Todo" and 36 months
+
+
+def test_the_newest_incidents_come_first(client_for, coordinator):
+    import datetime
+
+    old = IncidentFactory(occurred_on=datetime.date(2019, 1, 1))
+    new = IncidentFactory(occurred_on=datetime.date(2021, 1, 1))
+    page = client_for(coordinator).get("/admin/cases/incident/")
+    assert list(page.context["cl"].result_list) == [new, old]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram indexes")
+@pytest.mark.parametrize(
+    "model, lookup, index",
+    [
+        ("organizations.Defender", "full_name__icontains", "organizations_defender_name_trgm"),
+        ("organizations.Organization", "name__icontains", "organizations_organization_name_trgm"),
+        ("organizations.Perpetrator", "name__icontains", "organizations_perpetrator_name_trgm"),
+        ("cases.Case", "title__icontains", "cases_case_title_trgm"),
+    ],
+)
+def test_name_searches_can_use_a_trigram_index(model, lookup, index):
+    from django.apps import apps
+
+    queryset = apps.get_model(model).objects.filter(**{lookup: "tarazona"})
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = queryset.explain()
+    assert index in plan
+
+
+def test_the_incident_index_serves_the_list_order():
+    assert "cases_incident_date_idx" in [index.name for index in Incident._meta.indexes]
