@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_ENV := DEBUG=1
 
-.PHONY: install demo serve test e2e api-fuzz screenshots lint format messages clean
+.PHONY: install demo serve test bench e2e api-fuzz screenshots lint format messages clean
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,12 @@ e2e: install
 	@command -v chromium >/dev/null || { echo "e2e needs Chromium: apt-get install -y chromium"; exit 1; }
 	cd tests/e2e && npm install --no-audit --no-fund --silent
 	E2E=1 $(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+# Benchmarks against PostgreSQL's own lower bound (docs/benchmarks.md). Needs PostgreSQL:
+# BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/defensores_bench, dropped
+# and recreated); BENCH_N incidents (default 1,000,000). Writes bench-results.json and .md.
+bench: install
+	$(BIN)/python scripts/bench.py
 
 # Fuzz the API against its OpenAPI schema (schemathesis, every check, >= 1000 requests).
 api-fuzz: install

@@ -77,7 +77,10 @@ class Names:
             )
 
     def may_name(self, defender: Defender) -> bool:
-        return not defender.identity_protected or self.everything or defender.pk in self.known
+        return self.may_name_id(defender.pk, defender.identity_protected)
+
+    def may_name_id(self, pk: int, protected: bool) -> bool:
+        return not protected or self.everything or pk in self.known
 
     def of(self, defender: Defender) -> str:
         return defender.display_name if self.may_name(defender) else str(defender.pseudonym)
@@ -89,17 +92,8 @@ class Names:
 def shared_incidents(user) -> QuerySet:
     """Counted incidents `user` may see, with everything a row reads, in a fixed number of
     queries: case, target and perpetrators joined or prefetched; sources counted in SQL."""
-    visible_sources = (
-        Source.objects.visible_to(user)
-        .filter(case_id=OuterRef("case_id"))
-        .order_by()
-        .values("case_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     return (
-        Incident.objects.visible_to(user)
-        .counted()
+        counted_for(user)
         .select_related("case", "defender", "organization")
         .prefetch_related(
             Prefetch(
@@ -114,6 +108,22 @@ def shared_incidents(user) -> QuerySet:
                 to_attr="current_memberships",
             ),
         )
+    )
+
+
+def counted_for(user) -> QuerySet:
+    """Counted incidents `user` may see, with the number of sources they may see."""
+    visible_sources = (
+        Source.objects.visible_to(user)
+        .filter(case_id=OuterRef("case_id"))
+        .order_by()
+        .values("case_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Incident.objects.visible_to(user)
+        .counted()
         .annotate(sources_count=Coalesce(Subquery(visible_sources, output_field=IntegerField()), 0))
     )
 
@@ -176,6 +186,129 @@ def incident_row(incident: Incident, names: Names) -> dict:
         "sources_count": incident.sources_count,
         "updated_at": _stamp(max(incident.updated_at, case.updated_at)),
     }
+
+
+# The streamed export builds the same rows from tuples: no model instances, and per chunk of
+# rows one query for their perpetrators and one for their targets' organizations. About
+# five times faster than `incident_row` over instances (make bench, B4), same output
+# (tests/api/test_export.py compares them).
+EXPORT_FIELDS = (
+    "pk",
+    "public_id",
+    "case__public_id",
+    "occurred_on",
+    "date_precision",
+    "type",
+    "defender_id",
+    "defender__public_id",
+    "defender__full_name",
+    "defender__known_as",
+    "defender__identity_protected",
+    "organization__public_id",
+    "organization__name",
+    "state",
+    "municipality",
+    "updated_at",
+    "case__updated_at",
+    "sources_count",
+)
+
+
+def _chunks(rows: Iterator, size: int) -> Iterator[list]:
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def export_rows(queryset: QuerySet, names: Names) -> Iterator[dict]:
+    """`incident_row` for every incident of `queryset` (from `counted_for`), streamed."""
+    labels = {code: str(label) for code, label in Incident.Type.choices}
+    tuples = queryset.values_list(*EXPORT_FIELDS).iterator(chunk_size=EXPORT_CHUNK)
+    for chunk in _chunks(tuples, EXPORT_CHUNK):
+        perpetrators: dict[int, list] = {}
+        involved = (
+            Involvement.objects.filter(incident_id__in=[row[0] for row in chunk])
+            .order_by("pk")
+            .values_list(
+                "incident_id",
+                "perpetrator__public_id",
+                "perpetrator__name",
+                "perpetrator__category",
+                "role",
+            )
+        )
+        for incident_id, public_id, name, category, role in involved:
+            perpetrators.setdefault(incident_id, []).append(
+                {"id": str(public_id), "name": name, "category": category, "role": role}
+            )
+        members: dict[int, list] = {}
+        defender_ids = {row[6] for row in chunk if row[6] is not None}
+        memberships = (
+            Membership.objects.filter(defender_id__in=defender_ids, ended_on__isnull=True)
+            .order_by("pk")
+            .values_list("defender_id", "organization__name")
+        )
+        for defender_id, organization in memberships:
+            members.setdefault(defender_id, []).append(organization)
+        for (
+            pk,
+            public_id,
+            case_id,
+            occurred_on,
+            precision,
+            kind,
+            defender_id,
+            defender_public_id,
+            full_name,
+            known_as,
+            protected,
+            organization_public_id,
+            organization_name,
+            state,
+            municipality,
+            updated_at,
+            case_updated_at,
+            sources_count,
+        ) in chunk:
+            if defender_id is not None:
+                named = names.may_name_id(defender_id, protected)
+                target = {
+                    "target_kind": "defender",
+                    "target_id": str(defender_public_id),
+                    "target_name": Defender.display_name_of(full_name, known_as)
+                    if named
+                    else str(Defender.pseudonym_of(defender_public_id)),
+                    "target_protected": not named,
+                    "target_organization": "; ".join(members.get(defender_id, ())) if named else "",
+                }
+            else:
+                target = {
+                    "target_kind": "organization",
+                    "target_id": str(organization_public_id),
+                    "target_name": organization_name,
+                    "target_protected": False,
+                    "target_organization": organization_name,
+                }
+            yield {
+                "id": str(public_id),
+                "case_id": str(case_id),
+                "occurred_on": occurred_on.isoformat(),
+                "date_precision": precision,
+                "type": kind,
+                "type_label": labels[kind],
+                **target,
+                "perpetrators": perpetrators.get(pk, []),
+                "state": state,
+                "state_name": STATE_NAMES.get(state, ""),
+                "municipality": municipality,
+                "sources_count": sources_count,
+                "updated_at": _stamp(max(updated_at, case_updated_at)),
+            }
 
 
 INCIDENT_COLUMNS = [
@@ -357,7 +490,7 @@ class IncidentViewSet(ApiViewSet):
         renderer_classes=[StreamRenderer, CSVStreamRenderer],
     )
     def export(self, request):
-        queryset = self.filter_queryset(self.get_queryset()).order_by("occurred_on", "pk")
+        queryset = self.filter_queryset(counted_for(request.user)).order_by("occurred_on", "pk")
         names = Names(request.user)
         self.log_when_streamed = True
         if request.accepted_renderer.format == "csv":
@@ -378,8 +511,8 @@ class IncidentViewSet(ApiViewSet):
         def rows():
             nonlocal served
             with replica_reads():
-                for incident in queryset.iterator(chunk_size=EXPORT_CHUNK):
-                    yield incident_row(incident, names)
+                for row in export_rows(queryset, names):
+                    yield row
                     served += 1
 
         try:

@@ -202,14 +202,22 @@ class Defender(models.Model):
 
     @property
     def display_name(self) -> str:
-        if self.known_as and self.known_as != self.full_name:
-            return f"{self.full_name} («{self.known_as}»)"
-        return self.full_name
+        return self.display_name_of(self.full_name, self.known_as)
+
+    @staticmethod
+    def display_name_of(full_name: str, known_as: str) -> str:
+        if known_as and known_as != full_name:
+            return f"{full_name} («{known_as}»)"
+        return full_name
 
     @property
     def pseudonym(self) -> str:
+        return self.pseudonym_of(self.public_id)
+
+    @staticmethod
+    def pseudonym_of(public_id: uuid.UUID) -> str:
         """Stable for a defender (derived from the public id), reveals nothing of the name."""
-        code = hashlib.sha256(self.public_id.bytes).hexdigest()[:6].upper()
+        code = hashlib.sha256(public_id.bytes).hexdigest()[:6].upper()
         return _("Protected defender #%(code)s") % {"code": code}
 
     def name_for(self, user, *, on_team: bool = False) -> str:

@@ -139,14 +139,14 @@ def generate(count: int, *, with_month: bool) -> None:
                    ({sql_array(CATEGORIES)})[1 + g % {len(CATEGORIES)}],
                    CASE WHEN g % 4 = 0 THEN 'individual' ELSE 'institution' END,
                    now(), now(), false
-            FROM generate_series(1, {perpetrators}) g""")
+            FROM generate_series(1::bigint, {perpetrators}) g""")
     org_from = scalar("SELECT coalesce(max(id), 0) FROM organizations_organization")
     execute(f"""
         INSERT INTO organizations_organization
             (public_id, name, acronym, kind, state, website, created_at, updated_at, needs_review)
         SELECT gen_random_uuid(), 'Organización ficticia ' || ({org_from} + g), '',
                'human_rights_ngo', ({sql_array(STATES)})[1 + g % 25], '', now(), now(), false
-        FROM generate_series(1, {orgs}) g""")
+        FROM generate_series(1::bigint, {orgs}) g""")
     def_from = scalar("SELECT coalesce(max(id), 0) FROM organizations_defender")
     execute(f"""
         INSERT INTO organizations_defender
@@ -155,7 +155,7 @@ def generate(count: int, *, with_month: bool) -> None:
         SELECT gen_random_uuid(), 'Persona Ficticia ' || ({def_from} + g), '', 'not_recorded',
                ({sql_array(STATES)})[1 + g % 25], g % 20 = 0, '{EMPTY}', '{EMPTY}', '{EMPTY}',
                now(), now(), false
-        FROM generate_series(1, {people}) g""")
+        FROM generate_series(1::bigint, {people}) g""")
     execute(f"""
         INSERT INTO organizations_membership (defender_id, organization_id, role)
         SELECT d.id, (SELECT min(id) FROM organizations_organization) + d.id % {orgs}, ''
@@ -173,7 +173,7 @@ def generate(count: int, *, with_month: bool) -> None:
                     ELSE 'public' END,
                ({sql_array(STATES)})[1 + g % 25], '', now() - (g || ' seconds')::interval,
                now() - (g || ' seconds')::interval, 1, '', ''
-        FROM generate_series(1, {cases}) g""")
+        FROM generate_series(1::bigint, {cases}) g""")
     year = MONTH[0]
     if with_month:
         date = f"""CASE
@@ -203,7 +203,7 @@ def generate(count: int, *, with_month: bool) -> None:
         FROM (SELECT g, {date} AS d,
                      CASE WHEN g % 100 < 95 THEN 'day' WHEN g % 100 < 99 THEN 'month'
                           ELSE 'year' END AS p
-              FROM generate_series(1, {count}) g) AS rows""")
+              FROM generate_series(1::bigint, {count}) g) AS rows""")
     # Month and year precision store the first day (Incident.clean does the same).
     execute(f"""UPDATE cases_incident SET occurred_on = CASE date_precision
                    WHEN 'month' THEN date_trunc('month', occurred_on)::date

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cases.models import Case
-from organizations.models import ApiRequest
+from organizations.models import ApiRequest, Membership
 from tests.api.conftest import pages
 from tests.factories import (
     CaseFactory,
@@ -184,6 +184,39 @@ def test_csv_pages_carry_the_next_page_in_a_link_header(ally_client):
         "state_media",
         "",
     }
+
+
+def rich_rows():
+    """Every kind of row the export builds: protected and named defenders with and without
+    organizations and nicknames, organizations, several perpetrators, public and
+    confidential sources, month precision."""
+    make_rows()
+    org = OrganizationFactory(name="Comité de prueba")
+    for protected, known_as in [(True, "Alias"), (False, "Apodo"), (False, "")]:
+        defender = DefenderFactory(identity_protected=protected, known_as=known_as)
+        Membership.objects.create(defender=defender, organization=org)
+        case = shared_case()
+        incident = IncidentFactory(case=case, defender=defender, date_precision="month")
+        InvolvementFactory(incident=incident, perpetrator=PerpetratorFactory(name="A"))
+        InvolvementFactory(
+            incident=incident, perpetrator=PerpetratorFactory(name="B"), role="amplified"
+        )
+        SourceFactory(case=case)
+        SourceFactory(case=case, confidential=True)
+
+
+@pytest.mark.parametrize("who", ["ally", "lawyer", "coordinator"])
+def test_the_streamed_export_gives_the_rows_of_the_list(request, client_for, who):
+    client = (
+        request.getfixturevalue("ally_client")
+        if who == "ally"
+        else client_for(request.getfixturevalue(who))
+    )
+    rich_rows()
+    listed = {row["id"]: row for row in pages(client, "/api/v1/incidents/", page_size=1000)}
+    response = client.get("/api/v1/incidents/export/", {"format": "json"})
+    exported = {row["id"]: row for row in json.loads(streamed(response))}
+    assert exported == listed and len(listed) == 7
 
 
 def test_the_streamed_export_equals_the_paginated_list(ally_client):
