@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from cases.models import Incident
 from organizations import pagination
-from tests.factories import CaseFactory, IncidentFactory
+from tests.factories import CaseFactory, IncidentFactory, InvolvementFactory, PerpetratorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +97,33 @@ def test_name_searches_can_use_a_trigram_index(model, lookup, index):
 
 def test_the_incident_index_serves_the_list_order():
     assert "cases_incident_date_idx" in [index.name for index in Incident._meta.indexes]
+
+
+def case_form_queries(client, children: int) -> int:
+    from cases.models import Case
+
+    case = CaseFactory(status=Case.Status.DRAFT)
+    perpetrator = PerpetratorFactory()
+    for _ in range(children):
+        incident = IncidentFactory(case=case)
+        InvolvementFactory(incident=incident, perpetrator=perpetrator)
+        InvolvementFactory(incident=incident)
+    client.get(f"/admin/cases/case/{case.pk}/change/")  # warm caches (content types, perms)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(f"/admin/cases/case/{case.pk}/change/").status_code == 200
+    return len(captured)
+
+
+def test_the_case_form_costs_the_same_with_1_or_20_incidents(client_for, coordinator):
+    client = client_for(coordinator)
+    assert case_form_queries(client, 1) == case_form_queries(client, 20)
+
+
+def test_the_case_form_still_shows_each_incidents_target_and_perpetrators(client_for, coordinator):
+    from cases.models import Case
+
+    case = CaseFactory(status=Case.Status.DRAFT)
+    incident = IncidentFactory(case=case)
+    InvolvementFactory(incident=incident, perpetrator=PerpetratorFactory(name="SEBIN visible"))
+    page = client_for(coordinator).get(f"/admin/cases/case/{case.pk}/change/").content.decode()
+    assert "SEBIN visible" in page and incident.defender.full_name in page
