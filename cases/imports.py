@@ -235,6 +235,27 @@ def format_date(day: datetime.date, precision: str) -> str:
     return f"{day:%d/%m/%Y}"
 
 
+@functools.cache
+def _pseudonym_prefixes() -> tuple[str, ...]:
+    """The folded words before the code of a pseudonym, in every language it is written in."""
+    prefixes = set()
+    for language in ("es", "en"):
+        with translation.override(language):
+            prefixes.add(fold(_("Protected defender #%(code)s") % {"code": ""}))
+    return tuple(prefixes)
+
+
+def pseudonym_code(name: str) -> str:
+    """The code of a protected defender's pseudonym ("3F2A9C"), "?" for a name that looks
+    like one with a code that cannot be, "" for any other name."""
+    folded = fold(name)
+    for prefix in _pseudonym_prefixes():
+        if folded == prefix or folded.startswith(prefix + " "):
+            code = folded.removeprefix(prefix).strip()
+            return code.upper() if re.fullmatch(r"[0-9a-f]{6}", code) else "?"
+    return ""
+
+
 # Reading the file ---------------------------------------------------------------------------
 
 
@@ -403,6 +424,8 @@ class Row:
     state: str = ""
     case_title: str = ""
     case_id: uuid.UUID | None = None
+    # "Defensor/a protegido/a #3F2A9C" (an export's pseudonym): its code, or "?" if malformed.
+    pseudonym: str = ""
     # Filled by the plan:
     action: str = ""  # create / update / unchanged / reject
     incident: Incident | None = None
@@ -503,6 +526,8 @@ def check_row(row: Row, vocab: dict) -> Row:
                 % {"kind": kind_text, "column": "victima" if defender else "organizacion_victima"},
             )
         row.target_kind, row.target_name = actual, (defender or organization)
+        if defender:
+            row.pseudonym = pseudonym_code(defender)
         _too_long(row, "victima" if defender else "organizacion_victima", 255)
         if not fold(row.target_name):
             row.error("victima", _("the name has no letters"))
@@ -668,7 +693,9 @@ def plan_import(
     refs = [row.ref for row in rows if row.ref and not row.errors]
     existing = {
         incident.import_ref: incident
-        for incident in Incident.objects.filter(import_origin=origin).select_related("case")
+        for incident in Incident.objects.filter(import_origin=origin).select_related(
+            "case", "defender"
+        )
     }
     by_public_id = _incidents_by_public_id(refs)
     case_ids = {row.case_id for row in rows if row.case_id is not None}
@@ -708,6 +735,7 @@ def plan_import(
             return None
         return _("belongs to a verified case: only a reviewer may change it")
 
+    pseudonyms = None  # code → defender ids, read only if a row names a pseudonym
     # A perpetrator not recorded yet needs its category on one of its rows at least.
     categorized = {
         fold(p.name): p for row in rows if not row.errors for p in row.perpetrators if p.category
@@ -733,6 +761,10 @@ def plan_import(
         elif row.case_key in plan.cases:
             if problem := may_change(plan.cases[row.case_key]):
                 row.error("caso", problem)
+        if row.pseudonym and not row.errors:
+            if pseudonyms is None:
+                pseudonyms = _pseudonym_index(defenders)
+            _resolve_pseudonym(row, incident, pseudonyms, plan)
         if row.errors:
             continue
         row.incident = incident
@@ -761,6 +793,41 @@ def plan_import(
     return plan
 
 
+def _pseudonym_index(defenders) -> dict[str, set[int]]:
+    """Pseudonym code → the protected defenders (their survivors, if merged) it may stand for."""
+    index = defaultdict(set)
+    protected = defenders.filter(identity_protected=True).order_by()
+    for pk, public_id, merged_into in protected.values_list("id", "public_id", "merged_into_id"):
+        index[Defender.pseudonym_code(public_id)].add(merged_into or pk)
+    return index
+
+
+def _resolve_pseudonym(row: Row, incident, pseudonyms: dict[str, set[int]], plan: Plan) -> None:
+    """A file exported from here names protected defenders by their pseudonyms: map one back
+    to its defender (the incident's own, when the row updates it). A pseudonym is never taken
+    for the name of a new person."""
+    current = incident.defender if incident is not None else None
+    if (
+        current is not None
+        and current.identity_protected
+        and Defender.pseudonym_code(current.public_id) == row.pseudonym
+    ):
+        found = {current.merged_into_id or current.pk}
+    else:
+        found = pseudonyms.get(row.pseudonym, set())
+    if len(found) != 1:
+        row.error(
+            "victima",
+            _(
+                "“%(name)s” is the pseudonym of a protected defender who cannot be identified "
+                "here: write the person's name (if you may know it) or leave this row out"
+            )
+            % {"name": row.target_name},
+        )
+        return
+    plan.defenders[row.target_key[1]] = found.pop()
+
+
 def _incidents_by_public_id(refs: list[str]) -> dict[str, Incident]:
     """Rows whose reference is an incident's public id (a file exported from here)."""
     ids = []
@@ -772,7 +839,7 @@ def _incidents_by_public_id(refs: list[str]) -> dict[str, Incident]:
     found = {}
     for start in range(0, len(ids), 5000):
         chunk = Incident.objects.filter(public_id__in=ids[start : start + 5000])
-        found.update({str(i.public_id): i for i in chunk.select_related("case")})
+        found.update({str(i.public_id): i for i in chunk.select_related("case", "defender")})
     return found
 
 
