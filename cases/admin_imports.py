@@ -307,8 +307,7 @@ class ImportBatchAdmin(HistoryAdmin):
             _("Retract the import"),
             batch=batch,
             form=form,
-            cases=batch.cases.count(),
-            incidents=batch.incidents.count(),
+            scope=imports.retraction_scope(batch, request.user),
         )
         return TemplateResponse(request, "admin/cases/importbatch/retract.html", context)
 

@@ -930,6 +930,33 @@ def auto_case_title(row: Row) -> str:
     }
 
 
+@dataclass
+class RetractionScope:
+    """What retracting a batch does, as `user` may know it."""
+
+    cases: list[Case]  # the cases it created: retracted
+    incidents: int  # the incidents in them
+    hidden_cases: int  # cases it created that `user` may not see: the retraction is refused
+    kept_incidents: int  # incidents it added to cases that existed before: they stay
+    kept_cases: list[Case]  # those earlier cases, the ones `user` may see
+    kept_hidden_cases: int  # and how many others
+
+
+def retraction_scope(batch: ImportBatch, user) -> RetractionScope:
+    visible = Case.objects.visible_to(user).values("pk")
+    created = Case.objects.filter(import_batch=batch).order_by("pk")
+    added = Incident.objects.filter(import_batch=batch).exclude(case__import_batch=batch)
+    earlier = Case.objects.filter(pk__in=added.values("case_id")).order_by("title", "pk")
+    return RetractionScope(
+        cases=list(created.filter(pk__in=visible)),
+        incidents=Incident.objects.filter(case__import_batch=batch).count(),
+        hidden_cases=created.exclude(pk__in=visible).count(),
+        kept_incidents=added.count(),
+        kept_cases=list(earlier.filter(pk__in=visible)),
+        kept_hidden_cases=earlier.exclude(pk__in=visible).count(),
+    )
+
+
 # Export in the template ------------------------------------------------------------------------
 
 

@@ -679,16 +679,25 @@ def _import_update(row, plan: imports.Plan, *, user, reason: str) -> int:
 
 @transaction.atomic
 def import_batch_retract(*, batch: ImportBatch, user: AbstractBaseUser, reason: str) -> list[Case]:
-    """Take an import back as a whole: every case holding an incident it created is retracted
-    (kept, never counted again), whatever its status. Changes the batch made to earlier
-    incidents stay: import the previous file again to undo them."""
+    """Take an import back as a whole: every case it created is retracted (kept, never counted
+    again), whatever its status. Cases that existed before are never changed: the incidents
+    the batch added to them, and its changes to earlier incidents, stay (see
+    imports.retraction_scope). Refused if a case it created is hidden from `user`."""
     if not reason:
         raise ValidationError(_("Say why the import is retracted."), code="reason_required")
     batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
     if batch.status != ImportBatch.Status.IMPORTED:
         raise ValidationError(_("Only an imported batch can be retracted."), code="status")
-    case_ids = set(Case.objects.filter(import_batch=batch).values_list("pk", flat=True))
-    case_ids |= set(Incident.objects.filter(import_batch=batch).values_list("case_id", flat=True))
+    scope = imports.retraction_scope(batch, user)
+    if scope.hidden_cases:
+        raise ValidationError(
+            _(
+                "Some cases this import created are restricted to a team you are not on: "
+                "only a coordinator may retract it."
+            ),
+            code="permission",
+        )
+    case_ids = [case.pk for case in scope.cases]
     cases = list(Case.objects.select_for_update().filter(pk__in=case_ids).order_by("pk"))
     others = Incident.objects.filter(duplicate_of__case__in=case_ids).exclude(case__in=case_ids)
     if others.filter(case__status__in=Case.COUNTED_STATUSES).exists():

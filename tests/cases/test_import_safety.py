@@ -58,3 +58,71 @@ def test_a_pseudonym_that_cannot_be_resolved_is_rejected_never_created(documenta
         assert plan.new_defenders == {}, name
         [(column, message)] = plan.rejected[0].errors
         assert column == "victima" and "seudónimo" in message, name
+
+
+# 2. Retraction ---------------------------------------------------------------------------------
+
+
+def import_into(user, case, *, ref="n1", origin="O"):
+    rows = [
+        row(
+            referencia=ref,
+            fecha="05/03/2020",
+            victima="",
+            tipo_victima="",
+            organizacion_victima="Comité Ejemplo",
+            caso=f"x [{case.public_id}]",
+        )
+    ]
+    batch, _plan = services.import_batch_prepare(
+        user=user, data=as_csv(rows), file_name="x.csv", origin=origin, case_status="in_review"
+    )
+    services.import_batch_run(batch=batch, user=user)
+    return batch
+
+
+def test_retracting_an_import_leaves_a_published_case_it_added_to_alone(reviewer):
+    earlier = IncidentFactory(case=CaseFactory(status="published"))
+    batch = import_into(reviewer, earlier.case)
+    scope = imports.retraction_scope(batch, reviewer)
+    assert scope.cases == [] and scope.kept_incidents == 1 and scope.kept_cases == [earlier.case]
+
+    assert services.import_batch_retract(batch=batch, user=reviewer, reason="equivocado") == []
+
+    earlier.case.refresh_from_db()
+    assert earlier.case.status == "published"
+    batch.refresh_from_db()
+    assert batch.status == "retracted"
+
+
+def test_retracting_never_touches_a_restricted_case_of_another_team(documentalist, reviewer):
+    restricted = CaseFactory(status="in_review", confidentiality="restricted")
+    restricted.team.add(documentalist)
+    IncidentFactory(case=restricted)
+    batch = import_into(documentalist, restricted)
+    scope = imports.retraction_scope(batch, reviewer)
+    assert scope.kept_cases == [] and scope.kept_hidden_cases == 1
+    versions = restricted.history.count()
+
+    services.import_batch_retract(batch=batch, user=reviewer, reason="equivocado")
+
+    restricted.refresh_from_db()
+    assert restricted.status == "in_review" and restricted.history.count() == versions
+
+
+def test_an_import_whose_case_became_restricted_to_another_team_is_not_retracted(
+    documentalist, reviewer
+):
+    batch, _plan = services.import_batch_prepare(
+        user=documentalist, data=as_csv([row()]), file_name="x.csv", case_status="in_review"
+    )
+    services.import_batch_run(batch=batch, user=documentalist)
+    case = batch.cases.get()
+    case.confidentiality = "restricted"
+    services.record_save(case, user=documentalist, reason="reserva")
+    case.team.add(documentalist)
+    assert imports.retraction_scope(batch, reviewer).hidden_cases == 1
+    with pytest.raises(Exception, match="coordinador|coordinator"):
+        services.import_batch_retract(batch=batch, user=reviewer, reason="equivocado")
+    case.refresh_from_db()
+    assert case.status == "in_review"
