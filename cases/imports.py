@@ -628,7 +628,9 @@ class Plan:
     organizations: dict[str, int] = field(default_factory=dict)
     perpetrators: dict[str, int] = field(default_factory=dict)
     cases: dict[str, Case] = field(default_factory=dict)
-    duplicates: int = 0
+    duplicates: int = 0  # likely duplicates the user may know of
+    user: object = None
+    sees_all: bool = True
 
     def of(self, action: str) -> list[Row]:
         return [row for row in self.rows if row.action == action]
@@ -682,8 +684,8 @@ def plan_import(
     may change everything."""
     from cases.duplicates import count_candidates_for_rows
 
-    plan = Plan(rows=rows, origin=origin, case_status=case_status)
     sees_all = trusted or user.has_perm("cases.view_all_cases")
+    plan = Plan(rows=rows, origin=origin, case_status=case_status, user=user, sees_all=sees_all)
     defenders = Defender.objects.all() if sees_all else Defender.objects.visible_to(user)
     plan.defenders = _index(defenders, person_key, ("full_name", "known_as"))
     plan.organizations = _index(Organization.objects.all(), organization_key, ("name", "acronym"))

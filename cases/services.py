@@ -268,10 +268,16 @@ def incident_unmark_duplicate(
 
 
 def duplicates_flag(
-    *, incident_ids: Iterable[int], user: AbstractBaseUser | None, reason: str = ""
+    *,
+    incident_ids: Iterable[int],
+    user: AbstractBaseUser | None,
+    reason: str = "",
+    counted_for: AbstractBaseUser | None = None,
 ) -> int:
     """Record the likely duplicates of these incidents for reviewers to decide (pairs already
-    flagged or decided are left alone: "not a duplicate" is never asked again)."""
+    flagged or decided are left alone: "not a duplicate" is never asked again). Returns how
+    many were flagged — of those `counted_for` may know of, if given (the others concern
+    incidents or protected people hidden from them)."""
     pairs = sorted(duplicates.candidate_pairs(incident_ids))
     objs = [DuplicatePair(first_id=a, second_id=b) for a, b in pairs]
     reason = reason or _("Likely duplicate: same target and type, close dates")
@@ -280,6 +286,8 @@ def duplicates_flag(
     else:
         for pair in objs:
             record_save(pair, user=user, reason=reason)
+    if counted_for is not None:
+        return duplicates.count_visible_pairs(pairs, counted_for)
     return len(objs)
 
 
@@ -620,7 +628,10 @@ def _import_write(plan: imports.Plan, batch: ImportBatch, user: AbstractBaseUser
 
     updated = [_import_update(row, plan, user=user, reason=reason) for row in plan.of("update")]
     return duplicates_flag(
-        incident_ids=[i.pk for i in incidents] + updated, user=user, reason=reason
+        incident_ids=[i.pk for i in incidents] + updated,
+        user=user,
+        reason=reason,
+        counted_for=None if plan.sees_all else user,
     )
 
 

@@ -1,13 +1,21 @@
 """Spreadsheet imports: what the review of issue 7 found (protected people, restricted cases,
 retraction, formulas, broken files, perpetrators, partial files)."""
 
+import datetime
+
 import pytest
 
 from cases import imports, services
-from cases.models import Incident
+from cases.models import DuplicatePair, Incident
 from organizations.models import Defender
 from tests.cases.test_import import as_csv, plan_of, row
-from tests.factories import CaseFactory, DefenderFactory, IncidentFactory, SourceFactory
+from tests.factories import (
+    CaseFactory,
+    DefenderFactory,
+    IncidentFactory,
+    OrganizationFactory,
+    SourceFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +134,43 @@ def test_an_import_whose_case_became_restricted_to_another_team_is_not_retracted
         services.import_batch_retract(batch=batch, user=reviewer, reason="equivocado")
     case.refresh_from_db()
     assert case.status == "in_review"
+
+
+# 3. Likely duplicates the importer may not know of ----------------------------------------------
+
+
+@pytest.mark.parametrize("hidden", ["restricted case", "protected defender"])
+def test_the_preview_does_not_count_duplicates_of_what_the_importer_may_not_see(
+    documentalist, coordinator, hidden
+):
+    if hidden == "restricted case":
+        target = {"organizacion_victima": "Comité Oculto", "victima": "", "tipo_victima": ""}
+        IncidentFactory(
+            case=CaseFactory(confidentiality="restricted"),
+            defender=None,
+            organization=OrganizationFactory(name="Comité Oculto"),
+            type="threat",
+            occurred_on=datetime.date(2021, 7, 2),
+        )
+    else:
+        target = {"victima": "Testigo Reservada"}
+        IncidentFactory(
+            defender=DefenderFactory(full_name="Testigo Reservada", identity_protected=True),
+            type="threat",
+            occurred_on=datetime.date(2021, 7, 2),
+        )
+    rows = [row(tipo="Amenazas", caso="", **target)]
+    assert plan_of(documentalist, rows).duplicates == 0
+    assert plan_of(coordinator, rows).duplicates == 1
+
+    batch, _plan = services.import_batch_prepare(
+        user=documentalist, data=as_csv(rows), file_name="x.csv", case_status="in_review"
+    )
+    assert batch.duplicates_flagged == 0
+    services.import_batch_run(batch=batch, user=documentalist)
+    batch.refresh_from_db()
+    assert batch.duplicates_flagged == 0
+    # Flagged all the same, for those who may see both reports.
+    assert DuplicatePair.objects.count() == 1
+    assert DuplicatePair.objects.visible_to(documentalist).count() == 0
+    assert DuplicatePair.objects.visible_to(coordinator).count() == 1
