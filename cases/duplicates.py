@@ -102,9 +102,17 @@ def find_pairs(new: list[Report], recorded: list[Report]) -> set[tuple]:
         if len(members) < 2 or not any(m.key in new_keys for m in members):
             continue
         members.sort(key=lambda r: r.occurred_on)
-        for a, b in combinations(members, 2):
-            if (a.key in new_keys or b.key in new_keys) and close_in_time(a, b):
-                pairs.add((a.key, b.key))
+        # A sliding window over the dates: a pair is within DAYS or in the same year.
+        for i, a in enumerate(members):
+            horizon = max(
+                a.occurred_on + datetime.timedelta(days=DAYS),
+                a.occurred_on.replace(month=12, day=31),
+            )
+            for b in members[i + 1 :]:
+                if b.occurred_on > horizon:
+                    break
+                if (a.key in new_keys or b.key in new_keys) and close_in_time(a, b):
+                    pairs.add((a.key, b.key))
     return pairs
 
 

@@ -14,8 +14,7 @@ import hashlib
 import io
 import re
 import uuid
-import zipfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -272,28 +271,40 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
+# Cells read from each XLSX row: the template's columns and room for the extra ones that a
+# row is rejected for. A sheet's declared <dimension> may claim 16,384 columns: never trusted.
+XLSX_MAX_COLUMNS = 2 * len(COLUMNS)
+
+
 def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:
+    except Exception as error:  # a hostile or broken file: say so, never a 500
         raise ImportFileError(
             _("The file is not a readable XLSX workbook (%(error)s). Save it again as XLSX or CSV.")
             % {"error": type(error).__name__}
         ) from None
     try:
+        if not book.worksheets:
+            raise ImportFileError(_("The XLSX workbook has no sheet with rows (only charts)."))
         sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # read the rows there are, not the ones the file claims
         rows = []
         limit = settings.IMPORT_MAX_ROWS + 1
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = sheet.iter_rows(values_only=True, max_col=XLSX_MAX_COLUMNS)
+        for number, row in enumerate(cells, start=1):
             if number > limit:
                 raise ImportFileError(_too_many_rows())
             rows.append((number, [_cell(value) for value in row]))
         return rows
-    except (KeyError, ValueError, TypeError, zipfile.BadZipFile) as error:
+    except ImportFileError:
+        raise
+    except Exception as error:  # truncated XML, odd sheets: say so, never a 500
         raise ImportFileError(
-            _("The XLSX workbook could not be read (%(error)s).") % {"error": type(error).__name__}
+            _("The XLSX workbook could not be read (%(error)s). Save it again as XLSX or CSV.")
+            % {"error": type(error).__name__}
         ) from None
     finally:
         book.close()
@@ -373,9 +384,14 @@ def header_columns(header: list[str]) -> list[str]:
     columns = [fold(cell).replace(" ", "_") for cell in header]
     while columns and not columns[-1]:
         columns.pop()
+    if len(columns) > XLSX_MAX_COLUMNS:
+        raise ImportFileError(
+            _("The first row has %(count)d columns: the template has %(expected)d.")
+            % {"count": len(columns), "expected": len(COLUMNS)}
+        )
     unknown = [cell for cell, column in zip(header, columns, strict=False) if column not in COLUMNS]
     missing = [column for column in REQUIRED if column not in columns]
-    repeated = sorted({column for column in columns if columns.count(column) > 1})
+    repeated = sorted(column for column, count in Counter(columns).items() if count > 1)
     problems = []
     if missing:
         problems.append(_("missing columns: %(columns)s") % {"columns": ", ".join(missing)})
@@ -587,7 +603,7 @@ def check_row(row: Row, vocab: dict) -> Row:
 
 
 def _unquote(cell: str) -> str:
-    """"'=1+1" → "=1+1": the ' that exports put before what would be a formula."""
+    """ "'=1+1" → "=1+1": the ' that exports put before what would be a formula."""
     if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
         return cell[1:]
     return cell

@@ -4,6 +4,8 @@ retraction, formulas, broken files, perpetrators, partial files)."""
 import csv
 import datetime
 import io
+import re
+import zipfile
 
 import pytest
 
@@ -228,3 +230,83 @@ def test_the_error_file_holds_no_formula(reviewer):
     text = imports.error_file(plan).decode("utf-8-sig")
     for line in list(csv.reader(io.StringIO(text)))[1:]:
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in line), line
+
+
+# 5. Broken workbooks, 13. huge declared dimensions ----------------------------------------------
+
+
+def _workbook(
+    rows=(("referencia", "fecha", "tipo", "victima"), ("1", "02/07/2021", "amenazas", "Ana")),
+):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for values in rows:
+        book.active.append(list(values))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _rewrite_sheet(data: bytes, change) -> bytes:
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = change(content)
+            target.writestr(item.filename, content)
+    return out.getvalue()
+
+
+def _chartsheet_only() -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.create_chartsheet()
+    book.remove(book.active)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: _rewrite_sheet(_workbook(), lambda xml: xml[: len(xml) // 2]),
+        lambda: _rewrite_sheet(
+            _workbook(), lambda xml: xml.replace(b"<dimension", b"<dimension foo='&bogus;'")
+        ),
+        _chartsheet_only,
+    ],
+    ids=["truncated sheet", "bad entity", "chartsheet only"],
+)
+def test_a_broken_workbook_is_a_clear_error_not_a_crash(make):
+    with pytest.raises(imports.ImportFileError, match="XLSX"):
+        imports.read_table(make(), "x.xlsx")
+
+
+def test_a_huge_declared_dimension_reads_only_the_cells_there_are():
+    data = _rewrite_sheet(
+        _workbook(),
+        lambda xml: re.sub(rb'<dimension ref="[^"]+" ?/>', b'<dimension ref="A1:XFD2"/>', xml),
+    )
+    table = imports.read_table(data, "x.xlsx")
+    assert [len(cells) for _line, cells in table] == [imports.XLSX_MAX_COLUMNS] * 2
+    assert imports.parse_table(table)[0].errors == []
+
+
+def test_likely_duplicates_are_found_across_new_year_and_not_beyond_the_window():
+    from cases.duplicates import Report, find_pairs
+
+    def report(key, day, precision="day"):
+        return Report(key, "threat", day, precision, ("organization", "x"))
+
+    new = [report("a", datetime.date(2021, 12, 31))]
+    recorded = [
+        report("b", datetime.date(2022, 1, 2)),
+        report("c", datetime.date(2021, 1, 1), "year"),
+        report("d", datetime.date(2022, 1, 1), "year"),
+        report("e", datetime.date(2021, 12, 20)),
+    ]
+    assert find_pairs(new, recorded) == {("a", "b"), ("c", "a")}
