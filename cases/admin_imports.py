@@ -262,7 +262,11 @@ class ImportBatchAdmin(HistoryAdmin):
             rejected=plan.rejected[:PREVIEW_ROWS],
             new_defenders=sorted(plan.new_defenders.values())[:PREVIEW_ROWS],
             new_organizations=sorted(plan.new_organizations.values())[:PREVIEW_ROWS],
-            new_perpetrators=sorted(p.name for p in plan.new_perpetrators.values())[:PREVIEW_ROWS],
+            # With the acronym read from "Name (ACRONYM)", so that it is seen before it is kept.
+            new_perpetrators=sorted(
+                f"{p.name} ({p.acronym})" if p.acronym else p.name
+                for p in plan.new_perpetrators.values()
+            )[:PREVIEW_ROWS],
             preview_rows=PREVIEW_ROWS,
             same_file=ImportBatch.objects.filter(
                 sha256=batch.sha256, status=ImportBatch.Status.IMPORTED

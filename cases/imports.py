@@ -688,15 +688,21 @@ def _index(queryset, key, names: tuple[str, ...]) -> dict[str, int]:
     return index
 
 
+AMBIGUOUS = 0  # an acronym that several perpetrators share
+
+
 def _perpetrator_index() -> dict[str, int]:
+    """ "n:<folded name>" and "n:<folded name (acronym)>" → id; "a:<folded acronym>" → id, or
+    AMBIGUOUS if several perpetrators have it."""
     index = {}
-    for pk, name, acronym in Perpetrator.objects.order_by("id").values_list(
+    for target, name, acronym in Perpetrator.objects.order_by("id").values_list(
         "id", "name", "acronym"
     ):
-        index.setdefault(fold(name), pk)
+        index.setdefault(f"n:{fold(name)}", target)
         if acronym:
-            index.setdefault(fold(acronym), pk)
-            index.setdefault(fold(f"{name} ({acronym})"), pk)
+            index.setdefault(f"n:{fold(f'{name} ({acronym})')}", target)
+            key = f"a:{fold(acronym)}"
+            index[key] = target if index.get(key, target) == target else AMBIGUOUS
     return index
 
 
@@ -771,8 +777,16 @@ def plan_import(
             continue
         for perpetrator in row.perpetrators:
             key = fold(perpetrator.name)
-            known = {key, fold(perpetrator.acronym)} & plan.perpetrators.keys()
-            if not known and key not in categorized:
+            if (
+                plan.perpetrators.get(f"a:{key}") == AMBIGUOUS
+                and f"n:{key}" not in plan.perpetrators
+            ):
+                row.error(
+                    "perpetrador",
+                    _("“%(name)s” is the acronym of several perpetrators: write the full name")
+                    % {"name": perpetrator.name},
+                )
+            elif perpetrator_id(perpetrator, plan) is None and key not in categorized:
                 row.error(
                     "categoria_perpetrador",
                     _("“%(name)s” is not recorded yet: give its category")
@@ -897,8 +911,17 @@ def target_id(row: Row, plan: Plan) -> int | None:
 
 
 def perpetrator_id(perpetrator: PerpetratorRef, plan: Plan) -> int | None:
-    for key in (fold(perpetrator.name), fold(perpetrator.acronym)):
-        if key and key in plan.perpetrators:
+    """The perpetrator a row names: by its name (or "name (acronym)"); by its acronym only
+    when the cell holds nothing else — "Freddy Bernal (PSUV)" is never "Diosdado Cabello
+    (PSUV)"."""
+    name = fold(perpetrator.name)
+    keys = [f"n:{name}"]
+    if perpetrator.acronym:
+        keys.append(f"n:{fold(f'{perpetrator.name} ({perpetrator.acronym})')}")
+    else:
+        keys.append(f"a:{name}")
+    for key in keys:
+        if plan.perpetrators.get(key):  # not AMBIGUOUS
             return plan.perpetrators[key]
     return None
 

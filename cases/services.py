@@ -19,7 +19,6 @@ from cases import duplicates, imports
 from cases.models import Case, DuplicatePair, ImportBatch, Incident, Involvement, Source
 from organizations.audit import bulk_create_with_history
 from organizations.models import Defender, Organization, Perpetrator
-from organizations.names import fold
 from organizations.services import record_save
 
 
@@ -572,9 +571,7 @@ def _import_write(plan: imports.Plan, batch: ImportBatch, user: AbstractBaseUser
     for key, perpetrator in zip(
         plan.new_perpetrators, bulk(_validated(perpetrators, ["parent"])), strict=True
     ):
-        plan.perpetrators[key] = perpetrator.pk
-        if perpetrator.acronym:
-            plan.perpetrators.setdefault(fold(perpetrator.acronym), perpetrator.pk)
+        plan.perpetrators[f"n:{key}"] = perpetrator.pk
 
     # Cases: one per "caso" (or per row without one).
     new_cases = {}

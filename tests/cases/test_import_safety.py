@@ -310,3 +310,41 @@ def test_likely_duplicates_are_found_across_new_year_and_not_beyond_the_window()
         report("e", datetime.date(2021, 12, 20)),
     ]
     assert find_pairs(new, recorded) == {("a", "b"), ("c", "a")}
+
+
+# 6. Perpetrators and their acronyms --------------------------------------------------------------
+
+
+def _import(user, rows, origin):
+    batch, _plan = services.import_batch_prepare(
+        user=user, data=as_csv(rows), file_name="x.csv", origin=origin, case_status="in_review"
+    )
+    return batch, services.import_batch_run(batch=batch, user=user)
+
+
+def test_a_shared_acronym_never_attributes_an_attack_to_another_perpetrator(reviewer):
+    official = {"categoria_perpetrador": "funcionario", "caso": ""}
+    _import(reviewer, [row(perpetrador="Diosdado Cabello (PSUV)", **official)], "P1")
+    batch, plan = _import(
+        reviewer, [row(fecha="03/07/2021", perpetrador="Freddy Bernal (PSUV)", **official)], "P2"
+    )
+    assert [p.name for p in plan.new_perpetrators.values()] == ["Freddy Bernal"]
+    names = Incident.objects.filter(import_batch=batch).values_list(
+        "involvements__perpetrator__name", flat=True
+    )
+    assert list(names) == ["Freddy Bernal"]
+    # The acronym alone names a perpetrator only while one perpetrator has it.
+    plan = plan_of(reviewer, [row(referencia="9", perpetrador="PSUV", categoria_perpetrador="")])
+    [(column, message)] = plan.rejected[0].errors
+    assert column == "perpetrador" and "PSUV" in message
+
+
+def test_the_acronym_alone_and_the_full_name_find_the_recorded_perpetrator(reviewer):
+    from organizations.models import Perpetrator
+
+    _import(reviewer, [row()], "P1")  # Servicio Bolivariano de Inteligencia Nacional (SEBIN)
+    sebin = Perpetrator.objects.get()
+    for name in ("SEBIN", "Servicio Bolivariano de Inteligencia Nacional"):
+        plan = plan_of(reviewer, [row(referencia="2", perpetrador=name, categoria_perpetrador="")])
+        assert plan.rejected == [] and plan.new_perpetrators == {}, name
+        assert imports.perpetrator_id(plan.rows[0].perpetrators[0], plan) == sebin.pk
