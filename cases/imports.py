@@ -438,6 +438,9 @@ class Row:
     target_kind: str = ""  # "defender" or "organization"
     target_name: str = ""
     perpetrators: list[PerpetratorRef] = field(default_factory=list)
+    # The file's columns: one it does not have leaves that field of an incident unchanged.
+    columns: frozenset = frozenset(COLUMNS)
+    keep_perpetrators: bool = False
     state: str = ""
     case_title: str = ""
     case_id: uuid.UUID | None = None
@@ -616,11 +619,12 @@ def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
     if not body:
         raise ImportFileError(_("The file holds the column names but no rows."))
     vocab = vocabularies()
+    present = frozenset(columns)
     rows, seen = [], {}
     for line, cells in body:
         extra = [cell for cell in cells[len(columns) :] if cell]
         values = dict(zip(columns, map(_unquote, cells), strict=False))
-        row = check_row(Row(line=line, values=values), vocab)
+        row = check_row(Row(line=line, values=values, columns=present), vocab)
         if extra:
             row.error("", _("%(count)d cells beyond the last column") % {"count": len(extra)})
         if row.ref:
@@ -811,6 +815,7 @@ def plan_import(
         if incident is None:
             row.action = "create"
         else:
+            _keep_absent(row, incident, plan, involved[incident.pk])
             row.changes = _changes(row, incident, plan, involved[incident.pk])
             row.action = "update" if row.changes else "unchanged"
 
@@ -926,6 +931,24 @@ def perpetrator_id(perpetrator: PerpetratorRef, plan: Plan) -> int | None:
     return None
 
 
+def _keep_absent(row: Row, incident: Incident, plan: Plan, involved: set) -> None:
+    """A column the file does not have means "leave it as it is" for the incident a row
+    updates (a file with fewer columns must not wipe what it does not mention)."""
+    if "estado" not in row.columns:
+        row.state = incident.state
+    for column, name in (("municipio", "municipality"), ("descripcion", "description")):
+        if column not in row.columns:
+            row.values[column] = getattr(incident, name)
+    if "perpetrador" not in row.columns:
+        row.keep_perpetrators = True
+    elif "rol_perpetrador" not in row.columns:
+        roles = dict(involved)  # perpetrator id → its role now
+        for perpetrator in row.perpetrators:
+            pk = perpetrator_id(perpetrator, plan)
+            if pk in roles:
+                perpetrator.role = roles[pk]
+
+
 def _changes(row: Row, incident: Incident, plan: Plan, involved: set) -> list[str]:
     """The fields of `incident` that the row changes (labels, for the preview)."""
     changed = []
@@ -945,7 +968,7 @@ def _changes(row: Row, incident: Incident, plan: Plan, involved: set) -> list[st
     if current is None or current != target_id(row, plan):
         changed.append(str(_("target")))
     wanted = {(perpetrator_id(p, plan), p.role) for p in row.perpetrators}
-    if None in {pk for pk, _role in wanted} or wanted != involved:
+    if not row.keep_perpetrators and (None in {pk for pk, _role in wanted} or wanted != involved):
         changed.append(str(Incident._meta.get_field("perpetrators").verbose_name))
     return changed
 

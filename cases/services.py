@@ -669,6 +669,8 @@ def _import_update(row, plan: imports.Plan, *, user, reason: str) -> int:
     incident.organization_id = target if kind == "organization" else None
     incident.version += 1
     record_save(incident, user=user, reason=reason)
+    if row.keep_perpetrators:  # the file has no perpetrator column
+        return incident.pk
     wanted = {imports.perpetrator_id(p, plan): p.role for p in row.perpetrators}
     for involvement in incident.involvements.all():
         if wanted.get(involvement.perpetrator_id) == involvement.role:

@@ -17,6 +17,7 @@ from tests.factories import (
     CaseFactory,
     DefenderFactory,
     IncidentFactory,
+    InvolvementFactory,
     OrganizationFactory,
     SourceFactory,
 )
@@ -348,3 +349,37 @@ def test_the_acronym_alone_and_the_full_name_find_the_recorded_perpetrator(revie
         plan = plan_of(reviewer, [row(referencia="2", perpetrador=name, categoria_perpetrador="")])
         assert plan.rejected == [] and plan.new_perpetrators == {}, name
         assert imports.perpetrator_id(plan.rows[0].perpetrators[0], plan) == sebin.pk
+
+
+# 7. Partial files, 8. unchanged rows of verified cases -------------------------------------------
+
+
+def _recorded_incident():
+    incident = IncidentFactory(
+        case=CaseFactory(status="published"),
+        state="VE-I",
+        municipality="Coro",
+        description="Detenido en su casa.",
+    )
+    InvolvementFactory(incident=incident, role="ordered")
+    SourceFactory(case=incident.case)
+    return incident
+
+
+def test_columns_missing_from_a_file_leave_those_fields_unchanged(coordinator):
+    incident = _recorded_incident()
+    exported = imports.export_rows(Incident.objects.all())
+    header = ["referencia", "fecha", "tipo", "victima", "organizacion_victima"]
+    batch, _plan = services.import_batch_prepare(
+        user=coordinator, data=as_csv(exported, header=header), file_name="x.csv", origin="x"
+    )
+    plan = services.import_batch_run(batch=batch, user=coordinator)
+    assert [r.action for r in plan.rows] == ["unchanged"]
+    # Without the role column, the recorded role stays too.
+    header = [*header, "perpetrador"]
+    plan = plan_of(coordinator, exported, header=header)
+    assert [r.action for r in plan.rows] == ["unchanged"]
+    incident.refresh_from_db()
+    assert (incident.state, incident.municipality) == ("VE-I", "Coro")
+    assert incident.description == "Detenido en su casa."
+    assert incident.involvements.get().role == "ordered"
