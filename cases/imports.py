@@ -760,13 +760,19 @@ def plan_import(
         ):
             involved[incident_id].add((perpetrator_id_, role))
 
-    def may_change(case: Case) -> str | None:
+    def may_touch(case: Case) -> str | None:
         if case.pk not in visible_case_ids:
-            return _("belongs to a case you may not see")
+            # Says no more than needed: not that a restricted case exists, nor its title.
+            return _("is already used by records you may not change: ask a coordinator")
         if case.status == Case.Status.RETRACTED:
             return _(
                 "belongs to a retracted case (or import): import the file under another origin"
             )
+        return None
+
+    def may_change(case: Case) -> str | None:
+        if problem := may_touch(case):
+            return problem
         if trusted or case.is_editable_by(user):
             return None
         return _("belongs to a verified case: only a reviewer may change it")
@@ -798,7 +804,8 @@ def plan_import(
                 )
         incident = by_public_id.get(row.ref) or existing.get(row.ref)
         if incident is not None:
-            if problem := may_change(incident.case):
+            # Only a row that changes something needs the right to change the case.
+            if problem := may_touch(incident.case):
                 row.error(
                     "referencia", _("“%(ref)s” %(problem)s") % {"ref": row.ref, "problem": problem}
                 )
@@ -818,6 +825,10 @@ def plan_import(
             _keep_absent(row, incident, plan, involved[incident.pk])
             row.changes = _changes(row, incident, plan, involved[incident.pk])
             row.action = "update" if row.changes else "unchanged"
+            if row.changes and (problem := may_change(incident.case)):
+                row.error(
+                    "referencia", _("“%(ref)s” %(problem)s") % {"ref": row.ref, "problem": problem}
+                )
 
     _check_verified_cases_have_sources(plan)
     for row in rows:

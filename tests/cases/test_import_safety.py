@@ -383,3 +383,19 @@ def test_columns_missing_from_a_file_leave_those_fields_unchanged(coordinator):
     assert (incident.state, incident.municipality) == ("VE-I", "Coro")
     assert incident.description == "Detenido en su casa."
     assert incident.involvements.get().role == "ordered"
+
+
+def test_unchanged_rows_of_a_verified_case_are_not_rejected_changed_ones_are(
+    documentalist, reviewer
+):
+    first = row(caso="Caso siete")
+    _import(documentalist, [first], "Base CDJ")
+    case = Incident.objects.get().case
+    services.case_transition(case=case, user=reviewer, status="verified")
+    added = row(referencia="2", fecha="03/08/2021", victima="Otra Persona", caso="")
+
+    plan = plan_of(documentalist, [first, added])
+    assert [r.action for r in plan.rows] == ["unchanged", "create"]
+    plan = plan_of(documentalist, [{**first, "descripcion": "otra cosa"}, added])
+    assert [r.action for r in plan.rows] == ["reject", "create"]
+    assert "revisor" in plan.rows[0].errors[0][1] or "reviewer" in plan.rows[0].errors[0][1]
