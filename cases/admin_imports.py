@@ -113,6 +113,15 @@ class ImportBatchAdmin(HistoryAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):
+        # A batch's origin, file name and counts say whose data it holds: its uploader's,
+        # coordinators' and (to retract it) reviewers' business only.
+        queryset = super().get_queryset(request)
+        user = request.user
+        if user.has_perm("cases.view_all_cases") or user.has_perm("cases.retract_importbatch"):
+            return queryset
+        return queryset.filter(created_by=request.user)
+
     def add_view(self, request, form_url="", extra_context=None):
         return redirect("admin:cases_importbatch_upload")
 

@@ -399,3 +399,35 @@ def test_unchanged_rows_of_a_verified_case_are_not_rejected_changed_ones_are(
     plan = plan_of(documentalist, [{**first, "descripcion": "otra cosa"}, added])
     assert [r.action for r in plan.rows] == ["reject", "create"]
     assert "revisor" in plan.rows[0].errors[0][1] or "reviewer" in plan.rows[0].errors[0][1]
+
+
+# 15. Who sees which batches, 17. the command's exit codes ---------------------------------------
+
+
+def test_batches_are_listed_to_their_uploader_coordinators_and_reviewers_only(
+    client_for, documentalist, reviewer, coordinator
+):
+    from tests.conftest import _staff
+
+    colleague = _staff("documentalista2", "Documentalista")
+    batch, _plan = services.import_batch_prepare(
+        user=documentalist, data=as_csv([row()]), file_name="secreto.csv", case_status="in_review"
+    )
+    assert "secreto.csv" not in client_for(colleague).get("/admin/cases/importbatch/").text
+    response = client_for(colleague).get(f"/admin/cases/importbatch/{batch.pk}/change/")
+    assert response.status_code in (302, 404)
+    for user in (documentalist, coordinator, reviewer):
+        assert "secreto.csv" in client_for(user).get("/admin/cases/importbatch/").text
+
+
+def test_the_command_exits_2_for_a_missing_file_or_an_unknown_user(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError) as error:
+        call_command("import_incidents", str(tmp_path / "nada.csv"))
+    assert error.value.returncode == 2
+    path = tmp_path / "x.csv"
+    path.write_bytes(as_csv([row()]))
+    with pytest.raises(CommandError) as error:
+        call_command("import_incidents", str(path), "--user", "nadie")
+    assert error.value.returncode == 2
