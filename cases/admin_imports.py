@@ -113,6 +113,15 @@ class ImportBatchAdmin(HistoryAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):
+        # A batch's origin, file name and counts say whose data it holds: its uploader's,
+        # coordinators' and (to retract it) reviewers' business only.
+        queryset = super().get_queryset(request)
+        user = request.user
+        if user.has_perm("cases.view_all_cases") or user.has_perm("cases.retract_importbatch"):
+            return queryset
+        return queryset.filter(created_by=request.user)
+
     def add_view(self, request, form_url="", extra_context=None):
         return redirect("admin:cases_importbatch_upload")
 
@@ -262,7 +271,11 @@ class ImportBatchAdmin(HistoryAdmin):
             rejected=plan.rejected[:PREVIEW_ROWS],
             new_defenders=sorted(plan.new_defenders.values())[:PREVIEW_ROWS],
             new_organizations=sorted(plan.new_organizations.values())[:PREVIEW_ROWS],
-            new_perpetrators=sorted(p.name for p in plan.new_perpetrators.values())[:PREVIEW_ROWS],
+            # With the acronym read from "Name (ACRONYM)", so that it is seen before it is kept.
+            new_perpetrators=sorted(
+                f"{p.name} ({p.acronym})" if p.acronym else p.name
+                for p in plan.new_perpetrators.values()
+            )[:PREVIEW_ROWS],
             preview_rows=PREVIEW_ROWS,
             same_file=ImportBatch.objects.filter(
                 sha256=batch.sha256, status=ImportBatch.Status.IMPORTED
@@ -307,8 +320,7 @@ class ImportBatchAdmin(HistoryAdmin):
             _("Retract the import"),
             batch=batch,
             form=form,
-            cases=batch.cases.count(),
-            incidents=batch.incidents.count(),
+            scope=imports.retraction_scope(batch, request.user),
         )
         return TemplateResponse(request, "admin/cases/importbatch/retract.html", context)
 

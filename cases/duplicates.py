@@ -13,6 +13,8 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from itertools import combinations
 
+from django.db.models import Q
+
 from cases.models import Case, DuplicatePair, Incident
 from organizations.models import Defender, Organization
 from organizations.names import fold, names_alike, organization_key, person_key
@@ -66,11 +68,21 @@ def _report(pk, type_, day, precision, person, organization) -> Report:
     return Report(pk, type_, day, precision, ("organization", organization_key(organization)))
 
 
-def recorded_reports(types: Iterable[str], span, exclude=()) -> list[Report]:
+def comparable_for(user):
+    """The incidents whose likely duplicates `user` may be told about: those of cases they
+    may see, against a defender they may know (a protected person's real name typed in a
+    file must not be confirmed by a count)."""
+    return Incident.objects.visible_to(user).filter(
+        Q(defender__isnull=True) | Q(defender__in=Defender.objects.visible_to(user).values("pk"))
+    )
+
+
+def recorded_reports(types: Iterable[str], span, exclude=(), within=None) -> list[Report]:
     """Incidents that may be reports of the same attacks: originals (not already marked
-    duplicate) of cases that are not retracted. One query."""
+    duplicate) of cases that are not retracted (and among `within`, if given). One query."""
+    incidents = Incident.objects if within is None else within
     rows = (
-        Incident.objects.filter(type__in=set(types), occurred_on__range=span)
+        incidents.filter(type__in=set(types), occurred_on__range=span)
         .filter(duplicate_of__isnull=True)
         .exclude(case__status=Case.Status.RETRACTED)
         .values_list(*REPORT_FIELDS)
@@ -90,9 +102,17 @@ def find_pairs(new: list[Report], recorded: list[Report]) -> set[tuple]:
         if len(members) < 2 or not any(m.key in new_keys for m in members):
             continue
         members.sort(key=lambda r: r.occurred_on)
-        for a, b in combinations(members, 2):
-            if (a.key in new_keys or b.key in new_keys) and close_in_time(a, b):
-                pairs.add((a.key, b.key))
+        # A sliding window over the dates: a pair is within DAYS or in the same year.
+        for i, a in enumerate(members):
+            horizon = max(
+                a.occurred_on + datetime.timedelta(days=DAYS),
+                a.occurred_on.replace(month=12, day=31),
+            )
+            for b in members[i + 1 :]:
+                if b.occurred_on > horizon:
+                    break
+                if (a.key in new_keys or b.key in new_keys) and close_in_time(a, b):
+                    pairs.add((a.key, b.key))
     return pairs
 
 
@@ -127,7 +147,8 @@ def candidate_pairs(incident_ids: Iterable[int]) -> set[tuple[int, int]]:
 
 
 def count_candidates_for_rows(plan) -> int:
-    """How many likely duplicates an import would flag (for its preview)."""
+    """How many likely duplicates an import would flag that its user may know of (for its
+    preview; the pairs with incidents hidden from them are flagged all the same)."""
     new = [
         Report(("row", row.line), row.type, row.occurred_on, row.precision, row.target_key)
         for row in plan.rows
@@ -136,8 +157,21 @@ def count_candidates_for_rows(plan) -> int:
     if not new:
         return 0
     updated = [row.incident.pk for row in plan.rows if row.action == "update"]
-    recorded = recorded_reports({r.type for r in new}, _span(new), exclude=updated)
+    within = None if plan.sees_all else comparable_for(plan.user)
+    recorded = recorded_reports({r.type for r in new}, _span(new), exclude=updated, within=within)
     return len(find_pairs(new, recorded))
+
+
+def count_visible_pairs(pairs: Iterable[tuple[int, int]], user) -> int:
+    """How many of these pairs `user` may know of (both incidents comparable_for them)."""
+    pairs = list(pairs)
+    ids = {pk for pair in pairs for pk in pair}
+    visible = set()
+    ids_list = list(ids)
+    for start in range(0, len(ids_list), 5000):
+        chunk = ids_list[start : start + 5000]
+        visible |= set(comparable_for(user).filter(pk__in=chunk).values_list("pk", flat=True))
+    return sum(1 for a, b in pairs if a in visible and b in visible)
 
 
 # People and organizations -----------------------------------------------------------------

@@ -14,8 +14,7 @@ import hashlib
 import io
 import re
 import uuid
-import zipfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -26,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cases.models import Case, ImportBatch, Incident, Involvement, Source
+from organizations.api import FORMULA_STARTS, csv_safe
 from organizations.models import Defender, Organization, Perpetrator
 from organizations.names import fold, organization_key, person_key
 from organizations.vocabularies import PerpetratorCategory, State
@@ -235,6 +235,27 @@ def format_date(day: datetime.date, precision: str) -> str:
     return f"{day:%d/%m/%Y}"
 
 
+@functools.cache
+def _pseudonym_prefixes() -> tuple[str, ...]:
+    """The folded words before the code of a pseudonym, in every language it is written in."""
+    prefixes = set()
+    for language in ("es", "en"):
+        with translation.override(language):
+            prefixes.add(fold(_("Protected defender #%(code)s") % {"code": ""}))
+    return tuple(prefixes)
+
+
+def pseudonym_code(name: str) -> str:
+    """The code of a protected defender's pseudonym ("3F2A9C"), "?" for a name that looks
+    like one with a code that cannot be, "" for any other name."""
+    folded = fold(name)
+    for prefix in _pseudonym_prefixes():
+        if folded == prefix or folded.startswith(prefix + " "):
+            code = folded.removeprefix(prefix).strip()
+            return code.upper() if re.fullmatch(r"[0-9a-f]{6}", code) else "?"
+    return ""
+
+
 # Reading the file ---------------------------------------------------------------------------
 
 
@@ -250,28 +271,40 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
+# Cells read from each XLSX row: the template's columns and room for the extra ones that a
+# row is rejected for. A sheet's declared <dimension> may claim 16,384 columns: never trusted.
+XLSX_MAX_COLUMNS = 2 * len(COLUMNS)
+
+
 def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:
+    except Exception as error:  # a hostile or broken file: say so, never a 500
         raise ImportFileError(
             _("The file is not a readable XLSX workbook (%(error)s). Save it again as XLSX or CSV.")
             % {"error": type(error).__name__}
         ) from None
     try:
+        if not book.worksheets:
+            raise ImportFileError(_("The XLSX workbook has no sheet with rows (only charts)."))
         sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # read the rows there are, not the ones the file claims
         rows = []
         limit = settings.IMPORT_MAX_ROWS + 1
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = sheet.iter_rows(values_only=True, max_col=XLSX_MAX_COLUMNS)
+        for number, row in enumerate(cells, start=1):
             if number > limit:
                 raise ImportFileError(_too_many_rows())
             rows.append((number, [_cell(value) for value in row]))
         return rows
-    except (KeyError, ValueError, TypeError, zipfile.BadZipFile) as error:
+    except ImportFileError:
+        raise
+    except Exception as error:  # truncated XML, odd sheets: say so, never a 500
         raise ImportFileError(
-            _("The XLSX workbook could not be read (%(error)s).") % {"error": type(error).__name__}
+            _("The XLSX workbook could not be read (%(error)s). Save it again as XLSX or CSV.")
+            % {"error": type(error).__name__}
         ) from None
     finally:
         book.close()
@@ -351,9 +384,14 @@ def header_columns(header: list[str]) -> list[str]:
     columns = [fold(cell).replace(" ", "_") for cell in header]
     while columns and not columns[-1]:
         columns.pop()
+    if len(columns) > XLSX_MAX_COLUMNS:
+        raise ImportFileError(
+            _("The first row has %(count)d columns: the template has %(expected)d.")
+            % {"count": len(columns), "expected": len(COLUMNS)}
+        )
     unknown = [cell for cell, column in zip(header, columns, strict=False) if column not in COLUMNS]
     missing = [column for column in REQUIRED if column not in columns]
-    repeated = sorted({column for column in columns if columns.count(column) > 1})
+    repeated = sorted(column for column, count in Counter(columns).items() if count > 1)
     problems = []
     if missing:
         problems.append(_("missing columns: %(columns)s") % {"columns": ", ".join(missing)})
@@ -400,9 +438,14 @@ class Row:
     target_kind: str = ""  # "defender" or "organization"
     target_name: str = ""
     perpetrators: list[PerpetratorRef] = field(default_factory=list)
+    # The file's columns: one it does not have leaves that field of an incident unchanged.
+    columns: frozenset = frozenset(COLUMNS)
+    keep_perpetrators: bool = False
     state: str = ""
     case_title: str = ""
     case_id: uuid.UUID | None = None
+    # "Defensor/a protegido/a #3F2A9C" (an export's pseudonym): its code, or "?" if malformed.
+    pseudonym: str = ""
     # Filled by the plan:
     action: str = ""  # create / update / unchanged / reject
     incident: Incident | None = None
@@ -503,6 +546,8 @@ def check_row(row: Row, vocab: dict) -> Row:
                 % {"kind": kind_text, "column": "victima" if defender else "organizacion_victima"},
             )
         row.target_kind, row.target_name = actual, (defender or organization)
+        if defender:
+            row.pseudonym = pseudonym_code(defender)
         _too_long(row, "victima" if defender else "organizacion_victima", 255)
         if not fold(row.target_name):
             row.error("victima", _("the name has no letters"))
@@ -560,6 +605,13 @@ def check_row(row: Row, vocab: dict) -> Row:
     return row
 
 
+def _unquote(cell: str) -> str:
+    """ "'=1+1" → "=1+1": the ' that exports put before what would be a formula."""
+    if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
+
+
 def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
     """Every data row checked; raises ImportFileError for a bad header or no data."""
     (_line, header), *body = table
@@ -567,11 +619,12 @@ def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
     if not body:
         raise ImportFileError(_("The file holds the column names but no rows."))
     vocab = vocabularies()
+    present = frozenset(columns)
     rows, seen = [], {}
     for line, cells in body:
         extra = [cell for cell in cells[len(columns) :] if cell]
-        values = dict(zip(columns, cells, strict=False))
-        row = check_row(Row(line=line, values=values), vocab)
+        values = dict(zip(columns, map(_unquote, cells), strict=False))
+        row = check_row(Row(line=line, values=values, columns=present), vocab)
         if extra:
             row.error("", _("%(count)d cells beyond the last column") % {"count": len(extra)})
         if row.ref:
@@ -603,7 +656,9 @@ class Plan:
     organizations: dict[str, int] = field(default_factory=dict)
     perpetrators: dict[str, int] = field(default_factory=dict)
     cases: dict[str, Case] = field(default_factory=dict)
-    duplicates: int = 0
+    duplicates: int = 0  # likely duplicates the user may know of
+    user: object = None
+    sees_all: bool = True
 
     def of(self, action: str) -> list[Row]:
         return [row for row in self.rows if row.action == action]
@@ -637,15 +692,21 @@ def _index(queryset, key, names: tuple[str, ...]) -> dict[str, int]:
     return index
 
 
+AMBIGUOUS = 0  # an acronym that several perpetrators share
+
+
 def _perpetrator_index() -> dict[str, int]:
+    """ "n:<folded name>" and "n:<folded name (acronym)>" → id; "a:<folded acronym>" → id, or
+    AMBIGUOUS if several perpetrators have it."""
     index = {}
-    for pk, name, acronym in Perpetrator.objects.order_by("id").values_list(
+    for target, name, acronym in Perpetrator.objects.order_by("id").values_list(
         "id", "name", "acronym"
     ):
-        index.setdefault(fold(name), pk)
+        index.setdefault(f"n:{fold(name)}", target)
         if acronym:
-            index.setdefault(fold(acronym), pk)
-            index.setdefault(fold(f"{name} ({acronym})"), pk)
+            index.setdefault(f"n:{fold(f'{name} ({acronym})')}", target)
+            key = f"a:{fold(acronym)}"
+            index[key] = target if index.get(key, target) == target else AMBIGUOUS
     return index
 
 
@@ -657,8 +718,8 @@ def plan_import(
     may change everything."""
     from cases.duplicates import count_candidates_for_rows
 
-    plan = Plan(rows=rows, origin=origin, case_status=case_status)
     sees_all = trusted or user.has_perm("cases.view_all_cases")
+    plan = Plan(rows=rows, origin=origin, case_status=case_status, user=user, sees_all=sees_all)
     defenders = Defender.objects.all() if sees_all else Defender.objects.visible_to(user)
     plan.defenders = _index(defenders, person_key, ("full_name", "known_as"))
     plan.organizations = _index(Organization.objects.all(), organization_key, ("name", "acronym"))
@@ -668,7 +729,9 @@ def plan_import(
     refs = [row.ref for row in rows if row.ref and not row.errors]
     existing = {
         incident.import_ref: incident
-        for incident in Incident.objects.filter(import_origin=origin).select_related("case")
+        for incident in Incident.objects.filter(import_origin=origin).select_related(
+            "case", "defender"
+        )
     }
     by_public_id = _incidents_by_public_id(refs)
     case_ids = {row.case_id for row in rows if row.case_id is not None}
@@ -697,17 +760,24 @@ def plan_import(
         ):
             involved[incident_id].add((perpetrator_id_, role))
 
-    def may_change(case: Case) -> str | None:
+    def may_touch(case: Case) -> str | None:
         if case.pk not in visible_case_ids:
-            return _("belongs to a case you may not see")
+            # Says no more than needed: not that a restricted case exists, nor its title.
+            return _("is already used by records you may not change: ask a coordinator")
         if case.status == Case.Status.RETRACTED:
             return _(
                 "belongs to a retracted case (or import): import the file under another origin"
             )
+        return None
+
+    def may_change(case: Case) -> str | None:
+        if problem := may_touch(case):
+            return problem
         if trusted or case.is_editable_by(user):
             return None
         return _("belongs to a verified case: only a reviewer may change it")
 
+    pseudonyms = None  # code → defender ids, read only if a row names a pseudonym
     # A perpetrator not recorded yet needs its category on one of its rows at least.
     categorized = {
         fold(p.name): p for row in rows if not row.errors for p in row.perpetrators if p.category
@@ -717,8 +787,16 @@ def plan_import(
             continue
         for perpetrator in row.perpetrators:
             key = fold(perpetrator.name)
-            known = {key, fold(perpetrator.acronym)} & plan.perpetrators.keys()
-            if not known and key not in categorized:
+            if (
+                plan.perpetrators.get(f"a:{key}") == AMBIGUOUS
+                and f"n:{key}" not in plan.perpetrators
+            ):
+                row.error(
+                    "perpetrador",
+                    _("“%(name)s” is the acronym of several perpetrators: write the full name")
+                    % {"name": perpetrator.name},
+                )
+            elif perpetrator_id(perpetrator, plan) is None and key not in categorized:
                 row.error(
                     "categoria_perpetrador",
                     _("“%(name)s” is not recorded yet: give its category")
@@ -726,21 +804,31 @@ def plan_import(
                 )
         incident = by_public_id.get(row.ref) or existing.get(row.ref)
         if incident is not None:
-            if problem := may_change(incident.case):
+            # Only a row that changes something needs the right to change the case.
+            if problem := may_touch(incident.case):
                 row.error(
                     "referencia", _("“%(ref)s” %(problem)s") % {"ref": row.ref, "problem": problem}
                 )
         elif row.case_key in plan.cases:
             if problem := may_change(plan.cases[row.case_key]):
                 row.error("caso", problem)
+        if row.pseudonym and not row.errors:
+            if pseudonyms is None:
+                pseudonyms = _pseudonym_index(defenders)
+            _resolve_pseudonym(row, incident, pseudonyms, plan)
         if row.errors:
             continue
         row.incident = incident
         if incident is None:
             row.action = "create"
         else:
+            _keep_absent(row, incident, plan, involved[incident.pk])
             row.changes = _changes(row, incident, plan, involved[incident.pk])
             row.action = "update" if row.changes else "unchanged"
+            if row.changes and (problem := may_change(incident.case)):
+                row.error(
+                    "referencia", _("“%(ref)s” %(problem)s") % {"ref": row.ref, "problem": problem}
+                )
 
     _check_verified_cases_have_sources(plan)
     for row in rows:
@@ -761,6 +849,41 @@ def plan_import(
     return plan
 
 
+def _pseudonym_index(defenders) -> dict[str, set[int]]:
+    """Pseudonym code → the protected defenders (their survivors, if merged) it may stand for."""
+    index = defaultdict(set)
+    protected = defenders.filter(identity_protected=True).order_by()
+    for pk, public_id, merged_into in protected.values_list("id", "public_id", "merged_into_id"):
+        index[Defender.pseudonym_code(public_id)].add(merged_into or pk)
+    return index
+
+
+def _resolve_pseudonym(row: Row, incident, pseudonyms: dict[str, set[int]], plan: Plan) -> None:
+    """A file exported from here names protected defenders by their pseudonyms: map one back
+    to its defender (the incident's own, when the row updates it). A pseudonym is never taken
+    for the name of a new person."""
+    current = incident.defender if incident is not None else None
+    if (
+        current is not None
+        and current.identity_protected
+        and Defender.pseudonym_code(current.public_id) == row.pseudonym
+    ):
+        found = {current.merged_into_id or current.pk}
+    else:
+        found = pseudonyms.get(row.pseudonym, set())
+    if len(found) != 1:
+        row.error(
+            "victima",
+            _(
+                "“%(name)s” is the pseudonym of a protected defender who cannot be identified "
+                "here: write the person's name (if you may know it) or leave this row out"
+            )
+            % {"name": row.target_name},
+        )
+        return
+    plan.defenders[row.target_key[1]] = found.pop()
+
+
 def _incidents_by_public_id(refs: list[str]) -> dict[str, Incident]:
     """Rows whose reference is an incident's public id (a file exported from here)."""
     ids = []
@@ -772,7 +895,7 @@ def _incidents_by_public_id(refs: list[str]) -> dict[str, Incident]:
     found = {}
     for start in range(0, len(ids), 5000):
         chunk = Incident.objects.filter(public_id__in=ids[start : start + 5000])
-        found.update({str(i.public_id): i for i in chunk.select_related("case")})
+        found.update({str(i.public_id): i for i in chunk.select_related("case", "defender")})
     return found
 
 
@@ -804,10 +927,37 @@ def target_id(row: Row, plan: Plan) -> int | None:
 
 
 def perpetrator_id(perpetrator: PerpetratorRef, plan: Plan) -> int | None:
-    for key in (fold(perpetrator.name), fold(perpetrator.acronym)):
-        if key and key in plan.perpetrators:
+    """The perpetrator a row names: by its name (or "name (acronym)"); by its acronym only
+    when the cell holds nothing else — "Freddy Bernal (PSUV)" is never "Diosdado Cabello
+    (PSUV)"."""
+    name = fold(perpetrator.name)
+    keys = [f"n:{name}"]
+    if perpetrator.acronym:
+        keys.append(f"n:{fold(f'{perpetrator.name} ({perpetrator.acronym})')}")
+    else:
+        keys.append(f"a:{name}")
+    for key in keys:
+        if plan.perpetrators.get(key):  # not AMBIGUOUS
             return plan.perpetrators[key]
     return None
+
+
+def _keep_absent(row: Row, incident: Incident, plan: Plan, involved: set) -> None:
+    """A column the file does not have means "leave it as it is" for the incident a row
+    updates (a file with fewer columns must not wipe what it does not mention)."""
+    if "estado" not in row.columns:
+        row.state = incident.state
+    for column, name in (("municipio", "municipality"), ("descripcion", "description")):
+        if column not in row.columns:
+            row.values[column] = getattr(incident, name)
+    if "perpetrador" not in row.columns:
+        row.keep_perpetrators = True
+    elif "rol_perpetrador" not in row.columns:
+        roles = dict(involved)  # perpetrator id → its role now
+        for perpetrator in row.perpetrators:
+            pk = perpetrator_id(perpetrator, plan)
+            if pk in roles:
+                perpetrator.role = roles[pk]
 
 
 def _changes(row: Row, incident: Incident, plan: Plan, involved: set) -> list[str]:
@@ -829,7 +979,7 @@ def _changes(row: Row, incident: Incident, plan: Plan, involved: set) -> list[st
     if current is None or current != target_id(row, plan):
         changed.append(str(_("target")))
     wanted = {(perpetrator_id(p, plan), p.role) for p in row.perpetrators}
-    if None in {pk for pk, _role in wanted} or wanted != involved:
+    if not row.keep_perpetrators and (None in {pk for pk, _role in wanted} or wanted != involved):
         changed.append(str(Incident._meta.get_field("perpetrators").verbose_name))
     return changed
 
@@ -849,7 +999,8 @@ def error_file(plan: Plan) -> bytes:
     writer.writerow(["linea", "columna", "error", *COLUMNS])
     for row in plan.rejected:
         for column, message in row.errors:
-            writer.writerow([row.line, column, message, *(row.get(c) for c in COLUMNS)])
+            cells = [row.line, column, message, *(row.get(c) for c in COLUMNS)]
+            writer.writerow([csv_safe(str(cell)) for cell in cells])
     return "\ufeff".encode() + buffer.getvalue().encode()
 
 
@@ -861,6 +1012,33 @@ def auto_case_title(row: Row) -> str:
         "date": format_date(row.occurred_on, row.precision),
         "ref": row.ref[:50],
     }
+
+
+@dataclass
+class RetractionScope:
+    """What retracting a batch does, as `user` may know it."""
+
+    cases: list[Case]  # the cases it created: retracted
+    incidents: int  # the incidents in them
+    hidden_cases: int  # cases it created that `user` may not see: the retraction is refused
+    kept_incidents: int  # incidents it added to cases that existed before: they stay
+    kept_cases: list[Case]  # those earlier cases, the ones `user` may see
+    kept_hidden_cases: int  # and how many others
+
+
+def retraction_scope(batch: ImportBatch, user) -> RetractionScope:
+    visible = Case.objects.visible_to(user).values("pk")
+    created = Case.objects.filter(import_batch=batch).order_by("pk")
+    added = Incident.objects.filter(import_batch=batch).exclude(case__import_batch=batch)
+    earlier = Case.objects.filter(pk__in=added.values("case_id")).order_by("title", "pk")
+    return RetractionScope(
+        cases=list(created.filter(pk__in=visible)),
+        incidents=Incident.objects.filter(case__import_batch=batch).count(),
+        hidden_cases=created.exclude(pk__in=visible).count(),
+        kept_incidents=added.count(),
+        kept_cases=list(earlier.filter(pk__in=visible)),
+        kept_hidden_cases=earlier.exclude(pk__in=visible).count(),
+    )
 
 
 # Export in the template ------------------------------------------------------------------------
@@ -927,18 +1105,27 @@ def as_csv(rows: list[dict[str, str]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
     writer.writeheader()
-    writer.writerows(rows)
+    # Cells starting with = + - @ get a ' (the import takes it off again).
+    writer.writerows({c: csv_safe(str(row.get(c, ""))) for c in COLUMNS} for row in rows)
     return "\ufeff".encode() + buffer.getvalue().encode()
 
 
 def as_xlsx(rows: list[dict[str, str]], *, with_help: bool = False) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("incidents"))
+
+    def text(value) -> WriteOnlyCell:
+        # Typed as text: "=HYPERLINK(…)" typed by someone stays words, never a formula.
+        cell = WriteOnlyCell(sheet, value=str(value))
+        cell.data_type = "s"
+        return cell
+
     sheet.append(list(COLUMNS))
     for row in rows:
-        sheet.append([row.get(column, "") for column in COLUMNS])
+        sheet.append([text(row.get(column, "")) for column in COLUMNS])
     if with_help:
         notes = book.create_sheet(_("how to fill it in"))
         notes.append([_("column"), _("what it holds")])

@@ -19,7 +19,6 @@ from cases import duplicates, imports
 from cases.models import Case, DuplicatePair, ImportBatch, Incident, Involvement, Source
 from organizations.audit import bulk_create_with_history
 from organizations.models import Defender, Organization, Perpetrator
-from organizations.names import fold
 from organizations.services import record_save
 
 
@@ -268,10 +267,16 @@ def incident_unmark_duplicate(
 
 
 def duplicates_flag(
-    *, incident_ids: Iterable[int], user: AbstractBaseUser | None, reason: str = ""
+    *,
+    incident_ids: Iterable[int],
+    user: AbstractBaseUser | None,
+    reason: str = "",
+    counted_for: AbstractBaseUser | None = None,
 ) -> int:
     """Record the likely duplicates of these incidents for reviewers to decide (pairs already
-    flagged or decided are left alone: "not a duplicate" is never asked again)."""
+    flagged or decided are left alone: "not a duplicate" is never asked again). Returns how
+    many were flagged — of those `counted_for` may know of, if given (the others concern
+    incidents or protected people hidden from them)."""
     pairs = sorted(duplicates.candidate_pairs(incident_ids))
     objs = [DuplicatePair(first_id=a, second_id=b) for a, b in pairs]
     reason = reason or _("Likely duplicate: same target and type, close dates")
@@ -280,6 +285,8 @@ def duplicates_flag(
     else:
         for pair in objs:
             record_save(pair, user=user, reason=reason)
+    if counted_for is not None:
+        return duplicates.count_visible_pairs(pairs, counted_for)
     return len(objs)
 
 
@@ -564,9 +571,7 @@ def _import_write(plan: imports.Plan, batch: ImportBatch, user: AbstractBaseUser
     for key, perpetrator in zip(
         plan.new_perpetrators, bulk(_validated(perpetrators, ["parent"])), strict=True
     ):
-        plan.perpetrators[key] = perpetrator.pk
-        if perpetrator.acronym:
-            plan.perpetrators.setdefault(fold(perpetrator.acronym), perpetrator.pk)
+        plan.perpetrators[f"n:{key}"] = perpetrator.pk
 
     # Cases: one per "caso" (or per row without one).
     new_cases = {}
@@ -620,7 +625,10 @@ def _import_write(plan: imports.Plan, batch: ImportBatch, user: AbstractBaseUser
 
     updated = [_import_update(row, plan, user=user, reason=reason) for row in plan.of("update")]
     return duplicates_flag(
-        incident_ids=[i.pk for i in incidents] + updated, user=user, reason=reason
+        incident_ids=[i.pk for i in incidents] + updated,
+        user=user,
+        reason=reason,
+        counted_for=None if plan.sees_all else user,
     )
 
 
@@ -661,6 +669,8 @@ def _import_update(row, plan: imports.Plan, *, user, reason: str) -> int:
     incident.organization_id = target if kind == "organization" else None
     incident.version += 1
     record_save(incident, user=user, reason=reason)
+    if row.keep_perpetrators:  # the file has no perpetrator column
+        return incident.pk
     wanted = {imports.perpetrator_id(p, plan): p.role for p in row.perpetrators}
     for involvement in incident.involvements.all():
         if wanted.get(involvement.perpetrator_id) == involvement.role:
@@ -679,16 +689,25 @@ def _import_update(row, plan: imports.Plan, *, user, reason: str) -> int:
 
 @transaction.atomic
 def import_batch_retract(*, batch: ImportBatch, user: AbstractBaseUser, reason: str) -> list[Case]:
-    """Take an import back as a whole: every case holding an incident it created is retracted
-    (kept, never counted again), whatever its status. Changes the batch made to earlier
-    incidents stay: import the previous file again to undo them."""
+    """Take an import back as a whole: every case it created is retracted (kept, never counted
+    again), whatever its status. Cases that existed before are never changed: the incidents
+    the batch added to them, and its changes to earlier incidents, stay (see
+    imports.retraction_scope). Refused if a case it created is hidden from `user`."""
     if not reason:
         raise ValidationError(_("Say why the import is retracted."), code="reason_required")
     batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
     if batch.status != ImportBatch.Status.IMPORTED:
         raise ValidationError(_("Only an imported batch can be retracted."), code="status")
-    case_ids = set(Case.objects.filter(import_batch=batch).values_list("pk", flat=True))
-    case_ids |= set(Incident.objects.filter(import_batch=batch).values_list("case_id", flat=True))
+    scope = imports.retraction_scope(batch, user)
+    if scope.hidden_cases:
+        raise ValidationError(
+            _(
+                "Some cases this import created are restricted to a team you are not on: "
+                "only a coordinator may retract it."
+            ),
+            code="permission",
+        )
+    case_ids = [case.pk for case in scope.cases]
     cases = list(Case.objects.select_for_update().filter(pk__in=case_ids).order_by("pk"))
     others = Incident.objects.filter(duplicate_of__case__in=case_ids).exclude(case__in=case_ids)
     if others.filter(case__status__in=Case.COUNTED_STATUSES).exists():

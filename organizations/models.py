@@ -217,8 +217,12 @@ class Defender(models.Model):
     @staticmethod
     def pseudonym_of(public_id: uuid.UUID) -> str:
         """Stable for a defender (derived from the public id), reveals nothing of the name."""
-        code = hashlib.sha256(public_id.bytes).hexdigest()[:6].upper()
-        return _("Protected defender #%(code)s") % {"code": code}
+        return _("Protected defender #%(code)s") % {"code": Defender.pseudonym_code(public_id)}
+
+    @staticmethod
+    def pseudonym_code(public_id: uuid.UUID) -> str:
+        """The six characters of a pseudonym (spreadsheet imports read them back)."""
+        return hashlib.sha256(public_id.bytes).hexdigest()[:6].upper()
 
     def name_for(self, user, *, on_team: bool = False) -> str:
         """The name `user` may see: the pseudonym unless they may know who it is."""

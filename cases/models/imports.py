@@ -113,9 +113,10 @@ class ImportBatch(models.Model):
 
 class DuplicatePairQuerySet(AuditedQuerySet):
     def visible_to(self, user):
-        from cases.models.core import Incident
+        from cases.duplicates import comparable_for
 
-        visible = Incident.objects.visible_to(user).values("pk")
+        # A pair with a protected person hidden from `user` is for the case team.
+        visible = comparable_for(user).values("pk")
         return self.filter(first__in=visible, second__in=visible)
 
     def pending(self):

@@ -55,7 +55,8 @@ class Command(BaseCommand):
             data = path.read_bytes()
         except OSError as error:
             raise CommandError(
-                _("Cannot read %(file)s: %(error)s") % {"file": path, "error": error}
+                _("Cannot read %(file)s: %(error)s") % {"file": path, "error": error},
+                returncode=NOTHING,
             ) from None
         user = self._user(options["user"])
         started = time.monotonic()
@@ -103,7 +104,9 @@ class Command(BaseCommand):
         try:
             return get_user_model().objects.get(username=username)
         except get_user_model().DoesNotExist:
-            raise CommandError(_("No user %(name)s.") % {"name": username}) from None
+            raise CommandError(
+                _("No user %(name)s.") % {"name": username}, returncode=NOTHING
+            ) from None
 
     def _report(self, plan, seconds: float, options) -> None:
         for row in plan.rejected[:200]:
