@@ -234,6 +234,8 @@ class ImportBatchAdmin(HistoryAdmin):
             except services.ImportRejected as rejected:
                 plan = rejected.plan
                 messages.error(request, rejected.messages[0])
+            except services.ImportConflict as conflict:
+                messages.error(request, conflict.messages[0])  # the preview, planned anew
             except (ValidationError, imports.ImportFileError) as error:
                 messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
                 return redirect("admin:cases_importbatch_changelist")

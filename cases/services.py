@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -442,6 +442,27 @@ def system_user() -> AbstractBaseUser:
     return user
 
 
+class ImportConflict(ValidationError):
+    """Another import created the same names at the same moment: nothing was written."""
+
+    def __init__(self):
+        super().__init__(
+            _(
+                "Someone else imported the same names at the same time: nothing was "
+                "imported. Try again."
+            ),
+            code="conflict",
+        )
+
+
+def _imports_lock() -> None:
+    """One import writes at a time, whatever its origin: two files naming the same new
+    organization would otherwise both plan to create it. The lock is the system user's row
+    (always there, never edited), held until the transaction ends; SQLite takes no row
+    locks but lets one transaction write at a time anyway."""
+    list(get_user_model().objects.select_for_update().filter(pk=system_user().pk).values("pk"))
+
+
 class ImportRejected(ValidationError):
     """Rows were bad and the import was not told to skip them: nothing was written."""
 
@@ -528,12 +549,17 @@ def import_batch_run(
         raise ValidationError(_("This file was already imported."), code="done")
     if batch.created_by_id != user.pk:
         raise ValidationError(_("Only who uploaded the file may import it."), code="permission")
-    # One import per origin at a time: references are read and written under this lock.
-    list(ImportBatch.objects.select_for_update().filter(origin=batch.origin).values("pk"))
+    # Planned again under the lock: names and references as the previous import left them.
+    _imports_lock()
     plan = import_batch_plan(batch=batch, user=user, trusted=trusted)
     if plan.rejected and not skip_invalid:
         raise ImportRejected(plan)
-    flagged = _import_write(plan, batch, user)
+    try:
+        with transaction.atomic():
+            flagged = _import_write(plan, batch, user)
+    except IntegrityError:
+        # A record made outside imports (the admin) at the same moment took a name.
+        raise ImportConflict() from None
     _set_counts(batch, plan)
     batch.duplicates_flagged = flagged
     batch.status, batch.imported_at = ImportBatch.Status.IMPORTED, timezone.now()

@@ -1,0 +1,93 @@
+"""Spreadsheet imports: the review of issue 7, second round (concurrent imports, merge chains,
+merging into protected people, the error file, large files in the admin)."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from cases import services
+from cases.models import ImportBatch, Incident
+from organizations.models import Organization
+from organizations.services import record_save
+from tests.cases.test_import import as_csv, row
+
+pytestmark = pytest.mark.django_db
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks are PostgreSQL's"
+)
+
+
+def org_row(name="Organización Concurrente Dos", **values):
+    return row(victima="", tipo_victima="", organizacion_victima=name, **values)
+
+
+def prepare(user, rows, *, origin="O"):
+    batch, _plan = services.import_batch_prepare(
+        user=user, data=as_csv(rows), file_name=f"{origin}.csv", origin=origin
+    )
+    return batch
+
+
+# 10. Concurrent imports --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def name_taken_meanwhile(monkeypatch, coordinator):
+    """Someone else records the organization between the import's plan and its write."""
+    plan, calls = services.import_batch_plan, []
+
+    def plan_then_someone_else_writes(**kwargs):
+        planned = plan(**kwargs)
+        if not calls:
+            calls.append(1)
+            org = Organization(name="Organización Concurrente Dos")
+            record_save(org, user=coordinator, reason="a la vez")
+        return planned
+
+    monkeypatch.setattr(services, "import_batch_plan", plan_then_someone_else_writes)
+
+
+def test_a_name_taken_at_the_same_moment_asks_to_try_again_in_the_admin(
+    client_for, documentalist, name_taken_meanwhile
+):
+    batch = prepare(documentalist, [org_row()])
+    url = f"/admin/cases/importbatch/{batch.public_id}/preview/"
+
+    response = client_for(documentalist).post(url, {"confirm": "1"})
+
+    assert response.status_code == 200
+    assert "al mismo tiempo" in response.text
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.PREVIEW
+    assert not Incident.objects.exists() and not Organization.objects.exists()
+
+
+def test_a_name_taken_at_the_same_moment_makes_the_command_exit_2_writing_nothing(
+    tmp_path, name_taken_meanwhile
+):
+    path = tmp_path / "x.csv"
+    path.write_bytes(as_csv([org_row()]))
+
+    with pytest.raises(CommandError, match="al mismo tiempo") as error:
+        call_command("import_incidents", str(path), stdout=io.StringIO())
+
+    assert error.value.returncode == 2
+    assert not ImportBatch.objects.exists() and not Organization.objects.exists()
+    assert not list((tmp_path / "media").rglob("*.csv"))  # the uploaded copy is not kept
+
+
+@postgres_only
+def test_an_import_plans_and_writes_under_the_one_lock_imports_share(reviewer):
+    """Two origins both creating "Organización Concurrente Dos" collided on its unique name:
+    the second now waits for the first, then plans again and finds the organization."""
+    from django.test.utils import CaptureQueriesContext
+
+    batch = prepare(reviewer, [org_row()], origin="A")
+    with CaptureQueriesContext(connection) as queries:
+        services.import_batch_run(batch=batch, user=reviewer)
+    sql = [query["sql"] for query in queries.captured_queries]
+    lock = next(i for i, q in enumerate(sql) if 'FROM "auth_user"' in q and "FOR UPDATE" in q)
+    planned = next(i for i, q in enumerate(sql) if 'FROM "organizations_organization"' in q)
+    assert lock < planned
