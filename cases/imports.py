@@ -681,11 +681,23 @@ class Plan:
         }
 
 
+def survivor_id(pk: int, merged_into: dict[int, int | None]) -> int:
+    """The record `pk` was merged into, at the end of a chain of merges (A into B, then B into
+    C: C); a cycle, which merges never make, stops where it closes."""
+    seen = {pk}
+    while (parent := merged_into.get(pk)) is not None and parent not in seen:
+        seen.add(parent)
+        pk = parent
+    return pk
+
+
 def _index(queryset, key, names: tuple[str, ...]) -> dict[str, int]:
     """folded name → id of the record it names (a merged record leads to its survivor)."""
+    rows = list(queryset.order_by("id").values("id", "merged_into_id", *names))
+    merged_into = {row["id"]: row["merged_into_id"] for row in rows}
     index = {}
-    for row in queryset.order_by("id").values("id", "merged_into_id", *names):
-        target = row["merged_into_id"] or row["id"]
+    for row in rows:
+        target = survivor_id(row["id"], merged_into)
         for name in names:
             if row[name]:
                 index.setdefault(key(row[name]), target)
@@ -852,9 +864,12 @@ def plan_import(
 def _pseudonym_index(defenders) -> dict[str, set[int]]:
     """Pseudonym code → the protected defenders (their survivors, if merged) it may stand for."""
     index = defaultdict(set)
+    merged_into = dict(
+        defenders.filter(merged_into__isnull=False).order_by().values_list("id", "merged_into_id")
+    )
     protected = defenders.filter(identity_protected=True).order_by()
-    for pk, public_id, merged_into in protected.values_list("id", "public_id", "merged_into_id"):
-        index[Defender.pseudonym_code(public_id)].add(merged_into or pk)
+    for pk, public_id in protected.values_list("id", "public_id"):
+        index[Defender.pseudonym_code(public_id)].add(survivor_id(pk, merged_into))
     return index
 
 

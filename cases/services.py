@@ -378,6 +378,12 @@ def defender_merge(
         Defender.objects.select_for_update().get(pk=d.pk) for d in (survivor, merged)
     )
     _merge_check(survivor, merged)
+    # Protection asked for under either record protects the person, under both records: the
+    # merged one, kept for the history, would otherwise tie a real name to a pseudonym.
+    protected = survivor.identity_protected or merged.identity_protected
+    if protected:
+        # Public ids are pseudonym codes: a history reason naming both would tie them too.
+        reason = reason or _("Merged with another record of the same person (identity protected)")
     reason = reason or _("Defender %(merged)s merged into %(survivor)s") % {
         "merged": merged.public_id,
         "survivor": survivor.public_id,
@@ -385,12 +391,12 @@ def defender_merge(
     incidents = Incident.objects.select_for_update().filter(defender=merged)
     moved = _repoint(incidents, "defender", survivor, user=user, reason=reason, versioned=True)
     _repoint(merged.memberships.all(), "defender", survivor, user=user, reason=reason)
+    # Records merged into `merged` before lead straight to the survivor: no chains of merges.
     for proceeding in merged.proceedings.all():
         proceeding._history_user, proceeding._change_reason = user, reason
         proceeding.defendants.remove(merged)
         proceeding.defendants.add(survivor)
-    # Protection asked for under either record protects the person.
-    survivor.identity_protected = survivor.identity_protected or merged.identity_protected
+    survivor.identity_protected = protected
     survivor.known_as = survivor.known_as or merged.known_as
     record_save(
         survivor,
@@ -398,8 +404,17 @@ def defender_merge(
         reason=reason,
         update_fields=["identity_protected", "known_as", "updated_at"],
     )
-    merged.merged_into = survivor
-    record_save(merged, user=user, reason=reason, update_fields=["merged_into", "updated_at"])
+    # Records merged into `merged` before lead straight to the survivor: no chains of merges.
+    earlier = Defender.objects.select_for_update().filter(merged_into=merged).order_by("pk")
+    for record in [merged, *earlier]:
+        record.merged_into = survivor
+        record.identity_protected = record.identity_protected or protected
+        record_save(
+            record,
+            user=user,
+            reason=reason,
+            update_fields=["merged_into", "identity_protected", "updated_at"],
+        )
     duplicates_flag(incident_ids=moved, user=user, reason=reason)
     return survivor
 
@@ -422,8 +437,11 @@ def organization_merge(
     _repoint(merged.memberships.all(), "organization", survivor, user=user, reason=reason)
     survivor.acronym = survivor.acronym or merged.acronym
     record_save(survivor, user=user, reason=reason, update_fields=["acronym", "updated_at"])
-    merged.merged_into = survivor
-    record_save(merged, user=user, reason=reason, update_fields=["merged_into", "updated_at"])
+    # Records merged into `merged` before lead straight to the survivor: no chains of merges.
+    earlier = Organization.objects.select_for_update().filter(merged_into=merged).order_by("pk")
+    for record in [merged, *earlier]:
+        record.merged_into = survivor
+        record_save(record, user=user, reason=reason, update_fields=["merged_into", "updated_at"])
     duplicates_flag(incident_ids=moved, user=user, reason=reason)
     return survivor
 

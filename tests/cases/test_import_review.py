@@ -7,11 +7,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from cases import services
+from cases import imports, services
 from cases.models import ImportBatch, Incident
-from organizations.models import Organization
+from organizations.models import Defender, Organization
 from organizations.services import record_save
 from tests.cases.test_import import as_csv, row
+from tests.factories import DefenderFactory, IncidentFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 postgres_only = pytest.mark.skipif(
@@ -91,3 +92,58 @@ def test_an_import_plans_and_writes_under_the_one_lock_imports_share(reviewer):
     lock = next(i for i, q in enumerate(sql) if 'FROM "auth_user"' in q and "FOR UPDATE" in q)
     planned = next(i for i, q in enumerate(sql) if 'FROM "organizations_organization"' in q)
     assert lock < planned
+
+
+# 11. Chains of merges ----------------------------------------------------------------------------
+
+
+def test_a_name_merged_twice_is_imported_onto_the_last_survivor(reviewer):
+    alfa, beta, gamma = (
+        OrganizationFactory(name=name) for name in ("Org Alfa Uno", "Org Beta Dos", "Org Gamma")
+    )
+    services.organization_merge(survivor=beta, merged=alfa, user=reviewer)
+    services.organization_merge(survivor=gamma, merged=beta, user=reviewer)
+
+    batch = prepare(reviewer, [org_row("Org Alfa Uno")])
+    services.import_batch_run(batch=batch, user=reviewer)
+
+    assert Incident.objects.get().organization == gamma
+    alfa.refresh_from_db()
+    assert alfa.merged_into == gamma  # repointed, with its history
+    assert alfa.history.first().merged_into_id == gamma.pk
+
+
+def test_a_chain_of_merges_left_by_older_data_still_leads_to_its_end():
+    assert imports.survivor_id(1, {1: 2, 2: 3, 3: None}) == 3
+    assert imports.survivor_id(1, {1: 2, 2: 1}) == 2  # a cycle ends where it closes
+    assert imports.survivor_id(4, {1: 2}) == 4
+
+
+# 12. Merging into a protected person -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protected_side", ["survivor", "merged"])
+def test_merging_with_a_protected_record_protects_both_and_the_history_ties_no_pseudonym(
+    documentalist, coordinator, protected_side
+):
+    protected = DefenderFactory(full_name="Nombre Secreto", identity_protected=True)
+    IncidentFactory(defender=protected)  # a case the documentalist is not on
+    public = DefenderFactory(full_name="Testigo Reservada Ejemplar", identity_protected=False)
+    IncidentFactory(defender=public)
+    survivor, merged = (protected, public) if protected_side == "survivor" else (public, protected)
+
+    services.defender_merge(survivor=survivor, merged=merged, user=coordinator)
+
+    for record in (survivor, merged):
+        record.refresh_from_db()
+        assert record.identity_protected
+        assert not Defender.objects.visible_to(documentalist).filter(pk=record.pk).exists()
+    secrets = {str(protected.public_id), str(public.public_id)}
+    secrets |= {Defender.pseudonym_code(d.public_id) for d in (protected, public)}
+    reasons = [
+        str(h.history_change_reason)
+        for model in (Defender, Incident)
+        for h in model.history.all()
+        if h.history_change_reason
+    ]
+    assert reasons and not [r for r in reasons if any(s in r for s in secrets)]
