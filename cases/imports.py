@@ -48,6 +48,8 @@ COLUMNS = (
     "fuente_medio",
 )
 REQUIRED = ("referencia", "fecha", "tipo")
+# The error file's own columns, before the template's: ignored when it is imported again.
+ERROR_COLUMNS = ("linea", "columna", "error")
 # What each column holds (the downloadable template's second sheet, and the README).
 TEMPLATE_HELP = {
     "referencia": gettext_lazy(
@@ -389,7 +391,11 @@ def header_columns(header: list[str]) -> list[str]:
             _("The first row has %(count)d columns: the template has %(expected)d.")
             % {"count": len(columns), "expected": len(COLUMNS)}
         )
-    unknown = [cell for cell, column in zip(header, columns, strict=False) if column not in COLUMNS]
+    unknown = [
+        cell
+        for cell, column in zip(header, columns, strict=False)
+        if column not in COLUMNS and column not in ERROR_COLUMNS
+    ]
     missing = [column for column in REQUIRED if column not in columns]
     repeated = sorted(column for column, count in Counter(columns).items() if count > 1)
     problems = []
@@ -619,11 +625,13 @@ def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
     if not body:
         raise ImportFileError(_("The file holds the column names but no rows."))
     vocab = vocabularies()
-    present = frozenset(columns)
+    present = frozenset(columns) - set(ERROR_COLUMNS)
     rows, seen = [], {}
     for line, cells in body:
         extra = [cell for cell in cells[len(columns) :] if cell]
         values = dict(zip(columns, map(_unquote, cells), strict=False))
+        for column in ERROR_COLUMNS:
+            values.pop(column, None)
         row = check_row(Row(line=line, values=values, columns=present), vocab)
         if extra:
             row.error("", _("%(count)d cells beyond the last column") % {"count": len(extra)})
@@ -1007,15 +1015,22 @@ def source_kind(url: str, publisher: str) -> str:
 
 
 def error_file(plan: Plan) -> bytes:
-    """The rejected rows as they came, each with its line, column and reason first: fix them
-    there and import that file (same origin) to bring them in."""
+    """The rejected rows as they came, one line each, with its line, columns and reasons
+    first: fix them there and import that file (same origin) to bring them in. Only the
+    columns the file had: a column added empty would clear that field of the incidents the
+    rows update."""
+    columns = [c for c in COLUMNS if not plan.rejected or c in plan.rejected[0].columns]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["linea", "columna", "error", *COLUMNS])
+    writer.writerow([*ERROR_COLUMNS, *columns])
     for row in plan.rejected:
-        for column, message in row.errors:
-            cells = [row.line, column, message, *(row.get(c) for c in COLUMNS)]
-            writer.writerow([csv_safe(str(cell)) for cell in cells])
+        cells = [
+            row.line,
+            "; ".join(dict.fromkeys(column for column, _message in row.errors if column)),
+            "; ".join(message for _column, message in row.errors),
+            *(row.get(c) for c in columns),
+        ]
+        writer.writerow([csv_safe(str(cell)) for cell in cells])
     return "\ufeff".encode() + buffer.getvalue().encode()
 
 
