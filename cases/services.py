@@ -501,14 +501,26 @@ def import_batch_prepare(
     origin: str = "",
     case_status: str = ImportBatch.CaseStatus.IN_REVIEW,
     trusted: bool = False,
+    max_rows: int | None = None,
 ) -> tuple[ImportBatch, imports.Plan]:
     """Keep an uploaded file and plan its import (the preview). Raises ImportFileError for a
-    file that cannot be read at all (nothing is kept then)."""
+    file that cannot be read at all, or that has more than `max_rows` rows (nothing is kept
+    then)."""
     if case_status == ImportBatch.CaseStatus.VERIFIED and not (
         trusted or user.has_perm("cases.verify_case")
     ):
         raise ValidationError(_("Only reviewers import cases as verified."), code="permission")
-    rows = imports.parse_table(imports.read_table(data, file_name))
+    table = imports.read_table(data, file_name)
+    if max_rows is not None and len(table) - 1 > max_rows:
+        raise imports.ImportFileError(
+            _(
+                "The file has %(count)d rows: here at most %(max)d are imported at once. "
+                "Split it, or have it imported on the server with "
+                "“python manage.py import_incidents”."
+            )
+            % {"count": len(table) - 1, "max": max_rows}
+        )
+    rows = imports.parse_table(table)
     origin = (origin or file_name.rsplit(".", 1)[0]).strip()[:100]
     batch = ImportBatch(
         origin=origin,

@@ -191,3 +191,25 @@ def test_the_error_file_keeps_only_the_columns_the_file_had(reviewer):
     batch, plan = services.import_batch_prepare(user=reviewer, data=data, file_name="x.csv")
     text = imports.error_file(plan).decode("utf-8-sig")
     assert text.splitlines()[0] == "linea,columna,error,referencia,fecha,tipo,victima"
+
+
+# 16. Large files in the admin --------------------------------------------------------------------
+
+
+def test_the_admin_refuses_a_file_over_its_row_limit_and_points_to_the_command(
+    client_for, documentalist, settings
+):
+    settings.IMPORT_ADMIN_MAX_ROWS = 2
+    upload = io.BytesIO(as_csv([row(referencia=str(n)) for n in range(3)]))
+    upload.name = "grande.csv"
+
+    response = client_for(documentalist).post(
+        "/admin/cases/importbatch/upload/", {"file": upload, "case_status": "in_review"}
+    )
+
+    assert response.status_code == 200
+    assert "manage.py import_incidents" in str(response.context["form"].errors["file"])
+    assert not ImportBatch.objects.exists()
+    # The command line takes it.
+    batch = prepare(documentalist, [row(referencia=str(n)) for n in range(3)])
+    assert batch.rows_total == 3
