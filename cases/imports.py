@@ -201,15 +201,16 @@ def vocabularies() -> dict[str, dict[str, str]]:
 
 
 def parse_date(value: str) -> tuple[datetime.date, str] | None:
-    """(date, precision) for dd/mm/aaaa, aaaa-mm-dd, "julio 2021", 07/2021, 2021-07, 2021;
-    None if it is none of them."""
+    """(date, precision) for dd/mm/aaaa, aaaa-mm-dd (or aaaa/mm/dd, either with a time),
+    "julio 2021", 07/2021, 2021-07, 2021; None if it is none of them."""
     text = value.strip()
     P = Incident.DatePrecision
     try:
-        if match := re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", text):
+        # A time after the day ("02/07/2021 0:00", as spreadsheets write dates) is ignored.
+        if match := re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(?:[ T][\d:.]+)?", text):
             day, month, year = map(int, match.groups())
             return datetime.date(year, month, day), P.DAY
-        if match := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T][\d:.]+)?", text):
+        if match := re.fullmatch(r"(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})(?:[ T][\d:.]+)?", text):
             year, month, day = map(int, match.groups())
             return datetime.date(year, month, day), P.DAY
         if match := re.fullmatch(r"(\d{1,2})[/\-](\d{4})", text):
@@ -519,7 +520,12 @@ def check_row(row: Row, vocab: dict) -> Row:
             if column == "tipo":
                 row.error(column, _("empty"))
             continue
-        code = vocab[column].get(fold(value.removeprefix("Estado ").removeprefix("estado ")))
+        folded = fold(value)  # "ESTADO TÁCHIRA", "Edo. Táchira" → "tachira"
+        code = vocab[column].get(folded)
+        if code is None and column == "estado":
+            words = folded.split(" ", 1)
+            if len(words) == 2 and words[0] in ("estado", "edo"):
+                code = vocab[column].get(words[1])
         if code is None:
             row.error(column, _("unknown value “%(value)s”") % {"value": value})
         else:

@@ -2,6 +2,7 @@
 merging into protected people, the error file, large files in the admin)."""
 
 import csv
+import datetime
 import io
 
 import pytest
@@ -213,3 +214,17 @@ def test_the_admin_refuses_a_file_over_its_row_limit_and_points_to_the_command(
     # The command line takes it.
     batch = prepare(documentalist, [row(referencia=str(n)) for n in range(3)])
     assert batch.rows_total == 3
+
+
+# Nits: states and dates as spreadsheets write them -----------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["ESTADO TÁCHIRA", "Edo. Táchira", "estado tachira"])
+def test_a_state_written_with_estado_or_edo_in_any_case_is_read(text):
+    [parsed] = imports.parse_table(imports.read_table(as_csv([row(estado=text)]), "x.csv"))
+    assert parsed.errors == [] and parsed.state == "VE-S"
+
+
+@pytest.mark.parametrize("text", ["02/07/2021 0:00", "2/7/2021 00:00:00", "2021/07/02"])
+def test_a_day_with_a_time_or_written_year_first_with_slashes_is_read(text):
+    assert imports.parse_date(text) == (datetime.date(2021, 7, 2), "day")
