@@ -197,6 +197,7 @@ class ImportBatchAdmin(HistoryAdmin):
                     file_name=upload.name,
                     origin=form.cleaned_data["origin"],
                     case_status=form.cleaned_data["case_status"],
+                    max_rows=settings.IMPORT_ADMIN_MAX_ROWS,
                 )
             except imports.ImportFileError as error:
                 form.add_error("file", str(error))
@@ -210,7 +211,7 @@ class ImportBatchAdmin(HistoryAdmin):
             form=form,
             columns=[(c, imports.TEMPLATE_HELP[c], c in imports.REQUIRED) for c in imports.COLUMNS],
             max_megabytes=settings.IMPORT_MAX_MEGABYTES,
-            max_rows=settings.IMPORT_MAX_ROWS,
+            max_rows=min(settings.IMPORT_MAX_ROWS, settings.IMPORT_ADMIN_MAX_ROWS),
         )
         return TemplateResponse(request, "admin/cases/importbatch/upload.html", context)
 
@@ -234,6 +235,8 @@ class ImportBatchAdmin(HistoryAdmin):
             except services.ImportRejected as rejected:
                 plan = rejected.plan
                 messages.error(request, rejected.messages[0])
+            except services.ImportConflict as conflict:
+                messages.error(request, conflict.messages[0])  # the preview, planned anew
             except (ValidationError, imports.ImportFileError) as error:
                 messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
                 return redirect("admin:cases_importbatch_changelist")

@@ -48,6 +48,8 @@ COLUMNS = (
     "fuente_medio",
 )
 REQUIRED = ("referencia", "fecha", "tipo")
+# The error file's own columns, before the template's: ignored when it is imported again.
+ERROR_COLUMNS = ("linea", "columna", "error")
 # What each column holds (the downloadable template's second sheet, and the README).
 TEMPLATE_HELP = {
     "referencia": gettext_lazy(
@@ -199,15 +201,16 @@ def vocabularies() -> dict[str, dict[str, str]]:
 
 
 def parse_date(value: str) -> tuple[datetime.date, str] | None:
-    """(date, precision) for dd/mm/aaaa, aaaa-mm-dd, "julio 2021", 07/2021, 2021-07, 2021;
-    None if it is none of them."""
+    """(date, precision) for dd/mm/aaaa, aaaa-mm-dd (or aaaa/mm/dd, either with a time),
+    "julio 2021", 07/2021, 2021-07, 2021; None if it is none of them."""
     text = value.strip()
     P = Incident.DatePrecision
     try:
-        if match := re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", text):
+        # A time after the day ("02/07/2021 0:00", as spreadsheets write dates) is ignored.
+        if match := re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(?:[ T][\d:.]+)?", text):
             day, month, year = map(int, match.groups())
             return datetime.date(year, month, day), P.DAY
-        if match := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T][\d:.]+)?", text):
+        if match := re.fullmatch(r"(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})(?:[ T][\d:.]+)?", text):
             year, month, day = map(int, match.groups())
             return datetime.date(year, month, day), P.DAY
         if match := re.fullmatch(r"(\d{1,2})[/\-](\d{4})", text):
@@ -389,7 +392,11 @@ def header_columns(header: list[str]) -> list[str]:
             _("The first row has %(count)d columns: the template has %(expected)d.")
             % {"count": len(columns), "expected": len(COLUMNS)}
         )
-    unknown = [cell for cell, column in zip(header, columns, strict=False) if column not in COLUMNS]
+    unknown = [
+        cell
+        for cell, column in zip(header, columns, strict=False)
+        if column not in COLUMNS and column not in ERROR_COLUMNS
+    ]
     missing = [column for column in REQUIRED if column not in columns]
     repeated = sorted(column for column, count in Counter(columns).items() if count > 1)
     problems = []
@@ -513,7 +520,12 @@ def check_row(row: Row, vocab: dict) -> Row:
             if column == "tipo":
                 row.error(column, _("empty"))
             continue
-        code = vocab[column].get(fold(value.removeprefix("Estado ").removeprefix("estado ")))
+        folded = fold(value)  # "ESTADO TÁCHIRA", "Edo. Táchira" → "tachira"
+        code = vocab[column].get(folded)
+        if code is None and column == "estado":
+            words = folded.split(" ", 1)
+            if len(words) == 2 and words[0] in ("estado", "edo"):
+                code = vocab[column].get(words[1])
         if code is None:
             row.error(column, _("unknown value “%(value)s”") % {"value": value})
         else:
@@ -619,11 +631,13 @@ def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
     if not body:
         raise ImportFileError(_("The file holds the column names but no rows."))
     vocab = vocabularies()
-    present = frozenset(columns)
+    present = frozenset(columns) - set(ERROR_COLUMNS)
     rows, seen = [], {}
     for line, cells in body:
         extra = [cell for cell in cells[len(columns) :] if cell]
         values = dict(zip(columns, map(_unquote, cells), strict=False))
+        for column in ERROR_COLUMNS:
+            values.pop(column, None)
         row = check_row(Row(line=line, values=values, columns=present), vocab)
         if extra:
             row.error("", _("%(count)d cells beyond the last column") % {"count": len(extra)})
@@ -681,11 +695,23 @@ class Plan:
         }
 
 
+def survivor_id(pk: int, merged_into: dict[int, int | None]) -> int:
+    """The record `pk` was merged into, at the end of a chain of merges (A into B, then B into
+    C: C); a cycle, which merges never make, stops where it closes."""
+    seen = {pk}
+    while (parent := merged_into.get(pk)) is not None and parent not in seen:
+        seen.add(parent)
+        pk = parent
+    return pk
+
+
 def _index(queryset, key, names: tuple[str, ...]) -> dict[str, int]:
     """folded name → id of the record it names (a merged record leads to its survivor)."""
+    rows = list(queryset.order_by("id").values("id", "merged_into_id", *names))
+    merged_into = {row["id"]: row["merged_into_id"] for row in rows}
     index = {}
-    for row in queryset.order_by("id").values("id", "merged_into_id", *names):
-        target = row["merged_into_id"] or row["id"]
+    for row in rows:
+        target = survivor_id(row["id"], merged_into)
         for name in names:
             if row[name]:
                 index.setdefault(key(row[name]), target)
@@ -852,9 +878,12 @@ def plan_import(
 def _pseudonym_index(defenders) -> dict[str, set[int]]:
     """Pseudonym code → the protected defenders (their survivors, if merged) it may stand for."""
     index = defaultdict(set)
+    merged_into = dict(
+        defenders.filter(merged_into__isnull=False).order_by().values_list("id", "merged_into_id")
+    )
     protected = defenders.filter(identity_protected=True).order_by()
-    for pk, public_id, merged_into in protected.values_list("id", "public_id", "merged_into_id"):
-        index[Defender.pseudonym_code(public_id)].add(merged_into or pk)
+    for pk, public_id in protected.values_list("id", "public_id"):
+        index[Defender.pseudonym_code(public_id)].add(survivor_id(pk, merged_into))
     return index
 
 
@@ -992,15 +1021,22 @@ def source_kind(url: str, publisher: str) -> str:
 
 
 def error_file(plan: Plan) -> bytes:
-    """The rejected rows as they came, each with its line, column and reason first: fix them
-    there and import that file (same origin) to bring them in."""
+    """The rejected rows as they came, one line each, with its line, columns and reasons
+    first: fix them there and import that file (same origin) to bring them in. Only the
+    columns the file had: a column added empty would clear that field of the incidents the
+    rows update."""
+    columns = [c for c in COLUMNS if not plan.rejected or c in plan.rejected[0].columns]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["linea", "columna", "error", *COLUMNS])
+    writer.writerow([*ERROR_COLUMNS, *columns])
     for row in plan.rejected:
-        for column, message in row.errors:
-            cells = [row.line, column, message, *(row.get(c) for c in COLUMNS)]
-            writer.writerow([csv_safe(str(cell)) for cell in cells])
+        cells = [
+            row.line,
+            "; ".join(dict.fromkeys(column for column, _message in row.errors if column)),
+            "; ".join(message for _column, message in row.errors),
+            *(row.get(c) for c in columns),
+        ]
+        writer.writerow([csv_safe(str(cell)) for cell in cells])
     return "\ufeff".encode() + buffer.getvalue().encode()
 
 

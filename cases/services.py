@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -378,6 +378,12 @@ def defender_merge(
         Defender.objects.select_for_update().get(pk=d.pk) for d in (survivor, merged)
     )
     _merge_check(survivor, merged)
+    # Protection asked for under either record protects the person, under both records: the
+    # merged one, kept for the history, would otherwise tie a real name to a pseudonym.
+    protected = survivor.identity_protected or merged.identity_protected
+    if protected:
+        # Public ids are pseudonym codes: a history reason naming both would tie them too.
+        reason = reason or _("Merged with another record of the same person (identity protected)")
     reason = reason or _("Defender %(merged)s merged into %(survivor)s") % {
         "merged": merged.public_id,
         "survivor": survivor.public_id,
@@ -385,12 +391,12 @@ def defender_merge(
     incidents = Incident.objects.select_for_update().filter(defender=merged)
     moved = _repoint(incidents, "defender", survivor, user=user, reason=reason, versioned=True)
     _repoint(merged.memberships.all(), "defender", survivor, user=user, reason=reason)
+    # Records merged into `merged` before lead straight to the survivor: no chains of merges.
     for proceeding in merged.proceedings.all():
         proceeding._history_user, proceeding._change_reason = user, reason
         proceeding.defendants.remove(merged)
         proceeding.defendants.add(survivor)
-    # Protection asked for under either record protects the person.
-    survivor.identity_protected = survivor.identity_protected or merged.identity_protected
+    survivor.identity_protected = protected
     survivor.known_as = survivor.known_as or merged.known_as
     record_save(
         survivor,
@@ -398,8 +404,17 @@ def defender_merge(
         reason=reason,
         update_fields=["identity_protected", "known_as", "updated_at"],
     )
-    merged.merged_into = survivor
-    record_save(merged, user=user, reason=reason, update_fields=["merged_into", "updated_at"])
+    # Records merged into `merged` before lead straight to the survivor: no chains of merges.
+    earlier = Defender.objects.select_for_update().filter(merged_into=merged).order_by("pk")
+    for record in [merged, *earlier]:
+        record.merged_into = survivor
+        record.identity_protected = record.identity_protected or protected
+        record_save(
+            record,
+            user=user,
+            reason=reason,
+            update_fields=["merged_into", "identity_protected", "updated_at"],
+        )
     duplicates_flag(incident_ids=moved, user=user, reason=reason)
     return survivor
 
@@ -422,8 +437,11 @@ def organization_merge(
     _repoint(merged.memberships.all(), "organization", survivor, user=user, reason=reason)
     survivor.acronym = survivor.acronym or merged.acronym
     record_save(survivor, user=user, reason=reason, update_fields=["acronym", "updated_at"])
-    merged.merged_into = survivor
-    record_save(merged, user=user, reason=reason, update_fields=["merged_into", "updated_at"])
+    # Records merged into `merged` before lead straight to the survivor: no chains of merges.
+    earlier = Organization.objects.select_for_update().filter(merged_into=merged).order_by("pk")
+    for record in [merged, *earlier]:
+        record.merged_into = survivor
+        record_save(record, user=user, reason=reason, update_fields=["merged_into", "updated_at"])
     duplicates_flag(incident_ids=moved, user=user, reason=reason)
     return survivor
 
@@ -440,6 +458,27 @@ def system_user() -> AbstractBaseUser:
         user.set_unusable_password()
         user.save(update_fields=["password"])
     return user
+
+
+class ImportConflict(ValidationError):
+    """Another import created the same names at the same moment: nothing was written."""
+
+    def __init__(self):
+        super().__init__(
+            _(
+                "Someone else imported the same names at the same time: nothing was "
+                "imported. Try again."
+            ),
+            code="conflict",
+        )
+
+
+def _imports_lock() -> None:
+    """One import writes at a time, whatever its origin: two files naming the same new
+    organization would otherwise both plan to create it. The lock is the system user's row
+    (always there, never edited), held until the transaction ends; SQLite takes no row
+    locks but lets one transaction write at a time anyway."""
+    list(get_user_model().objects.select_for_update().filter(pk=system_user().pk).values("pk"))
 
 
 class ImportRejected(ValidationError):
@@ -462,14 +501,26 @@ def import_batch_prepare(
     origin: str = "",
     case_status: str = ImportBatch.CaseStatus.IN_REVIEW,
     trusted: bool = False,
+    max_rows: int | None = None,
 ) -> tuple[ImportBatch, imports.Plan]:
     """Keep an uploaded file and plan its import (the preview). Raises ImportFileError for a
-    file that cannot be read at all (nothing is kept then)."""
+    file that cannot be read at all, or that has more than `max_rows` rows (nothing is kept
+    then)."""
     if case_status == ImportBatch.CaseStatus.VERIFIED and not (
         trusted or user.has_perm("cases.verify_case")
     ):
         raise ValidationError(_("Only reviewers import cases as verified."), code="permission")
-    rows = imports.parse_table(imports.read_table(data, file_name))
+    table = imports.read_table(data, file_name)
+    if max_rows is not None and len(table) - 1 > max_rows:
+        raise imports.ImportFileError(
+            _(
+                "The file has %(count)d rows: here at most %(max)d are imported at once. "
+                "Split it, or have it imported on the server with "
+                "“python manage.py import_incidents”."
+            )
+            % {"count": len(table) - 1, "max": max_rows}
+        )
+    rows = imports.parse_table(table)
     origin = (origin or file_name.rsplit(".", 1)[0]).strip()[:100]
     batch = ImportBatch(
         origin=origin,
@@ -528,12 +579,17 @@ def import_batch_run(
         raise ValidationError(_("This file was already imported."), code="done")
     if batch.created_by_id != user.pk:
         raise ValidationError(_("Only who uploaded the file may import it."), code="permission")
-    # One import per origin at a time: references are read and written under this lock.
-    list(ImportBatch.objects.select_for_update().filter(origin=batch.origin).values("pk"))
+    # Planned again under the lock: names and references as the previous import left them.
+    _imports_lock()
     plan = import_batch_plan(batch=batch, user=user, trusted=trusted)
     if plan.rejected and not skip_invalid:
         raise ImportRejected(plan)
-    flagged = _import_write(plan, batch, user)
+    try:
+        with transaction.atomic():
+            flagged = _import_write(plan, batch, user)
+    except IntegrityError:
+        # A record made outside imports (the admin) at the same moment took a name.
+        raise ImportConflict() from None
     _set_counts(batch, plan)
     batch.duplicates_flagged = flagged
     batch.status, batch.imported_at = ImportBatch.Status.IMPORTED, timezone.now()

@@ -374,6 +374,9 @@ SECURITY_LOG_RETENTION_DAYS = env_int("SECURITY_LOG_RETENTION_DAYS", 730, minimu
 # Spreadsheet imports: larger files, or more rows, are refused with a message (split them).
 IMPORT_MAX_MEGABYTES = env_int("IMPORT_MAX_MEGABYTES", 20, minimum=1)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 100_000, minimum=1)
+# An upload in the admin is read, planned and written within one web request: beyond this
+# many rows it would time out, and the command line is the way.
+IMPORT_ADMIN_MAX_ROWS = env_int("IMPORT_ADMIN_MAX_ROWS", 20_000, minimum=1)
 
 # Commands, imports and the demo loader act as this user in the history.
 SYSTEM_USERNAME = env_str("SYSTEM_USERNAME", "sistema")

@@ -119,7 +119,10 @@ class DefenderQuerySet(AuditedQuerySet):
         return self.filter(
             models.Q(identity_protected=False)
             | models.Q(incidents__case__team=user)
-            | models.Q(incidents__isnull=True)
+            # A protected record merged into another has no incidents left: it is seen by
+            # those who see the person it was merged into.
+            | models.Q(incidents__isnull=True, merged_into__isnull=True)
+            | models.Q(merged_into__incidents__case__team=user)
         ).distinct()
 
 

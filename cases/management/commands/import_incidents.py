@@ -60,6 +60,7 @@ class Command(BaseCommand):
             ) from None
         user = self._user(options["user"])
         started = time.monotonic()
+        batch = None
         try:
             with transaction.atomic():
                 batch, plan = services.import_batch_prepare(
@@ -79,13 +80,11 @@ class Command(BaseCommand):
                     transaction.set_rollback(True)
         except imports.ImportFileError as error:
             raise CommandError(str(error), returncode=NOTHING) from None
-        except ValidationError as error:
+        except ValidationError as error:  # services.ImportConflict too: run it again
+            self._forget(batch)
             raise CommandError(" ".join(error.messages), returncode=NOTHING) from None
         if not write:
-            # The kept files belonged to a batch that was rolled back.
-            batch.file.storage.delete(batch.file.name)
-            if batch.error_file:
-                batch.error_file.storage.delete(batch.error_file.name)
+            self._forget(batch)
         self._report(plan, time.monotonic() - started, options)
         if plan.rejected:
             if options["errors"]:
@@ -97,6 +96,15 @@ class Command(BaseCommand):
                 else _("%(count)d rows rejected: nothing was imported.")
             ) % {"count": len(plan.rejected)}
             raise CommandError(message, returncode=PARTIAL if written else NOTHING)
+
+    @staticmethod
+    def _forget(batch) -> None:
+        """Delete the kept files of a batch that was rolled back."""
+        if batch is None:
+            return
+        batch.file.storage.delete(batch.file.name)
+        if batch.error_file:
+            batch.error_file.storage.delete(batch.error_file.name)
 
     def _user(self, username: str):
         if not username:
