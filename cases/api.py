@@ -335,14 +335,30 @@ INCIDENT_COLUMNS = [
 
 
 def incident_csv_row(row: dict) -> list:
-    """The flat row for spreadsheets: perpetrators as three parallel "; "-separated lists."""
-    flat = dict(row)
-    perpetrators = flat.pop("perpetrators")
-    flat["perpetrators"] = "; ".join(p["name"] for p in perpetrators)
-    flat["perpetrator_categories"] = "; ".join(p["category"] for p in perpetrators)
-    flat["perpetrator_roles"] = "; ".join(p["role"] for p in perpetrators)
-    flat["target_protected"] = "true" if flat["target_protected"] else "false"
-    return [csv_safe(str(flat[column])) for column in INCIDENT_COLUMNS]
+    """The flat row for spreadsheets: perpetrators as three parallel "; "-separated lists.
+    Cells people typed are made formula-safe; codes, ids and dates cannot start a formula."""
+    perpetrators = row["perpetrators"]
+    return [
+        row["id"],
+        row["case_id"],
+        row["occurred_on"],
+        row["date_precision"],
+        row["type"],
+        row["type_label"],
+        row["target_kind"],
+        row["target_id"],
+        csv_safe(row["target_name"]),
+        "true" if row["target_protected"] else "false",
+        csv_safe(row["target_organization"]),
+        csv_safe("; ".join(p["name"] for p in perpetrators)),
+        "; ".join(p["category"] for p in perpetrators),
+        "; ".join(p["role"] for p in perpetrators),
+        row["state"],
+        row["state_name"],
+        csv_safe(row["municipality"]),
+        row["sources_count"],
+        row["updated_at"],
+    ]
 
 
 class PerpetratorRefSerializer(serializers.Serializer):
@@ -389,19 +405,23 @@ class _Line:
         return value
 
 
+# Rows per piece of the response: one write per row would cost more than the rows.
+STREAM_BATCH = 500
+
+
 def stream_csv(rows: Iterator[dict]) -> Iterator[str]:
     writer = csv.writer(_Line())
     yield "\ufeff" + writer.writerow(INCIDENT_COLUMNS)
-    for row in rows:
-        yield writer.writerow(incident_csv_row(row))
+    for batch in _chunks(rows, STREAM_BATCH):
+        yield "".join(writer.writerow(incident_csv_row(row)) for row in batch)
 
 
 def stream_json(rows: Iterator[dict]) -> Iterator[bytes]:
     yield b"["
-    first = True
-    for row in rows:
-        yield (b"" if first else b",\n") + orjson.dumps(row)
-        first = False
+    separator = b""
+    for batch in _chunks(rows, STREAM_BATCH):
+        yield separator + b",\n".join(orjson.dumps(row) for row in batch)
+        separator = b",\n"
     yield b"]\n"
 
 
