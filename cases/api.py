@@ -37,7 +37,7 @@ from rest_framework.views import APIView
 
 from cases.filters import IncidentFilter
 from cases.models import Case, Incident, Involvement, Source
-from cases.models.core import is_ally, sees_everything
+from cases.models.core import sees_everything
 from config.routers import replica_reads
 from organizations.api import (
     BlankURLAsNull,
@@ -48,7 +48,7 @@ from organizations.api import (
     LoggedMixin,
     csv_safe,
 )
-from organizations.models import Defender, Membership, Organization, Perpetrator
+from organizations.models import Defender, Membership, Organization, Perpetrator, is_ally
 from organizations.vocabularies import PerpetratorCategory, State
 
 STATE_NAMES = dict(State.choices)
@@ -137,54 +137,99 @@ def _stamp(value: datetime.datetime) -> str:
 
 
 def incident_row(incident: Incident, names: Names) -> dict:
-    """One counted incident as allies receive it (ACLED-style: one row per event)."""
-    defender, organization = incident.defender, incident.organization
-    if defender is not None:
-        named = names.may_name(defender)
+    """One counted incident as allies receive it (ACLED-style: one row per event), from a
+    model instance of `shared_incidents`."""
+    defender, organization, case = incident.defender, incident.organization, incident.case
+    values = (
+        incident.pk,
+        incident.public_id,
+        case.public_id,
+        incident.occurred_on,
+        incident.date_precision,
+        incident.type,
+        incident.defender_id,
+        getattr(defender, "public_id", None),
+        getattr(defender, "full_name", None),
+        getattr(defender, "known_as", None),
+        getattr(defender, "identity_protected", None),
+        getattr(organization, "public_id", None),
+        getattr(organization, "name", None),
+        incident.state,
+        incident.municipality,
+        incident.updated_at,
+        case.updated_at,
+        incident.sources_count,
+    )
+    perpetrators = [
+        _perpetrator(i.perpetrator.public_id, i.perpetrator.name, i.perpetrator.category, i.role)
+        for i in incident.involvements.all()
+    ]
+    members = [m.organization.name for m in defender.current_memberships] if defender else []
+    return _row(values, perpetrators, members, names, str(incident.get_type_display()))
+
+
+def _perpetrator(public_id, name: str, category: str, role: str) -> dict:
+    return {"id": str(public_id), "name": name, "category": category, "role": role}
+
+
+def _row(values: tuple, perpetrators: list, members: list, names: Names, type_label: str) -> dict:
+    """The row, from the values of EXPORT_FIELDS (in that order): the one place that decides
+    what a row shows, for the paginated list and for the streamed export alike."""
+    (
+        _pk,
+        public_id,
+        case_id,
+        occurred_on,
+        precision,
+        kind,
+        defender_id,
+        defender_public_id,
+        full_name,
+        known_as,
+        protected,
+        organization_public_id,
+        organization_name,
+        state,
+        municipality,
+        updated_at,
+        case_updated_at,
+        sources_count,
+    ) = values
+    if defender_id is not None:
+        named = names.may_name_id(defender_id, protected)
         target = {
             "target_kind": "defender",
-            "target_id": str(defender.public_id),
-            "target_name": names.of(defender),
+            "target_id": str(defender_public_id),
+            "target_name": Defender.display_name_of(full_name, known_as)
+            if named
+            else str(Defender.pseudonym_of(defender_public_id)),
             "target_protected": not named,
             # A protected defender's organization could name them: never shown with the
             # pseudonym.
-            "target_organization": "; ".join(
-                m.organization.name for m in defender.current_memberships
-            )
-            if named
-            else "",
+            "target_organization": "; ".join(members) if named else "",
         }
     else:
         target = {
             "target_kind": "organization",
-            "target_id": str(organization.public_id),
-            "target_name": organization.name,
+            "target_id": str(organization_public_id),
+            "target_name": organization_name,
             "target_protected": False,
-            "target_organization": organization.name,
+            "target_organization": organization_name,
         }
-    case = incident.case
     return {
-        "id": str(incident.public_id),
-        "case_id": str(case.public_id),
-        "occurred_on": incident.occurred_on.isoformat(),
-        "date_precision": incident.date_precision,
-        "type": incident.type,
-        "type_label": str(incident.get_type_display()),
+        "id": str(public_id),
+        "case_id": str(case_id),
+        "occurred_on": occurred_on.isoformat(),
+        "date_precision": precision,
+        "type": kind,
+        "type_label": type_label,
         **target,
-        "perpetrators": [
-            {
-                "id": str(involvement.perpetrator.public_id),
-                "name": involvement.perpetrator.name,
-                "category": involvement.perpetrator.category,
-                "role": involvement.role,
-            }
-            for involvement in incident.involvements.all()
-        ],
-        "state": incident.state,
-        "state_name": STATE_NAMES.get(incident.state, ""),
-        "municipality": incident.municipality,
-        "sources_count": incident.sources_count,
-        "updated_at": _stamp(max(incident.updated_at, case.updated_at)),
+        "perpetrators": perpetrators,
+        "state": state,
+        "state_name": STATE_NAMES.get(state, ""),
+        "municipality": municipality,
+        "sources_count": sources_count,
+        "updated_at": _stamp(max(updated_at, case_updated_at)),
     }
 
 
@@ -244,7 +289,7 @@ def export_rows(queryset: QuerySet, names: Names) -> Iterator[dict]:
         )
         for incident_id, public_id, name, category, role in involved:
             perpetrators.setdefault(incident_id, []).append(
-                {"id": str(public_id), "name": name, "category": category, "role": role}
+                _perpetrator(public_id, name, category, role)
             )
         members: dict[int, list] = {}
         defender_ids = {row[6] for row in chunk if row[6] is not None}
@@ -255,60 +300,11 @@ def export_rows(queryset: QuerySet, names: Names) -> Iterator[dict]:
         )
         for defender_id, organization in memberships:
             members.setdefault(defender_id, []).append(organization)
-        for (
-            pk,
-            public_id,
-            case_id,
-            occurred_on,
-            precision,
-            kind,
-            defender_id,
-            defender_public_id,
-            full_name,
-            known_as,
-            protected,
-            organization_public_id,
-            organization_name,
-            state,
-            municipality,
-            updated_at,
-            case_updated_at,
-            sources_count,
-        ) in chunk:
-            if defender_id is not None:
-                named = names.may_name_id(defender_id, protected)
-                target = {
-                    "target_kind": "defender",
-                    "target_id": str(defender_public_id),
-                    "target_name": Defender.display_name_of(full_name, known_as)
-                    if named
-                    else str(Defender.pseudonym_of(defender_public_id)),
-                    "target_protected": not named,
-                    "target_organization": "; ".join(members.get(defender_id, ())) if named else "",
-                }
-            else:
-                target = {
-                    "target_kind": "organization",
-                    "target_id": str(organization_public_id),
-                    "target_name": organization_name,
-                    "target_protected": False,
-                    "target_organization": organization_name,
-                }
-            yield {
-                "id": str(public_id),
-                "case_id": str(case_id),
-                "occurred_on": occurred_on.isoformat(),
-                "date_precision": precision,
-                "type": kind,
-                "type_label": labels[kind],
-                **target,
-                "perpetrators": perpetrators.get(pk, []),
-                "state": state,
-                "state_name": STATE_NAMES.get(state, ""),
-                "municipality": municipality,
-                "sources_count": sources_count,
-                "updated_at": _stamp(max(updated_at, case_updated_at)),
-            }
+        for values in chunk:
+            pk, defender_id, kind = values[0], values[6], values[5]
+            yield _row(
+                values, perpetrators.get(pk, []), members.get(defender_id, []), names, labels[kind]
+            )
 
 
 INCIDENT_COLUMNS = [
@@ -800,9 +796,10 @@ def _exported_at(user, pks: list[int], moment: datetime.datetime) -> set[int]:
         if kind not in ("+", "~") or duplicate is not None:
             continue
         if ally:
-            shown = (
-                status == Case.Status.PUBLISHED and confidentiality == Case.Confidentiality.PUBLIC
-            )
+            shown = {
+                "status": status,
+                "confidentiality": confidentiality,
+            } == Case.SHARED_WITH_ALLIES
         else:
             shown = status in Case.COUNTED_STATUSES and (
                 everything
@@ -818,9 +815,7 @@ def _ever_shared(user) -> Q:
     """A cheap first cut: incidents whose case the caller could ever have received."""
     cases = Case.history.filter(status__in=Case.COUNTED_STATUSES)
     if is_ally(user):
-        cases = cases.filter(
-            status=Case.Status.PUBLISHED, confidentiality=Case.Confidentiality.PUBLIC
-        )
+        cases = cases.filter(**Case.SHARED_WITH_ALLIES)
     elif not sees_everything(user):
         cases = cases.exclude(confidentiality=Case.Confidentiality.RESTRICTED)
         return Q(case_id__in=cases.values("id")) | Q(case__in=Case.objects.visible_to(user))

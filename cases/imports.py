@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cases.models import Case, ImportBatch, Incident, Involvement, Source
+from cases.models.core import sees_everything
 from organizations.api import FORMULA_STARTS, csv_safe
 from organizations.models import Defender, Organization, Perpetrator
 from organizations.names import fold, organization_key, person_key
@@ -744,7 +745,7 @@ def plan_import(
     may change everything."""
     from cases.duplicates import count_candidates_for_rows
 
-    sees_all = trusted or user.has_perm("cases.view_all_cases")
+    sees_all = trusted or sees_everything(user)
     plan = Plan(rows=rows, origin=origin, case_status=case_status, user=user, sees_all=sees_all)
     defenders = Defender.objects.all() if sees_all else Defender.objects.visible_to(user)
     plan.defenders = _index(defenders, person_key, ("full_name", "known_as"))

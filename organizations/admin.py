@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin
-from django.db.models import Max
+from django.db.models import OuterRef, Subquery
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
@@ -117,7 +117,10 @@ class ApiKeyAdmin(HistoryAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(last_request=Max("requests__at"))
+        # The newest request of each key: one index lookup per key row
+        # (organizations_apireq_key_idx), not a GROUP BY over the whole request log.
+        newest = ApiRequest.objects.filter(key=OuterRef("pk")).order_by("-at").values("at")[:1]
+        return super().get_queryset(request).annotate(last_request=Subquery(newest))
 
     @admin.display(description=_("last used"), ordering="last_request")
     def last_used(self, obj):

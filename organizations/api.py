@@ -23,7 +23,7 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.services import client_ip
-from organizations.models import ApiKey, ApiRequest
+from organizations.models import ApiKey, ApiRequest, is_ally
 from organizations.services import api_key_find
 
 
@@ -97,10 +97,6 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "description": "An ally's API key."}
-
-
-def is_ally(user) -> bool:
-    return getattr(user, "is_ally", False)
 
 
 class IsAllyOrStaffReader(BasePermission):

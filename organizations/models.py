@@ -15,6 +15,11 @@ from organizations.fields import URLField
 from organizations.vocabularies import PerpetratorCategory, State
 
 
+def is_ally(user) -> bool:
+    """An allied organization's API key (organizations.api.AllyUser), not a staff account."""
+    return getattr(user, "is_ally", False)
+
+
 class Organization(models.Model):
     class Kind(models.TextChoices):
         HUMAN_RIGHTS_NGO = "human_rights_ngo", _("Human rights NGO")
@@ -111,7 +116,7 @@ class DefenderQuerySet(AuditedQuerySet):
         recording them."""
         if not user.is_authenticated:
             return self.none()
-        if getattr(user, "is_ally", False):
+        if is_ally(user):
             # Allies reach defenders only through shared incidents (cases.api).
             return self.none()
         if user.has_perm("cases.view_all_cases"):
@@ -229,7 +234,7 @@ class Defender(models.Model):
 
     def name_for(self, user, *, on_team: bool = False) -> str:
         """The name `user` may see: the pseudonym unless they may know who it is."""
-        if getattr(user, "is_ally", False):
+        if is_ally(user):
             return str(self.pseudonym) if self.identity_protected else self.display_name
         if not self.identity_protected or on_team or user.has_perm("cases.view_all_cases"):
             return self.display_name

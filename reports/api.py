@@ -8,8 +8,8 @@ from rest_framework.views import APIView
 
 from cases.models import Incident
 from config.routers import replica_reads
-from organizations.api import LoggedMixin, is_ally
-from organizations.models import Perpetrator
+from organizations.api import LoggedMixin
+from organizations.models import Perpetrator, is_ally
 from reports.selectors import latest_snapshot, monthly_report, parse_period
 
 

@@ -221,9 +221,8 @@ def published_cases(year: int, month: int):
     """Published, public cases with counted incidents in the month (for the report's list)."""
     first, last = month_bounds(year, month)
     return (
-        Case.objects.filter(
-            status=Case.Status.PUBLISHED,
-            confidentiality=Case.Confidentiality.PUBLIC,
+        Case.objects.shared_with_allies()
+        .filter(
             incidents__in=Incident.objects.counted().filter(
                 occurred_on__range=(first, last), date_precision__in=DATED
             ),

@@ -69,19 +69,24 @@ def client_for(client):
     return lambda user: verified_login(client, user)
 
 
+def bearer(secret: str):
+    """A REST client that sends `secret` as its API key."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
 @pytest.fixture
 def ally_client_factory(db, coordinator):
     """A REST client holding a new ally key: returns (client, key)."""
-    from rest_framework.test import APIClient
-
     from organizations.models import Ally
     from organizations.services import api_key_create
 
     def make(name: str = "Aliada de prueba"):
         ally = Ally.objects.filter(name=name).first() or Ally.objects.create(name=name)
         key, secret = api_key_create(ally=ally, user=coordinator)
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-        return client, key
+        return bearer(secret), key
 
     return make

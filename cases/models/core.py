@@ -13,18 +13,13 @@ from cases.storage import source_storage
 from organizations.audit import AuditedQuerySet, ChainedHistory
 from organizations.encryption import EncryptedTextField
 from organizations.fields import URLField
-from organizations.models import Defender, Organization, Perpetrator
+from organizations.models import Defender, Organization, Perpetrator, is_ally
 from organizations.vocabularies import State
 
 
 def sees_everything(user) -> bool:
     """Coordinators see restricted cases, confidential sources and protected names."""
     return user.is_active and user.has_perm("cases.view_all_cases")
-
-
-def is_ally(user) -> bool:
-    """An allied organization's API key (organizations.api.AllyUser), not a staff account."""
-    return getattr(user, "is_ally", False)
 
 
 class CaseQuerySet(AuditedQuerySet):
@@ -43,9 +38,7 @@ class CaseQuerySet(AuditedQuerySet):
         )
 
     def shared_with_allies(self):
-        return self.filter(
-            status=Case.Status.PUBLISHED, confidentiality=Case.Confidentiality.PUBLIC
-        )
+        return self.filter(**Case.SHARED_WITH_ALLIES)
 
     def of_team(self, user):
         """Cases whose team `user` is on (what "the case team" sees)."""
@@ -81,6 +74,8 @@ class Case(models.Model):
     OPEN_STATUSES = (Status.DRAFT, Status.IN_REVIEW)
     # The fields a case's own form edits; status changes only through case_transition.
     EDITABLE_FIELDS = ("title", "summary", "confidentiality", "state", "place")
+    # What allies receive (cases/api.py): published and public, nothing else.
+    SHARED_WITH_ALLIES = {"status": Status.PUBLISHED, "confidentiality": Confidentiality.PUBLIC}
     # The workflow: which status may follow which. Retraction replaces deletion.
     TRANSITIONS = {
         Status.DRAFT: (Status.IN_REVIEW,),

@@ -1,9 +1,9 @@
 import pytest
 from django.core.cache import cache
-from rest_framework.test import APIClient
 
 from organizations.models import Ally
 from organizations.services import api_key_create
+from tests.conftest import bearer
 
 
 @pytest.fixture(autouse=True)
@@ -27,9 +27,7 @@ def ally_secret(ally, coordinator):
 
 @pytest.fixture
 def ally_client(ally_secret):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {ally_secret}")
-    return client
+    return bearer(ally_secret)
 
 
 def pages(client, url, **params):

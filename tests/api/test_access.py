@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from organizations.models import ApiKey, ApiRequest
 from organizations.services import api_key_create, api_key_revoke, record_save
+from tests.conftest import bearer
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +25,6 @@ ENDPOINTS = [
     "/api/v1/schema/",
     "/api/v1/docs/",
 ]
-
-
-def bearer(secret: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
 
 
 @pytest.mark.parametrize("url", ENDPOINTS)
