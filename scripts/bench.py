@@ -11,7 +11,8 @@ one run, the median of BENCH_REPEAT runs after a warm-up:
   B4 export   the streamed CSV/JSON export vs COPY … TO STDOUT; peak memory
   B5 queries  case detail, incident list, admin edit form with 1 and with 50 children
 
-Writes bench-results.json and bench-results.md. Ratios, not seconds, are the targets: they
+BENCH_ONLY (e.g. "B1,B3") measures only some of them; the database is left in place after a
+run, for EXPLAIN and profiling. Writes bench-results.json and bench-results.md. Ratios, not seconds, are the targets: they
 hold on a noisy machine.
 """
 
@@ -36,6 +37,7 @@ N = int(os.environ.get("BENCH_N", "1000000"))
 SMALL = min(10_000, N)
 REPEAT = int(os.environ.get("BENCH_REPEAT", "5"))
 IMPORT_N = int(os.environ.get("BENCH_IMPORT_N", str(max(1000, min(N // 500, 2_000)))))
+ONLY = set(os.environ.get("BENCH_ONLY", "B1,B2,B3,B4,B5").upper().split(","))
 MONTH = (2021, 7)  # the month of equal size at both data sizes
 MONTH_SIZE = min(1000, SMALL // 10)
 URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/defensores_bench")
@@ -562,31 +564,36 @@ def main() -> None:
     generate(SMALL, with_month=True)
     staff = staff_client()
     say("B2/B3 at the small size")
-    small_admin = bench_admin(staff)
-    small_report = bench_report()
+    small_admin = bench_admin(staff) if "B2" in ONLY else None
+    small_report = bench_report() if "B3" in ONLY else None
     if N > SMALL:
         say(f"Growing to {N:,} incidents")
         generate(N - SMALL, with_month=False)
     execute("VACUUM ANALYZE")
     ally = ally_client()
-    say("B2 admin")
-    big_admin = bench_admin(staff)
-    results["B2_admin"] = {
-        "small": small_admin, "large": big_admin,
-        "ratio_unfiltered": big_admin["unfiltered"]["seconds"] / small_admin["unfiltered"]["seconds"],
-        "ratio_filtered": big_admin["month+type"]["seconds"] / small_admin["month+type"]["seconds"],
-    }  # fmt: skip
-    say("B3 monthly report")
-    big_report = bench_report()
-    assert big_report["month_total"] == small_report["month_total"], "the month must not grow"
-    results["B3_report"] = {"small": small_report, "large": big_report,
-                            "ratio_sizes": big_report["selector_seconds"] / small_report["selector_seconds"]}  # fmt: skip
-    say("B4 export")
-    results["B4_export"] = bench_export(ally)
-    say("B5 query counts")
-    results["B5_queries"] = bench_queries(staff, ally)
-    say("B1 import")
-    results["B1_import"] = bench_import()
+    if "B2" in ONLY:
+        say("B2 admin")
+        big_admin = bench_admin(staff)
+        results["B2_admin"] = {
+            "small": small_admin, "large": big_admin,
+            "ratio_unfiltered": big_admin["unfiltered"]["seconds"] / small_admin["unfiltered"]["seconds"],
+            "ratio_filtered": big_admin["month+type"]["seconds"] / small_admin["month+type"]["seconds"],
+        }  # fmt: skip
+    if "B3" in ONLY:
+        say("B3 monthly report")
+        big_report = bench_report()
+        assert big_report["month_total"] == small_report["month_total"], "the month must not grow"
+        results["B3_report"] = {"small": small_report, "large": big_report,
+                                "ratio_sizes": big_report["selector_seconds"] / small_report["selector_seconds"]}  # fmt: skip
+    if "B4" in ONLY:
+        say("B4 export")
+        results["B4_export"] = bench_export(ally)
+    if "B5" in ONLY:
+        say("B5 query counts")
+        results["B5_queries"] = bench_queries(staff, ally)
+    if "B1" in ONLY:
+        say("B1 import")
+        results["B1_import"] = bench_import()
     results["seconds"] = time.monotonic() - started
     Path("bench-results.json").write_text(json.dumps(results, indent=2, default=str))
     Path("bench-results.md").write_text(markdown(results))
