@@ -365,8 +365,11 @@ def bench_admin(client: Client) -> dict:
 
 # The selector's queries written by hand, one statement each, as a developer would who
 # knows the schema: the lower bound for what Python adds.
-COUNTED = """FROM cases_incident i JOIN cases_case c ON c.id = i.case_id
-  WHERE c.status IN ('verified', 'published') AND i.duplicate_of_id IS NULL"""
+# Each incident's case looked up by key (a join would hash every counted case: a scan that
+# grows with the table, for the hand-written SQL as much as for the ORM).
+COUNTED = """FROM cases_incident i
+  WHERE (SELECT c.status FROM cases_case c WHERE c.id = i.case_id) IN ('verified', 'published')
+  AND i.duplicate_of_id IS NULL"""
 IN_MONTH = "i.occurred_on BETWEEN %(first)s AND %(last)s AND i.date_precision IN ('day', 'month')"
 HAND_SQL = [
     f"""SELECT count(*) FILTER (WHERE {IN_MONTH}),

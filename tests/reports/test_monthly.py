@@ -5,6 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cases.models import Case, Incident
+from organizations.vocabularies import PerpetratorCategory, State
 from reports import services
 from reports.models import MonthlySnapshot
 from reports.selectors import monthly_figures, monthly_report
@@ -106,6 +107,60 @@ class TestQueries:
             client.get("/reports/monthly/2021/7/")
 
 
+def orm_figures(year: int, month: int) -> dict:
+    """The same figures the slow, obvious way (the ORM over Incident.objects.counted()): the
+    hand-written SQL of monthly_figures must agree with it."""
+    from django.db.models import Count, Q
+
+    from cases.models import Involvement
+
+    counted = Incident.objects.counted()
+    in_month = counted.in_month(year, month)
+    totals = in_month.aggregate(
+        total=Count("id"),
+        defenders=Count("id", filter=Q(defender__isnull=False)),
+        organizations=Count("id", filter=Q(organization__isnull=False)),
+        victims_d=Count("defender", distinct=True),
+        victims_o=Count("organization", distinct=True),
+        cases=Count("case", distinct=True),
+    )
+    involvements = Involvement.objects.filter(incident__in=in_month)
+    by_category = dict(
+        involvements.values_list("perpetrator__category")
+        .annotate(n=Count("incident", distinct=True))
+        .order_by()
+    )
+    top = (
+        involvements.values("perpetrator__name", "perpetrator__acronym", "perpetrator__category")
+        .annotate(n=Count("incident", distinct=True))
+        .order_by("-n", "perpetrator__name")[:10]
+    )
+    by_state = dict(in_month.values_list("state").annotate(n=Count("id")).order_by())
+    year_only = counted.in_year(year).filter(date_precision="year")
+    return {
+        "total": totals["total"],
+        "by_type": {code: in_month.filter(type=code).count() for code in Incident.Type.values},
+        "by_target": {"defender": totals["defenders"], "organization": totals["organizations"]},
+        "by_perpetrator_category": {
+            code: by_category.get(code, 0) for code in PerpetratorCategory.values
+        },
+        "top_perpetrators": [
+            {
+                "name": row["perpetrator__name"],
+                "acronym": row["perpetrator__acronym"],
+                "category": row["perpetrator__category"],
+                "incidents": row["n"],
+            }
+            for row in top
+        ],
+        "by_state": {code: by_state.get(code, 0) for code in State.values}
+        | {"unknown": by_state.get("", 0)},
+        "distinct_victims": totals["victims_d"] + totals["victims_o"],
+        "cases": totals["cases"],
+        "year_only_incidents": year_only.count(),
+    }
+
+
 STATUSES = [s.value for s in Case.Status]
 incident_specs = st.lists(
     st.fixed_dictionaries(
@@ -164,6 +219,14 @@ def test_breakdowns_sum_to_the_total_and_only_counted_incidents_count(specs):
             )
             expected += counted
         figures = monthly_figures(2021, 7)
+        assert figures == figures | orm_figures(2021, 7)
+        assert (
+            figures["previous_month"]["total"]
+            == Incident.objects.counted().in_month(2021, 6).count()
+        )
+        assert figures["year_to_date"]["total"] == sum(
+            Incident.objects.counted().in_month(2021, m).count() for m in range(1, 8)
+        )
         assert figures["total"] == expected
         assert sum(figures["by_type"].values()) == expected
         assert sum(figures["by_target"].values()) == expected
