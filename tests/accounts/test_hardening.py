@@ -47,6 +47,49 @@ def test_each_request_extends_the_session_and_an_idle_one_expires(client_for, an
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
 
 
+def test_the_session_is_written_at_most_once_a_minute_not_on_every_page(client_for, analyst):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.middleware import IdleTimeoutMiddleware
+
+    client = client_for(analyst)
+    client.get("/admin/")
+
+    def session_writes() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/admin/").status_code == 200
+        return sum(
+            1
+            for q in captured.captured_queries
+            if "django_session" in q["sql"] and not q["sql"].startswith("SELECT")
+        )
+
+    assert session_writes() == 0  # a page read a moment later writes nothing
+    session = client.session
+    session[IdleTimeoutMiddleware.KEY] -= 61  # a minute later
+    session.save()
+    assert session_writes() == 1  # the expiry moves on
+    assert session_writes() == 0
+
+
+def test_permissions_are_the_same_as_djangos_and_read_in_one_query(
+    analyst, reviewer, coordinator, django_assert_num_queries
+):
+    from django.contrib.auth.backends import ModelBackend
+    from django.contrib.auth.models import Permission
+
+    from accounts.backends import OneQueryModelBackend
+
+    analyst.user_permissions.add(Permission.objects.get(codename="view_logentry"))
+    for user in (analyst, reviewer, coordinator):
+        expected = ModelBackend().get_all_permissions(type(user).objects.get(pk=user.pk))
+        fresh = type(user).objects.get(pk=user.pk)
+        with django_assert_num_queries(1):
+            assert OneQueryModelBackend().get_all_permissions(fresh) == expected
+        assert expected  # each role has some
+
+
 def test_production_cookies_are_host_only_and_secure():
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
