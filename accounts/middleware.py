@@ -1,6 +1,7 @@
 import time
 
 from django.conf import settings
+from django.contrib import auth
 from django.utils.cache import patch_cache_control
 
 
@@ -32,9 +33,12 @@ class IdleTimeoutMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         session = getattr(request, "session", None)
-        # Only a session that exists (a signed-in user's): never create one per visitor.
-        if session is not None and session.session_key and not session.is_empty():
+        # Only a signed-in user's session (the check loads it: a stale or forged cookie's
+        # key is dropped then): never create one per visitor.
+        if session is not None and auth.SESSION_KEY in session:
+            # At least ten times per idle period, however short it is set.
+            every = min(settings.SESSION_REFRESH_SECONDS, settings.SESSION_COOKIE_AGE // 10)
             now = int(time.time())
-            if now - session.get(self.KEY, 0) >= settings.SESSION_REFRESH_SECONDS:
+            if now - session.get(self.KEY, 0) >= every:
                 session[self.KEY] = now  # modified: SessionMiddleware saves a new expiry
         return response

@@ -73,6 +73,16 @@ def test_the_session_is_written_at_most_once_a_minute_not_on_every_page(client_f
     assert session_writes() == 0
 
 
+def test_a_stale_or_forged_session_cookie_creates_no_session(client, settings):
+    from django.contrib.sessions.models import Session
+
+    for n in range(3):
+        client.cookies[settings.SESSION_COOKIE_NAME] = f"forged{n:0>26}"
+        client.get("/")
+        client.get("/no-such-page/")
+    assert Session.objects.count() == 0
+
+
 def test_permissions_are_the_same_as_djangos_and_read_in_one_query(
     analyst, reviewer, coordinator, django_assert_num_queries
 ):
