@@ -17,7 +17,7 @@ from django.db.models import Q
 
 from cases.models import Case, DuplicatePair, Incident
 from organizations.models import Defender, Organization
-from organizations.names import fold, names_alike, organization_key, person_key
+from organizations.names import fold, names_alike, person_key
 
 DAYS = 3
 P = Incident.DatePrecision
@@ -57,15 +57,15 @@ REPORT_FIELDS = (
     "type",
     "occurred_on",
     "date_precision",
-    "defender__full_name",
-    "organization__name",
+    "defender__name_key",  # person_key(full_name), stored
+    "organization__name_key",  # organization_key(name), stored
 )
 
 
 def _report(pk, type_, day, precision, person, organization) -> Report:
-    if person:
-        return Report(pk, type_, day, precision, ("defender", person_key(person)))
-    return Report(pk, type_, day, precision, ("organization", organization_key(organization)))
+    if person is not None:
+        return Report(pk, type_, day, precision, ("defender", person))
+    return Report(pk, type_, day, precision, ("organization", organization))
 
 
 def comparable_for(user):
@@ -77,18 +77,32 @@ def comparable_for(user):
     )
 
 
-def recorded_reports(types: Iterable[str], span, exclude=(), within=None) -> list[Report]:
-    """Incidents that may be reports of the same attacks: originals (not already marked
-    duplicate) of cases that are not retracted (and among `within`, if given). One query."""
+TARGET_BATCH = 2000  # target keys per query
+
+
+def recorded_reports(new: list[Report], exclude=(), within=None) -> list[Report]:
+    """Incidents that may be reports of the same attacks as `new`: originals (not already
+    marked duplicate) of cases that are not retracted (and among `within`, if given), of the
+    same types, in the same years and against targets of the same names — so the cost
+    grows with `new`, not with the database. One query per TARGET_BATCH names."""
     incidents = Incident.objects if within is None else within
     rows = (
-        incidents.filter(type__in=set(types), occurred_on__range=span)
+        incidents.filter(type__in={r.type for r in new}, occurred_on__range=_span(new))
         .filter(duplicate_of__isnull=True)
         .exclude(case__status=Case.Status.RETRACTED)
-        .values_list(*REPORT_FIELDS)
     )
     excluded = set(exclude)
-    return [_report(*row) for row in rows.iterator(chunk_size=5000) if row[0] not in excluded]
+    found = []
+    for kind, field in (("defender", REPORT_FIELDS[4]), ("organization", REPORT_FIELDS[5])):
+        keys = sorted({r.target[1] for r in new if r.target[0] == kind})
+        for start in range(0, len(keys), TARGET_BATCH):
+            chunk = rows.filter(**{f"{field}__in": keys[start : start + TARGET_BATCH]})
+            found += [
+                _report(*row)
+                for row in chunk.values_list(*REPORT_FIELDS).iterator(chunk_size=5000)
+                if row[0] not in excluded
+            ]
+    return found
 
 
 def find_pairs(new: list[Report], recorded: list[Report]) -> set[tuple]:
@@ -133,7 +147,7 @@ def candidate_pairs(incident_ids: Iterable[int]) -> set[tuple[int, int]]:
     new = incident_reports(incident_ids)
     if not new:
         return set()
-    recorded = recorded_reports({r.type for r in new}, _span(new), exclude=[r.key for r in new])
+    recorded = recorded_reports(new, exclude=[r.key for r in new])
     pairs = {tuple(sorted(pair)) for pair in find_pairs(new, recorded)}
     if not pairs:
         return set()
@@ -158,7 +172,7 @@ def count_candidates_for_rows(plan) -> int:
         return 0
     updated = [row.incident.pk for row in plan.rows if row.action == "update"]
     within = None if plan.sees_all else comparable_for(plan.user)
-    recorded = recorded_reports({r.type for r in new}, _span(new), exclude=updated, within=within)
+    recorded = recorded_reports(new, exclude=updated, within=within)
     return len(find_pairs(new, recorded))
 
 

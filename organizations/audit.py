@@ -105,6 +105,9 @@ def bulk_create_with_history(
     model = type(objs[0])
     if any(type(obj) is not model or obj.pk is not None for obj in objs):
         raise AuditBypassError("bulk_create_with_history takes new objects of one model.")
+    if hasattr(model, "set_name_keys"):  # what save() would have done (NameKeysModel)
+        for obj in objs:
+            obj.set_name_keys()
     # The plain QuerySet: AuditedQuerySet refuses bulk_create to everyone else.
     created = models.QuerySet(model).bulk_create(objs, batch_size=batch_size)
     if any(obj.pk is None for obj in created):

@@ -136,27 +136,30 @@ def generate(count: int, *, with_month: bool) -> None:
     if perpetrators:
         execute(f"""
             INSERT INTO organizations_perpetrator
-                (public_id, name, acronym, category, kind, created_at, updated_at, needs_review)
+                (public_id, name, acronym, category, kind, created_at, updated_at, needs_review,
+                 name_key, full_key, acronym_key)
             SELECT gen_random_uuid(), 'Cuerpo ficticio ' || g, '',
                    ({sql_array(CATEGORIES)})[1 + g % {len(CATEGORIES)}],
                    CASE WHEN g % 4 = 0 THEN 'individual' ELSE 'institution' END,
-                   now(), now(), false
+                   now(), now(), false, 'cuerpo ficticio ' || g, '', ''
             FROM generate_series(1::bigint, {perpetrators}) g""")
     org_from = scalar("SELECT coalesce(max(id), 0) FROM organizations_organization")
     execute(f"""
         INSERT INTO organizations_organization
-            (public_id, name, acronym, kind, state, website, created_at, updated_at, needs_review)
+            (public_id, name, acronym, kind, state, website, created_at, updated_at, needs_review,
+             name_key, acronym_key)
         SELECT gen_random_uuid(), 'Organización ficticia ' || ({org_from} + g), '',
-               'human_rights_ngo', ({sql_array(STATES)})[1 + g % 25], '', now(), now(), false
+               'human_rights_ngo', ({sql_array(STATES)})[1 + g % 25], '', now(), now(), false,
+               'organizacion ficticia ' || ({org_from} + g), ''
         FROM generate_series(1::bigint, {orgs}) g""")
     def_from = scalar("SELECT coalesce(max(id), 0) FROM organizations_defender")
     execute(f"""
         INSERT INTO organizations_defender
             (public_id, full_name, known_as, gender, state, identity_protected, phone, email,
-             address, created_at, updated_at, needs_review)
+             address, created_at, updated_at, needs_review, name_key, known_as_key)
         SELECT gen_random_uuid(), 'Persona Ficticia ' || ({def_from} + g), '', 'not_recorded',
                ({sql_array(STATES)})[1 + g % 25], g % 20 = 0, '{EMPTY}', '{EMPTY}', '{EMPTY}',
-               now(), now(), false
+               now(), now(), false, ({def_from} + g) || ' ficticia persona', ''
         FROM generate_series(1::bigint, {people}) g""")
     execute(f"""
         INSERT INTO organizations_membership (defender_id, organization_id, role)
@@ -235,10 +238,22 @@ def generate(count: int, *, with_month: bool) -> None:
         SELECT gen_random_uuid(), c.id, 'testimony', 'Testimonio', '', '', 'probable',
                '{EMPTY}', '{EMPTY}', true, '', '', now(), now()
         FROM cases_case c WHERE c.id > {case_from} AND c.id % 10 = 0""")
+    check_name_keys()
     execute("ANALYZE")
     total = scalar("SELECT count(*) FROM cases_incident")
     say(f"  {count:,} incidents generated in {time.monotonic() - started:.1f} s "
         f"({total:,} in all)")  # fmt: skip
+
+
+def check_name_keys() -> None:
+    """The match keys written in SQL above are the ones the models compute (person_key sorts
+    the words: the number first): checked on a sample."""
+    from organizations.models import Defender, Organization, Perpetrator
+
+    for model in (Defender, Organization, Perpetrator):
+        for record in model.objects.order_by("?")[:50]:
+            stored = {name: getattr(record, name) for name in model.NAME_KEY_FIELDS}
+            assert stored == record.name_keys(), (model.__name__, stored, record.name_keys())
 
 
 def median_seconds(run, repeat: int = REPEAT) -> float:
