@@ -77,30 +77,39 @@ def comparable_for(user):
     )
 
 
-TARGET_BATCH = 2000  # target keys per query
+TARGET_BATCH = 2000  # names or ids per query
 
 
 def recorded_reports(new: list[Report], exclude=(), within=None) -> list[Report]:
     """Incidents that may be reports of the same attacks as `new`: originals (not already
     marked duplicate) of cases that are not retracted (and among `within`, if given), of the
     same types, in the same years and against targets of the same names — so the cost
-    grows with `new`, not with the database. One query per TARGET_BATCH names."""
-    incidents = Incident.objects if within is None else within
-    rows = (
-        incidents.filter(type__in={r.type for r in new}, occurred_on__range=_span(new))
+    grows with `new`, not with the database. The targets first (by their stored keys), then
+    their incidents (by the target's index): plans that do not depend on statistics."""
+    incidents = (
+        (Incident.objects if within is None else within)
+        .filter(type__in={r.type for r in new}, occurred_on__range=_span(new))
         .filter(duplicate_of__isnull=True)
         .exclude(case__status=Case.Status.RETRACTED)
+        .order_by()
     )
     excluded = set(exclude)
     found = []
-    for kind, field in (("defender", REPORT_FIELDS[4]), ("organization", REPORT_FIELDS[5])):
+    for kind, model in (("defender", Defender), ("organization", Organization)):
         keys = sorted({r.target[1] for r in new if r.target[0] == kind})
+        key_of = {}  # target id → its key
         for start in range(0, len(keys), TARGET_BATCH):
-            chunk = rows.filter(**{f"{field}__in": keys[start : start + TARGET_BATCH]})
+            targets = model.objects.filter(name_key__in=keys[start : start + TARGET_BATCH])
+            key_of.update(targets.order_by().values_list("id", "name_key"))
+        ids = sorted(key_of)
+        for start in range(0, len(ids), TARGET_BATCH):
+            chunk = incidents.filter(**{f"{kind}_id__in": ids[start : start + TARGET_BATCH]})
             found += [
-                _report(*row)
-                for row in chunk.values_list(*REPORT_FIELDS).iterator(chunk_size=5000)
-                if row[0] not in excluded
+                Report(pk, type_, day, precision, (kind, key_of[target]))
+                for pk, type_, day, precision, target in chunk.values_list(
+                    "id", "type", "occurred_on", "date_precision", f"{kind}_id"
+                )
+                if pk not in excluded
             ]
     return found
 
