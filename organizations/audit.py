@@ -7,10 +7,12 @@ queryset, which refuses them; write through the services instead.
 """
 
 import datetime
+import functools
 import hashlib
 import json
+import uuid
 
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,9 +38,14 @@ class AuditedQuerySet(models.QuerySet):
         self._refuse("bulk_update")
 
 
+_AS_THEY_ARE = frozenset({str, int, bool, type(None)})
+
+
 def _canonical(value):
     """The same text for a value whether it was just written or read back: datetimes in UTC
     (a form gives local time, the database returns UTC), files by name."""
+    if type(value) in _AS_THEY_ARE:
+        return value
     if isinstance(value, datetime.datetime) and value.tzinfo is not None:
         return value.astimezone(datetime.UTC).isoformat()
     if hasattr(value, "name") and hasattr(value, "storage"):  # FieldFile
@@ -83,12 +90,14 @@ class ChainedHistory(models.Model):
     @classmethod
     def payload_of(cls, values: dict) -> bytes:
         """The hashed text of a row given as {attname: value} (every concrete field)."""
-        hashed = {
-            field.attname: _canonical(values[field.attname])
-            for field in cls._meta.concrete_fields
-            if field.attname not in cls.NOT_HASHED
-        }
+        hashed = {name: _canonical(values[name]) for name in cls._hashed_attnames()}
         return json.dumps(hashed, sort_keys=True, default=str, ensure_ascii=False).encode()
+
+    @classmethod
+    @functools.cache
+    def _hashed_attnames(cls) -> tuple[str, ...]:
+        names = [field.attname for field in cls._meta.concrete_fields]
+        return tuple(name for name in names if name not in cls.NOT_HASHED)
 
     @staticmethod
     def hash_of(payload: bytes, previous: str) -> str:
@@ -171,7 +180,8 @@ def bulk_create_with_history(
     return objs
 
 
-# Values psycopg writes exactly as Django's own conversion would: passed as they are.
+# Values psycopg writes exactly as Django's own conversion on PostgreSQL would: passed as
+# they are (a datetime only with its time zone).
 _PLAIN_FIELDS = (
     models.AutoField,
     models.BigAutoField,
@@ -179,25 +189,30 @@ _PLAIN_FIELDS = (
     models.BooleanField,
     models.CharField,
     models.DateField,
+    models.DateTimeField,
     models.ForeignKey,
     models.IntegerField,
     models.PositiveIntegerField,
     models.TextField,
+    models.UUIDField,
 )
-_PLAIN_VALUES = (str, int, bool, type(None), datetime.date)
+_PLAIN_VALUES = (str, int, bool, type(None), datetime.date, uuid.UUID)
 
 
 def _writer(field):
     """field's value → what COPY writes (Django's conversion, unless the value is plain)."""
+    real = connections[connection.alias]  # not the proxy: one attribute lookup less per value
     if type(field) not in _PLAIN_FIELDS:
-        return lambda value: field.get_db_prep_save(value, connection)
+        return lambda value: field.get_db_prep_save(value, real)
+
+    timestamps = isinstance(field, models.DateTimeField)
 
     def write(value):
         if type(value) in _PLAIN_VALUES:
             return value
-        if type(value) is datetime.datetime and value.tzinfo is not None:
+        if timestamps and type(value) is datetime.datetime and value.tzinfo is not None:
             return value
-        return field.get_db_prep_save(value, connection)
+        return field.get_db_prep_save(value, real)
 
     return write
 
