@@ -626,15 +626,19 @@ def _unquote(cell: str) -> str:
 
 
 def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
-    """Every data row checked; raises ImportFileError for a bad header or no data."""
-    (_line, header), *body = table
-    columns = header_columns(header)
-    if not body:
+    """Every data row checked; raises ImportFileError for a bad header or no data. Empties
+    `table` as it goes: a line's cells are let go once its row is made, so the file's cells
+    and its rows are not both held whole."""
+    columns = header_columns(table[0][1])
+    if len(table) < 2:
         raise ImportFileError(_("The file holds the column names but no rows."))
     vocab = vocabularies()
     present = frozenset(columns) - set(ERROR_COLUMNS)
     rows, seen = [], {}
-    for line, cells in body:
+    table.reverse()  # popped from the end: the file's order, each line freed once read
+    table.pop()  # the header
+    while table:
+        line, cells = table.pop()
         extra = [cell for cell in cells[len(columns) :] if cell]
         values = dict(zip(columns, map(_unquote, cells), strict=False))
         for column in ERROR_COLUMNS:

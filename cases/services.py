@@ -649,9 +649,33 @@ def _import_write(plan: imports.Plan, batch: ImportBatch, user: AbstractBaseUser
     ):
         plan.perpetrators[f"n:{key}"] = perpetrator.pk
 
+    # The new rows IMPORT_CHUNK at a time: what a write holds does not grow with the file.
+    incident_ids = []
+    for first in range(0, len(created), IMPORT_CHUNK):
+        rows = created[first : first + IMPORT_CHUNK]
+        incident_ids += _import_create(rows, plan, batch, user=user, reason=reason)
+
+    updated = [_import_update(row, plan, user=user, reason=reason) for row in plan.of("update")]
+    return duplicates_flag(
+        incident_ids=incident_ids + updated,
+        user=user,
+        reason=reason,
+        counted_for=None if plan.sees_all else user,
+    )
+
+
+IMPORT_CHUNK = 2000  # rows of a file written at a time
+
+
+def _import_create(
+    rows: list, plan: imports.Plan, batch: ImportBatch, *, user: AbstractBaseUser, reason: str
+) -> list[int]:
+    """Write the cases, incidents, perpetrators' parts and sources of these new rows (a case
+    named by rows of an earlier chunk is in plan.cases already). Returns the incidents' ids."""
+    bulk = lambda objs: bulk_create_with_history(objs, user=user, reason=reason)  # noqa: E731
     # Cases: one per "caso" (or per row without one).
     new_cases = {}
-    for row in created:
+    for row in rows:
         if row.case_key not in plan.cases and row.case_key not in new_cases:
             new_cases[row.case_key] = Case(
                 title=row.case_title or imports.auto_case_title(row),
@@ -670,7 +694,7 @@ def _import_write(plan: imports.Plan, batch: ImportBatch, user: AbstractBaseUser
 
     # Incidents, their perpetrators, their sources.
     incidents = []
-    for row in created:
+    for row in rows:
         kind, _key = row.target_key
         target = imports.target_id(row, plan)
         incidents.append(
@@ -692,19 +716,13 @@ def _import_write(plan: imports.Plan, batch: ImportBatch, user: AbstractBaseUser
     bulk(_checked(incidents))
     involvements = [
         Involvement(incident=incident, perpetrator_id=imports.perpetrator_id(p, plan), role=p.role)
-        for row, incident in zip(created, incidents, strict=True)
+        for row, incident in zip(rows, incidents, strict=True)
         for p in row.perpetrators
     ]
     bulk(_checked(involvements))
-    bulk(_checked(_new_sources(created, plan)))
+    bulk(_checked(_new_sources(rows, plan)))
 
-    updated = [_import_update(row, plan, user=user, reason=reason) for row in plan.of("update")]
-    return duplicates_flag(
-        incident_ids=[i.pk for i in incidents] + updated,
-        user=user,
-        reason=reason,
-        counted_for=None if plan.sees_all else user,
-    )
+    return [incident.pk for incident in incidents]
 
 
 def _new_sources(rows: list, plan: imports.Plan) -> list[Source]:

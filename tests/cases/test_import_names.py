@@ -118,3 +118,17 @@ def test_the_migration_fills_the_keys_of_existing_records():
             stored = {name: getattr(record, name) for name in model.NAME_KEY_FIELDS}
             assert stored == record.name_keys()
     assert Perpetrator.objects.get().full_key == "policia nacional pnb"
+
+
+def test_a_file_is_written_in_chunks_with_the_same_result(reviewer, monkeypatch):
+    from cases import services
+    from cases.models import Case, Incident, Source
+
+    monkeypatch.setattr(services, "IMPORT_CHUNK", 2)
+    # Five rows of one case and one source, the case named again in every chunk.
+    run(reviewer, [row(referencia=str(n), victima=f"Persona Número {n}") for n in range(5)])
+
+    case = Case.objects.get()
+    assert case.incidents.count() == 5 == Incident.objects.count()
+    assert Source.objects.get().case == case
+    assert Defender.objects.count() == 5
