@@ -80,7 +80,7 @@ def comparable_for(user):
 TARGET_BATCH = 2000  # names or ids per query
 
 
-def recorded_reports(new: list[Report], exclude=(), within=None) -> list[Report]:
+def recorded_reports(new: list[Report], exclude=(), within=None, span=None) -> list[Report]:
     """Incidents that may be reports of the same attacks as `new`: originals (not already
     marked duplicate) of cases that are not retracted (and among `within`, if given), of the
     same types, in the same years and against targets of the same names — so the cost
@@ -88,7 +88,7 @@ def recorded_reports(new: list[Report], exclude=(), within=None) -> list[Report]
     their incidents (by the target's index): plans that do not depend on statistics."""
     incidents = (
         (Incident.objects if within is None else within)
-        .filter(type__in={r.type for r in new}, occurred_on__range=_span(new))
+        .filter(type__in={r.type for r in new}, occurred_on__range=span or _span(new))
         .filter(duplicate_of__isnull=True)
         .exclude(case__status=Case.Status.RETRACTED)
         .order_by()
@@ -139,6 +139,26 @@ def find_pairs(new: list[Report], recorded: list[Report]) -> set[tuple]:
     return pairs
 
 
+TARGETS_AT_ONCE = 500  # targets whose recorded incidents are held at a time
+
+
+def pairs_with_recorded(new: list[Report], exclude=(), within=None) -> set[tuple]:
+    """find_pairs(new, recorded_reports(new, …)), TARGETS_AT_ONCE targets at a time (a pair
+    has one target): what is held grows with those targets' incidents, not with the file.
+    The dates searched are those of all of `new`, as in one pass."""
+    span = _span(new)
+    by_target = defaultdict(list)
+    for report in new:
+        by_target[report.target].append(report)
+    targets = sorted(by_target)
+    pairs = set()
+    for start in range(0, len(targets), TARGETS_AT_ONCE):
+        some = [r for target in targets[start : start + TARGETS_AT_ONCE] for r in by_target[target]]
+        recorded = recorded_reports(some, exclude=exclude, within=within, span=span)
+        pairs |= find_pairs(some, recorded)
+    return pairs
+
+
 def incident_reports(incident_ids: Iterable[int]) -> list[Report]:
     """The reports of these incidents (those not marked duplicate), 5,000 per query."""
     ids, reports = list(incident_ids), []
@@ -156,8 +176,7 @@ def candidate_pairs(incident_ids: Iterable[int]) -> set[tuple[int, int]]:
     new = incident_reports(incident_ids)
     if not new:
         return set()
-    recorded = recorded_reports(new, exclude=[r.key for r in new])
-    pairs = {tuple(sorted(pair)) for pair in find_pairs(new, recorded)}
+    pairs = {tuple(sorted(pair)) for pair in pairs_with_recorded(new, [r.key for r in new])}
     if not pairs:
         return set()
     involved = {pk for pair in pairs for pk in pair}
@@ -181,8 +200,7 @@ def count_candidates_for_rows(plan) -> int:
         return 0
     updated = [row.incident.pk for row in plan.rows if row.action == "update"]
     within = None if plan.sees_all else comparable_for(plan.user)
-    recorded = recorded_reports(new, exclude=updated, within=within)
-    return len(find_pairs(new, recorded))
+    return len(pairs_with_recorded(new, exclude=updated, within=within))
 
 
 def count_visible_pairs(pairs: Iterable[tuple[int, int]], user) -> int:

@@ -340,12 +340,13 @@ def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows, start = [], 1
+    rows, start, same = [], 1, {}
     try:
         for row in reader:
             if len(rows) > settings.IMPORT_MAX_ROWS:
                 raise ImportFileError(_too_many_rows())
-            rows.append((start, [value.strip() for value in row]))
+            # One copy of each text: a file repeats its states, types, outlets, cases.
+            rows.append((start, [same.setdefault(v, v) for v in map(str.strip, row)]))
             start = reader.line_num + 1
     except csv.Error as error:
         raise ImportFileError(
@@ -610,12 +611,22 @@ def check_row(row: Row, vocab: dict) -> Row:
     if url:
         if "://" not in url:
             url = row.values["fuente_url"] = f"https://{url}"
-        try:
-            URLValidator(schemes=["http", "https"])(url)
-        except ValidationError:
+        if not _is_web_address(url):
             row.error("fuente_url", _("“%(value)s” is not a web address") % {"value": url[:80]})
         _too_long(row, "fuente_url", 2000)
     return row
+
+
+_URL_VALIDATOR = URLValidator(schemes=["http", "https"])
+
+
+@functools.lru_cache(maxsize=10_000)  # a case's rows repeat its source's address
+def _is_web_address(url: str) -> bool:
+    try:
+        _URL_VALIDATOR(url)
+    except ValidationError:
+        return False
+    return True
 
 
 def _unquote(cell: str) -> str:
@@ -635,12 +646,15 @@ def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
     vocab = vocabularies()
     present = frozenset(columns) - set(ERROR_COLUMNS)
     rows, seen = [], {}
+    same = {}  # one copy of each text (as _read_csv), for cells _unquote changed and XLSX
     table.reverse()  # popped from the end: the file's order, each line freed once read
     table.pop()  # the header
     while table:
         line, cells = table.pop()
         extra = [cell for cell in cells[len(columns) :] if cell]
-        values = dict(zip(columns, map(_unquote, cells), strict=False))
+        values = dict(
+            zip(columns, (same.setdefault(c, c) for c in map(_unquote, cells)), strict=False)
+        )
         for column in ERROR_COLUMNS:
             values.pop(column, None)
         row = check_row(Row(line=line, values=values, columns=present), vocab)
