@@ -23,6 +23,7 @@ class NameKeysModel(models.Model):
     bulk_create_with_history, never edited; left out of the history (the names they come
     from are in it) so that adding them changed no history row and no chained hash."""
 
+    NAME_FIELDS: tuple[str, ...] = ()  # what the keys are computed from
     NAME_KEY_FIELDS: tuple[str, ...] = ()
 
     class Meta:
@@ -31,8 +32,10 @@ class NameKeysModel(models.Model):
     def save(self, *args, update_fields=None, **kwargs):
         # Not business logic: keeps a derived column in step with the names, whoever saves
         # (services, admin forms, factories); imports go through bulk_create_with_history.
-        self.set_name_keys()
-        if update_fields:  # None saves every field; an empty list, none
+        if update_fields is None:
+            self.set_name_keys()
+        elif set(update_fields) & set(self.NAME_FIELDS):  # a save of other fields: untouched
+            self.set_name_keys()
             update_fields = {*update_fields, *self.NAME_KEY_FIELDS}
         super().save(*args, update_fields=update_fields, **kwargs)
 
@@ -97,6 +100,7 @@ class Organization(NameKeysModel):
     name_key = _key_field()  # organization_key(name)
     acronym_key = _key_field()  # organization_key(acronym)
 
+    NAME_FIELDS = ("name", "acronym")
     NAME_KEY_FIELDS = ("name_key", "acronym_key")
     objects = AuditedQuerySet.as_manager()
     history = HistoricalRecords(bases=[ChainedHistory], excluded_fields=NAME_KEY_FIELDS)
@@ -244,6 +248,7 @@ class Defender(NameKeysModel):
     name_key = _key_field()  # person_key(full_name)
     known_as_key = _key_field()  # person_key(known_as)
 
+    NAME_FIELDS = ("full_name", "known_as")
     NAME_KEY_FIELDS = ("name_key", "known_as_key")
     objects = DefenderQuerySet.as_manager()
     history = HistoricalRecords(
@@ -375,6 +380,7 @@ class Perpetrator(NameKeysModel):
     full_key = _key_field()  # fold("name (acronym)"), "" without an acronym
     acronym_key = _key_field()  # fold(acronym)
 
+    NAME_FIELDS = ("name", "acronym")
     NAME_KEY_FIELDS = ("name_key", "full_key", "acronym_key")
     objects = AuditedQuerySet.as_manager()
     history = HistoricalRecords(bases=[ChainedHistory], excluded_fields=NAME_KEY_FIELDS)

@@ -29,6 +29,10 @@ def test_the_keys_follow_every_save_and_the_bulk_path(reviewer):
     record_save(defender, user=reviewer, update_fields=["full_name"])
     defender.refresh_from_db()
     assert defender.name_key == "javier tarazona"
+    defender.needs_review = True  # a save of other fields leaves the keys as they are
+    record_save(defender, user=reviewer, update_fields=["needs_review"])
+    defender.refresh_from_db()
+    assert (defender.name_key, defender.known_as_key) == ("javier tarazona", "chelo")
 
     run(reviewer, [row(victima="Nueva Persona", perpetrador="Canal Nuevo (CN-1)")])
     assert Defender.objects.get(full_name="Nueva Persona").name_key == "nueva persona"
