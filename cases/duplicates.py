@@ -17,7 +17,7 @@ from django.db.models import Q
 
 from cases.models import Case, DuplicatePair, Incident
 from organizations.models import Defender, Organization
-from organizations.names import fold, names_alike, organization_key, person_key
+from organizations.names import fold, names_alike, person_key
 
 DAYS = 3
 P = Incident.DatePrecision
@@ -57,15 +57,15 @@ REPORT_FIELDS = (
     "type",
     "occurred_on",
     "date_precision",
-    "defender__full_name",
-    "organization__name",
+    "defender__name_key",  # person_key(full_name), stored
+    "organization__name_key",  # organization_key(name), stored
 )
 
 
 def _report(pk, type_, day, precision, person, organization) -> Report:
-    if person:
-        return Report(pk, type_, day, precision, ("defender", person_key(person)))
-    return Report(pk, type_, day, precision, ("organization", organization_key(organization)))
+    if person is not None:
+        return Report(pk, type_, day, precision, ("defender", person))
+    return Report(pk, type_, day, precision, ("organization", organization))
 
 
 def comparable_for(user):
@@ -77,18 +77,41 @@ def comparable_for(user):
     )
 
 
-def recorded_reports(types: Iterable[str], span, exclude=(), within=None) -> list[Report]:
-    """Incidents that may be reports of the same attacks: originals (not already marked
-    duplicate) of cases that are not retracted (and among `within`, if given). One query."""
-    incidents = Incident.objects if within is None else within
-    rows = (
-        incidents.filter(type__in=set(types), occurred_on__range=span)
+TARGET_BATCH = 2000  # names or ids per query
+
+
+def recorded_reports(new: list[Report], exclude=(), within=None, span=None) -> list[Report]:
+    """Incidents that may be reports of the same attacks as `new`: originals (not already
+    marked duplicate) of cases that are not retracted (and among `within`, if given), of the
+    same types, in the same years and against targets of the same names — so the cost
+    grows with `new`, not with the database. The targets first (by their stored keys), then
+    their incidents (by the target's index): plans that do not depend on statistics."""
+    incidents = (
+        (Incident.objects if within is None else within)
+        .filter(type__in={r.type for r in new}, occurred_on__range=span or _span(new))
         .filter(duplicate_of__isnull=True)
         .exclude(case__status=Case.Status.RETRACTED)
-        .values_list(*REPORT_FIELDS)
+        .order_by()
     )
     excluded = set(exclude)
-    return [_report(*row) for row in rows.iterator(chunk_size=5000) if row[0] not in excluded]
+    found = []
+    for kind, model in (("defender", Defender), ("organization", Organization)):
+        keys = sorted({r.target[1] for r in new if r.target[0] == kind})
+        key_of = {}  # target id → its key
+        for start in range(0, len(keys), TARGET_BATCH):
+            targets = model.objects.filter(name_key__in=keys[start : start + TARGET_BATCH])
+            key_of.update(targets.order_by().values_list("id", "name_key"))
+        ids = sorted(key_of)
+        for start in range(0, len(ids), TARGET_BATCH):
+            chunk = incidents.filter(**{f"{kind}_id__in": ids[start : start + TARGET_BATCH]})
+            found += [
+                Report(pk, type_, day, precision, (kind, key_of[target]))
+                for pk, type_, day, precision, target in chunk.values_list(
+                    "id", "type", "occurred_on", "date_precision", f"{kind}_id"
+                )
+                if pk not in excluded
+            ]
+    return found
 
 
 def find_pairs(new: list[Report], recorded: list[Report]) -> set[tuple]:
@@ -116,6 +139,26 @@ def find_pairs(new: list[Report], recorded: list[Report]) -> set[tuple]:
     return pairs
 
 
+TARGETS_AT_ONCE = 500  # targets whose recorded incidents are held at a time
+
+
+def pairs_with_recorded(new: list[Report], exclude=(), within=None) -> set[tuple]:
+    """find_pairs(new, recorded_reports(new, …)), TARGETS_AT_ONCE targets at a time (a pair
+    has one target): what is held grows with those targets' incidents, not with the file.
+    The dates searched are those of all of `new`, as in one pass."""
+    span = _span(new)
+    by_target = defaultdict(list)
+    for report in new:
+        by_target[report.target].append(report)
+    targets = sorted(by_target)
+    pairs = set()
+    for start in range(0, len(targets), TARGETS_AT_ONCE):
+        some = [r for target in targets[start : start + TARGETS_AT_ONCE] for r in by_target[target]]
+        recorded = recorded_reports(some, exclude=exclude, within=within, span=span)
+        pairs |= find_pairs(some, recorded)
+    return pairs
+
+
 def incident_reports(incident_ids: Iterable[int]) -> list[Report]:
     """The reports of these incidents (those not marked duplicate), 5,000 per query."""
     ids, reports = list(incident_ids), []
@@ -133,8 +176,7 @@ def candidate_pairs(incident_ids: Iterable[int]) -> set[tuple[int, int]]:
     new = incident_reports(incident_ids)
     if not new:
         return set()
-    recorded = recorded_reports({r.type for r in new}, _span(new), exclude=[r.key for r in new])
-    pairs = {tuple(sorted(pair)) for pair in find_pairs(new, recorded)}
+    pairs = {tuple(sorted(pair)) for pair in pairs_with_recorded(new, [r.key for r in new])}
     if not pairs:
         return set()
     involved = {pk for pair in pairs for pk in pair}
@@ -158,8 +200,7 @@ def count_candidates_for_rows(plan) -> int:
         return 0
     updated = [row.incident.pk for row in plan.rows if row.action == "update"]
     within = None if plan.sees_all else comparable_for(plan.user)
-    recorded = recorded_reports({r.type for r in new}, _span(new), exclude=updated, within=within)
-    return len(find_pairs(new, recorded))
+    return len(pairs_with_recorded(new, exclude=updated, within=within))
 
 
 def count_visible_pairs(pairs: Iterable[tuple[int, int]], user) -> int:

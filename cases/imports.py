@@ -340,12 +340,13 @@ def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows, start = [], 1
+    rows, start, same = [], 1, {}
     try:
         for row in reader:
             if len(rows) > settings.IMPORT_MAX_ROWS:
                 raise ImportFileError(_too_many_rows())
-            rows.append((start, [value.strip() for value in row]))
+            # One copy of each text: a file repeats its states, types, outlets, cases.
+            rows.append((start, [same.setdefault(v, v) for v in map(str.strip, row)]))
             start = reader.line_num + 1
     except csv.Error as error:
         raise ImportFileError(
@@ -610,12 +611,22 @@ def check_row(row: Row, vocab: dict) -> Row:
     if url:
         if "://" not in url:
             url = row.values["fuente_url"] = f"https://{url}"
-        try:
-            URLValidator(schemes=["http", "https"])(url)
-        except ValidationError:
+        if not _is_web_address(url):
             row.error("fuente_url", _("“%(value)s” is not a web address") % {"value": url[:80]})
         _too_long(row, "fuente_url", 2000)
     return row
+
+
+_URL_VALIDATOR = URLValidator(schemes=["http", "https"])
+
+
+@functools.lru_cache(maxsize=10_000)  # a case's rows repeat its source's address
+def _is_web_address(url: str) -> bool:
+    try:
+        _URL_VALIDATOR(url)
+    except ValidationError:
+        return False
+    return True
 
 
 def _unquote(cell: str) -> str:
@@ -626,17 +637,24 @@ def _unquote(cell: str) -> str:
 
 
 def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
-    """Every data row checked; raises ImportFileError for a bad header or no data."""
-    (_line, header), *body = table
-    columns = header_columns(header)
-    if not body:
+    """Every data row checked; raises ImportFileError for a bad header or no data. Empties
+    `table` as it goes: a line's cells are let go once its row is made, so the file's cells
+    and its rows are not both held whole."""
+    columns = header_columns(table[0][1])
+    if len(table) < 2:
         raise ImportFileError(_("The file holds the column names but no rows."))
     vocab = vocabularies()
     present = frozenset(columns) - set(ERROR_COLUMNS)
     rows, seen = [], {}
-    for line, cells in body:
+    same = {}  # one copy of each text (as _read_csv), for cells _unquote changed and XLSX
+    table.reverse()  # popped from the end: the file's order, each line freed once read
+    table.pop()  # the header
+    while table:
+        line, cells = table.pop()
         extra = [cell for cell in cells[len(columns) :] if cell]
-        values = dict(zip(columns, map(_unquote, cells), strict=False))
+        values = dict(
+            zip(columns, (same.setdefault(c, c) for c in map(_unquote, cells)), strict=False)
+        )
         for column in ERROR_COLUMNS:
             values.pop(column, None)
         row = check_row(Row(line=line, values=values, columns=present), vocab)
@@ -706,35 +724,89 @@ def survivor_id(pk: int, merged_into: dict[int, int | None]) -> int:
     return pk
 
 
-def _index(queryset, key, names: tuple[str, ...]) -> dict[str, int]:
-    """folded name → id of the record it names (a merged record leads to its survivor)."""
-    rows = list(queryset.order_by("id").values("id", "merged_into_id", *names))
+LOOKUP_BATCH = 2000  # keys or ids per query
+
+
+def _matching(queryset, keys_by_field: dict[str, set[str]], *extra: str) -> list[dict]:
+    """The records of `queryset` holding one of the keys in the stored key field it is given
+    for (e.g. name_key), in id order: the names a file holds, never every name recorded."""
+    found = {}
+    for field_name, keys in keys_by_field.items():
+        wanted = sorted(key for key in keys if key)
+        for start in range(0, len(wanted), LOOKUP_BATCH):
+            chunk = queryset.filter(**{f"{field_name}__in": wanted[start : start + LOOKUP_BATCH]})
+            for row in chunk.order_by().values("id", *keys_by_field, *extra):
+                found[row["id"]] = row
+    return [found[pk] for pk in sorted(found)]
+
+
+def _merged_into(queryset, rows: list[dict]) -> dict[int, int | None]:
+    """id → merged_into_id for these records and, as far as `queryset` holds them, the
+    records they were merged into, to the end of each chain."""
     merged_into = {row["id"]: row["merged_into_id"] for row in rows}
+    asked = set(merged_into)
+    while parents := sorted({pk for pk in merged_into.values() if pk is not None} - asked):
+        asked.update(parents)
+        for start in range(0, len(parents), LOOKUP_BATCH):
+            chunk = queryset.filter(pk__in=parents[start : start + LOOKUP_BATCH]).order_by()
+            merged_into.update(chunk.values_list("id", "merged_into_id"))
+    return merged_into
+
+
+def _index(queryset, keys: set[str], fields: tuple[str, ...]) -> dict[str, int]:
+    """key → id of the record it names (a merged record leads to its survivor), for the keys
+    given: the first record by id that has the key in one of `fields`, in their order."""
+    rows = _matching(queryset, dict.fromkeys(fields, keys), "merged_into_id")
+    merged_into = _merged_into(queryset, rows)
     index = {}
     for row in rows:
         target = survivor_id(row["id"], merged_into)
-        for name in names:
-            if row[name]:
-                index.setdefault(key(row[name]), target)
+        for name in fields:
+            if row[name] in keys:
+                index.setdefault(row[name], target)
     return index
 
 
 AMBIGUOUS = 0  # an acronym that several perpetrators share
 
 
-def _perpetrator_index() -> dict[str, int]:
+def _perpetrator_index(names: set[str], acronyms: set[str]) -> dict[str, int]:
     """ "n:<folded name>" and "n:<folded name (acronym)>" → id; "a:<folded acronym>" → id, or
-    AMBIGUOUS if several perpetrators have it."""
+    AMBIGUOUS if several perpetrators have it: for these folded names and acronyms."""
+    rows = _matching(
+        Perpetrator.objects.all(),
+        {"name_key": names, "full_key": names, "acronym_key": acronyms},
+        "acronym",
+    )
     index = {}
-    for target, name, acronym in Perpetrator.objects.order_by("id").values_list(
-        "id", "name", "acronym"
-    ):
-        index.setdefault(f"n:{fold(name)}", target)
-        if acronym:
-            index.setdefault(f"n:{fold(f'{name} ({acronym})')}", target)
-            key = f"a:{fold(acronym)}"
-            index[key] = target if index.get(key, target) == target else AMBIGUOUS
+    for row in rows:
+        target = row["id"]
+        if row["name_key"] in names:
+            index.setdefault(f"n:{row['name_key']}", target)
+        if row["acronym"]:
+            if row["full_key"] in names:
+                index.setdefault(f"n:{row['full_key']}", target)
+            if row["acronym_key"] in acronyms:
+                key = f"a:{row['acronym_key']}"
+                index[key] = target if index.get(key, target) == target else AMBIGUOUS
     return index
+
+
+def _names_in(rows: list[Row]) -> tuple[set[str], set[str], set[str], set[str]]:
+    """The keys a file looks up: defenders', organizations', perpetrators' names ("name" and
+    "name (acronym)") and perpetrators' acronyms."""
+    defenders, organizations, names, acronyms = set(), set(), set(), set()
+    for row in rows:
+        if row.target_kind:
+            kind, key = row.target_key
+            (defenders if kind == "defender" else organizations).add(key)
+        for perpetrator in row.perpetrators:
+            name = fold(perpetrator.name)
+            names.add(name)
+            acronyms.add(name)  # an acronym alone in the cell, or one several share
+            if perpetrator.acronym:
+                names.add(fold(f"{perpetrator.name} ({perpetrator.acronym})"))
+    return defenders, organizations, names, acronyms
 
 
 def plan_import(
@@ -748,24 +820,30 @@ def plan_import(
     sees_all = trusted or sees_everything(user)
     plan = Plan(rows=rows, origin=origin, case_status=case_status, user=user, sees_all=sees_all)
     defenders = Defender.objects.all() if sees_all else Defender.objects.visible_to(user)
-    plan.defenders = _index(defenders, person_key, ("full_name", "known_as"))
-    plan.organizations = _index(Organization.objects.all(), organization_key, ("name", "acronym"))
-    plan.perpetrators = _perpetrator_index()
+    defender_keys, organization_keys, names, acronyms = _names_in(rows)
+    plan.defenders = _index(defenders, defender_keys, ("name_key", "known_as_key"))
+    plan.organizations = _index(
+        Organization.objects.all(), organization_keys, ("name_key", "acronym_key")
+    )
+    plan.perpetrators = _perpetrator_index(names, acronyms)
     visible_cases = Case.objects.all() if sees_all else Case.objects.visible_to(user)
 
     refs = [row.ref for row in rows if row.ref and not row.errors]
-    existing = {
-        incident.import_ref: incident
-        for incident in Incident.objects.filter(import_origin=origin).select_related(
-            "case", "defender"
+    existing = {}  # the incidents of this origin that the file's references name
+    for start in range(0, len(refs), LOOKUP_BATCH):
+        chunk = Incident.objects.filter(
+            import_origin=origin, import_ref__in=refs[start : start + LOOKUP_BATCH]
         )
-    }
+        existing.update({i.import_ref: i for i in chunk.select_related("case", "defender")})
     by_public_id = _incidents_by_public_id(refs)
     case_ids = {row.case_id for row in rows if row.case_id is not None}
-    plan.cases = {
-        case.import_ref: case
-        for case in Case.objects.filter(import_origin=origin).exclude(import_ref="")
-    }
+    case_keys = sorted({row.case_key for row in rows})
+    plan.cases = {}  # the cases of this origin that the file's “caso” names
+    for start in range(0, len(case_keys), LOOKUP_BATCH):
+        chunk = Case.objects.filter(
+            import_origin=origin, import_ref__in=case_keys[start : start + LOOKUP_BATCH]
+        )
+        plan.cases.update({case.import_ref: case for case in chunk})
     plan.cases.update(
         {f"id:{case.public_id}": case for case in Case.objects.filter(public_id__in=case_ids)}
     )

@@ -12,7 +12,43 @@ from simple_history.models import HistoricalRecords
 from organizations.audit import AuditedQuerySet, ChainedHistory
 from organizations.encryption import EncryptedTextField
 from organizations.fields import URLField
+from organizations.names import fold, organization_key, person_key
 from organizations.vocabularies import PerpetratorCategory, State
+
+
+class NameKeysModel(models.Model):
+    """A record found by its names the way people write them (organizations.names): the
+    match keys are stored, indexed, so that an import looks up the names of its file instead
+    of folding every name recorded. Derived columns, set on every save and by
+    bulk_create_with_history, never edited; left out of the history (the names they come
+    from are in it) so that adding them changed no history row and no chained hash."""
+
+    NAME_FIELDS: tuple[str, ...] = ()  # what the keys are computed from
+    NAME_KEY_FIELDS: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, update_fields=None, **kwargs):
+        # Not business logic: keeps a derived column in step with the names, whoever saves
+        # (services, admin forms, factories); imports go through bulk_create_with_history.
+        if update_fields is None:
+            self.set_name_keys()
+        elif set(update_fields) & set(self.NAME_FIELDS):  # a save of other fields: untouched
+            self.set_name_keys()
+            update_fields = {*update_fields, *self.NAME_KEY_FIELDS}
+        super().save(*args, update_fields=update_fields, **kwargs)
+
+    def name_keys(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def set_name_keys(self) -> None:
+        for attname, value in self.name_keys().items():
+            setattr(self, attname, value)
+
+
+def _key_field() -> models.TextField:
+    return models.TextField(editable=False, default="")
 
 
 def is_ally(user) -> bool:
@@ -20,7 +56,7 @@ def is_ally(user) -> bool:
     return getattr(user, "is_ally", False)
 
 
-class Organization(models.Model):
+class Organization(NameKeysModel):
     class Kind(models.TextChoices):
         HUMAN_RIGHTS_NGO = "human_rights_ngo", _("Human rights NGO")
         HUMANITARIAN = "humanitarian", _("Humanitarian organization")
@@ -61,9 +97,13 @@ class Organization(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    name_key = _key_field()  # organization_key(name)
+    acronym_key = _key_field()  # organization_key(acronym)
 
+    NAME_FIELDS = ("name", "acronym")
+    NAME_KEY_FIELDS = ("name_key", "acronym_key")
     objects = AuditedQuerySet.as_manager()
-    history = HistoricalRecords(bases=[ChainedHistory])
+    history = HistoricalRecords(bases=[ChainedHistory], excluded_fields=NAME_KEY_FIELDS)
 
     class Meta:
         verbose_name = _("organization")
@@ -76,9 +116,20 @@ class Organization(models.Model):
                 violation_error_message=_("An organization with this name already exists."),
             ),
         ]
+        indexes = [
+            # Imports: the organizations a file names, by name or acronym.
+            models.Index(fields=["name_key"], name="organizations_org_name_key"),
+            models.Index(fields=["acronym_key"], name="organizations_org_acronym_key"),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.acronym})" if self.acronym else self.name
+
+    def name_keys(self) -> dict[str, str]:
+        return {
+            "name_key": organization_key(self.name),
+            "acronym_key": organization_key(self.acronym),
+        }
 
 
 class Profile(models.Model):
@@ -131,7 +182,7 @@ class DefenderQuerySet(AuditedQuerySet):
         ).distinct()
 
 
-class Defender(models.Model):
+class Defender(NameKeysModel):
     class Gender(models.TextChoices):
         FEMALE = "female", _("Female")
         MALE = "male", _("Male")
@@ -194,19 +245,33 @@ class Defender(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    name_key = _key_field()  # person_key(full_name)
+    known_as_key = _key_field()  # person_key(known_as)
 
+    NAME_FIELDS = ("full_name", "known_as")
+    NAME_KEY_FIELDS = ("name_key", "known_as_key")
     objects = DefenderQuerySet.as_manager()
-    history = HistoricalRecords(bases=[ChainedHistory], m2m_fields=[profiles])
+    history = HistoricalRecords(
+        bases=[ChainedHistory], m2m_fields=[profiles], excluded_fields=NAME_KEY_FIELDS
+    )
 
     class Meta:
         verbose_name = _("defender")
         verbose_name_plural = _("defenders")
         ordering = ["full_name"]
+        indexes = [
+            # Imports and likely duplicates: the people a file names, by name or known-as.
+            models.Index(fields=["name_key"], name="organizations_def_name_key"),
+            models.Index(fields=["known_as_key"], name="organizations_def_known_as_key"),
+        ]
 
     def __str__(self):
         # Fail closed: wherever a defender is printed without asking who is looking (admin
         # titles, autocomplete, history), a protected identity shows as its pseudonym.
         return str(self.pseudonym) if self.identity_protected else self.display_name
+
+    def name_keys(self) -> dict[str, str]:
+        return {"name_key": person_key(self.full_name), "known_as_key": person_key(self.known_as)}
 
     @property
     def display_name(self) -> str:
@@ -280,7 +345,7 @@ class Membership(models.Model):
         return f"{self.defender} — {self.organization}"
 
 
-class Perpetrator(models.Model):
+class Perpetrator(NameKeysModel):
     """An institution or an individual said to have carried out, ordered or amplified attacks."""
 
     class Kind(models.TextChoices):
@@ -311,9 +376,14 @@ class Perpetrator(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    name_key = _key_field()  # fold(name)
+    full_key = _key_field()  # fold("name (acronym)"), "" without an acronym
+    acronym_key = _key_field()  # fold(acronym)
 
+    NAME_FIELDS = ("name", "acronym")
+    NAME_KEY_FIELDS = ("name_key", "full_key", "acronym_key")
     objects = AuditedQuerySet.as_manager()
-    history = HistoricalRecords(bases=[ChainedHistory])
+    history = HistoricalRecords(bases=[ChainedHistory], excluded_fields=NAME_KEY_FIELDS)
 
     class Meta:
         verbose_name = _("perpetrator")
@@ -331,9 +401,22 @@ class Perpetrator(models.Model):
                 violation_error_message=_("A perpetrator cannot be part of itself."),
             ),
         ]
+        indexes = [
+            # Imports: the perpetrators a file names, by name, "name (acronym)" or acronym.
+            models.Index(fields=["name_key"], name="organizations_perp_name_key"),
+            models.Index(fields=["full_key"], name="organizations_perp_full_key"),
+            models.Index(fields=["acronym_key"], name="organizations_perp_acronym_key"),
+        ]
 
     def __str__(self):
         return f"{self.acronym} — {self.name}" if self.acronym else self.name
+
+    def name_keys(self) -> dict[str, str]:
+        return {
+            "name_key": fold(self.name),
+            "full_key": fold(f"{self.name} ({self.acronym})") if self.acronym else "",
+            "acronym_key": fold(self.acronym),
+        }
 
     def clean(self):
         ancestor, seen = self.parent, set()

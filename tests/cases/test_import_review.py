@@ -67,8 +67,23 @@ def test_a_name_taken_at_the_same_moment_asks_to_try_again_in_the_admin(
     assert not Incident.objects.exists() and not Organization.objects.exists()
 
 
+@pytest.fixture
+def name_taken_after_the_plan(monkeypatch, coordinator):
+    """The same, for the command, which plans once (under the imports lock, which a form in
+    the admin does not take) and then writes."""
+    plan = imports.plan_import
+
+    def plan_then_someone_else_writes(*args, **kwargs):
+        planned = plan(*args, **kwargs)
+        org = Organization(name="Organización Concurrente Dos")
+        record_save(org, user=coordinator, reason="a la vez")
+        return planned
+
+    monkeypatch.setattr(imports, "plan_import", plan_then_someone_else_writes)
+
+
 def test_a_name_taken_at_the_same_moment_makes_the_command_exit_2_writing_nothing(
-    tmp_path, name_taken_meanwhile
+    tmp_path, name_taken_after_the_plan
 ):
     path = tmp_path / "x.csv"
     path.write_bytes(as_csv([org_row()]))
@@ -228,3 +243,14 @@ def test_a_state_written_with_estado_or_edo_in_any_case_is_read(text):
 @pytest.mark.parametrize("text", ["02/07/2021 0:00", "2/7/2021 00:00:00", "2021/07/02"])
 def test_a_day_with_a_time_or_written_year_first_with_slashes_is_read(text):
     assert imports.parse_date(text) == (datetime.date(2021, 7, 2), "day")
+
+
+def test_the_command_plans_the_file_once_under_the_lock(tmp_path, monkeypatch):
+    plan, calls = imports.plan_import, []
+    monkeypatch.setattr(imports, "plan_import", lambda *a, **k: calls.append(1) or plan(*a, **k))
+    path = tmp_path / "x.csv"
+    path.write_bytes(as_csv([org_row()]))
+
+    call_command("import_incidents", str(path), stdout=io.StringIO())
+
+    assert len(calls) == 1 and Incident.objects.count() == 1

@@ -163,3 +163,32 @@ def test_a_local_time_saved_through_a_form_keeps_the_chain_intact(client_for, la
     detention.incommunicado_until = datetime.datetime(2021, 7, 3, 10, 0, tzinfo=caracas)
     detention.save()  # an aware local time, as a form gives it; read back, it is UTC
     assert "intactas" in verify()
+
+
+def test_the_bulk_path_stores_what_a_save_stores_and_chains_its_history(reviewer):
+    """bulk_create_with_history (COPY on PostgreSQL, INSERT elsewhere): the same values as a
+    save (timestamps, encrypted fields, defaults), history rows numbered in chain order."""
+    from cases.models import Source
+    from organizations.audit import bulk_create_with_history
+    from organizations.services import record_save
+
+    case = CaseFactory()
+    saved = Source(case=case, kind="press", title="Uno", url="https://example.org/1", witness="T")
+    record_save(saved, user=reviewer, reason="a mano")
+    bulk = [
+        Source(case=case, kind="press", title=f"N {n}", url=f"https://example.org/{n}", witness="T")
+        for n in range(3)
+    ]
+    assert bulk_create_with_history(bulk, user=reviewer, reason="en bloque") == bulk
+    assert all(source.pk and not source._state.adding for source in bulk)
+
+    fields = ("case_id", "kind", "reliability", "witness", "contact", "confidential", "file")
+    for source in Source.objects.filter(pk__in=[s.pk for s in bulk]):
+        assert source.created_at and source.updated_at
+        assert {f: getattr(source, f) for f in fields} == {f: getattr(saved, f) for f in fields}
+    history = list(Source.history.filter(id__in=[s.pk for s in bulk]).order_by("history_id"))
+    assert [row.id for row in history] == [s.pk for s in bulk]
+    assert [row.history_change_reason for row in history] == ["en bloque"] * 3
+    assert {row.history_user_id for row in history} == {reviewer.pk}
+    assert history[1].history_previous_hash == history[0].history_hash
+    verify()  # raises CommandError if a chain is broken

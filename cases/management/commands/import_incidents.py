@@ -70,11 +70,16 @@ class Command(BaseCommand):
                     origin=options["origin"],
                     case_status=options["status"],
                     trusted=True,
+                    lock=True,  # planned once: the plan holds until this transaction ends
                 )
                 write = not options["dry_run"] and (not plan.rejected or options["skip_invalid"])
                 if write:
                     plan = services.import_batch_run(
-                        batch=batch, user=user, skip_invalid=options["skip_invalid"], trusted=True
+                        batch=batch,
+                        user=user,
+                        skip_invalid=options["skip_invalid"],
+                        trusted=True,
+                        plan=plan,
                     )
                 else:
                     transaction.set_rollback(True)

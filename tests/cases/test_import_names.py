@@ -1,0 +1,138 @@
+"""Imports find people, organizations and perpetrators by stored match keys (issue 8, B1):
+the names of the file are looked up, never every name recorded, with the same results."""
+
+import importlib
+import re
+
+import pytest
+from django.apps import apps
+from django.db import connection, models
+from django.test.utils import CaptureQueriesContext
+
+from cases import imports
+from organizations.models import Defender, Organization, Perpetrator
+from organizations.services import record_save
+from tests.cases.test_import import plan_of, row, run
+from tests.factories import DefenderFactory, OrganizationFactory, PerpetratorFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def org_row(name, **values):
+    return row(victima="", tipo_victima="", organizacion_victima=name, **values)
+
+
+def test_the_keys_follow_every_save_and_the_bulk_path(reviewer):
+    defender = DefenderFactory(full_name="José Rafael TARAZONA", known_as="Chelo")
+    assert (defender.name_key, defender.known_as_key) == ("jose rafael tarazona", "chelo")
+    defender.full_name = "Tarazona, Javier"
+    record_save(defender, user=reviewer, update_fields=["full_name"])
+    defender.refresh_from_db()
+    assert defender.name_key == "javier tarazona"
+    defender.needs_review = True  # a save of other fields leaves the keys as they are
+    record_save(defender, user=reviewer, update_fields=["needs_review"])
+    defender.refresh_from_db()
+    assert (defender.name_key, defender.known_as_key) == ("javier tarazona", "chelo")
+
+    run(reviewer, [row(victima="Nueva Persona", perpetrador="Canal Nuevo (CN-1)")])
+    assert Defender.objects.get(full_name="Nueva Persona").name_key == "nueva persona"
+    perpetrator = Perpetrator.objects.get(name="Canal Nuevo")
+    assert (perpetrator.name_key, perpetrator.full_key, perpetrator.acronym_key) == (
+        "canal nuevo",
+        "canal nuevo cn 1",
+        "cn 1",
+    )
+
+
+def test_a_renamed_defender_is_found_by_its_new_name_only(reviewer):
+    defender = DefenderFactory(full_name="Nombre Anterior")
+    defender.full_name = "Nombre Nuevo"
+    record_save(defender, user=reviewer, update_fields=["full_name"])
+
+    plan = plan_of(
+        reviewer, [row(victima="NUEVO, nombre"), row(referencia="2", victima="Nombre Anterior")]
+    )
+    assert plan.defenders == {"nombre nuevo": defender.pk}
+    assert list(plan.new_defenders.values()) == ["Nombre Anterior"]
+
+
+def test_the_first_record_by_id_wins_and_known_as_counts(reviewer):
+    first = DefenderFactory(full_name="Ana Pérez", known_as="La Negra")
+    DefenderFactory(full_name="La Negra")  # a later record whose name is the first's nickname
+    plan = plan_of(reviewer, [row(victima="la negra")])
+    assert plan.defenders == {"la negra": first.pk}
+
+
+def test_a_chain_of_merges_in_the_database_leads_to_its_end(reviewer):
+    alfa, beta, gamma = (OrganizationFactory(name=n) for n in ("Org Alfa", "Org Beta", "Org Gamma"))
+    # Older data: a chain the merge service would have flattened.
+    for record, survivor in ((alfa, beta), (beta, gamma)):
+        record.merged_into = survivor
+        record_save(record, user=reviewer, update_fields=["merged_into"])
+    plan = plan_of(reviewer, [org_row("ORG ALFA")])
+    assert plan.organizations == {"org alfa": gamma.pk}
+
+
+def test_an_acronym_added_later_finds_the_perpetrator_and_a_shared_one_is_ambiguous(reviewer):
+    sebin = PerpetratorFactory(name="Servicio Bolivariano de Inteligencia Nacional")
+    sebin.acronym = "SEBIN"
+    record_save(sebin, user=reviewer, update_fields=["acronym"])
+    plan = plan_of(reviewer, [row(perpetrador="sebin", categoria_perpetrador="")])
+    assert plan.rejected == [] and imports.perpetrator_id(plan.rows[0].perpetrators[0], plan) == (
+        sebin.pk
+    )
+
+    PerpetratorFactory(name="Otro Servicio", acronym="SEBIN")
+    plan = plan_of(reviewer, [row(perpetrador="SEBIN", categoria_perpetrador="")])
+    [(column, _message)] = plan.rejected[0].errors
+    assert column == "perpetrador"
+
+
+def test_the_plan_reads_only_the_names_the_file_holds(reviewer):
+    for n in range(30):
+        DefenderFactory(full_name=f"Persona Ajena {n}")
+        OrganizationFactory(name=f"Organización Ajena {n}")
+        PerpetratorFactory(name=f"Cuerpo Ajeno {n}")
+    wanted = DefenderFactory(full_name="Javier Tarazona")
+
+    with CaptureQueriesContext(connection) as queries:
+        plan = plan_of(reviewer, [row(), row(referencia="2", victima="Persona Ajena 3")])
+
+    assert plan.defenders["javier tarazona"] == wanted.pk
+    tables = "organizations_defender|organizations_organization|organizations_perpetrator"
+    for query in queries.captured_queries:
+        sql = query["sql"]
+        if re.search(rf'FROM "({tables})"', sql):
+            # Every read of these tables is by key or by id, never the whole table.
+            assert re.search(r'_key" IN \(|"id" IN \(', sql), sql
+
+
+def test_the_migration_fills_the_keys_of_existing_records():
+    DefenderFactory(full_name="Tarazona, Javier", known_as="J.T.")
+    OrganizationFactory(name="FundaRedes", acronym="F.R.")
+    PerpetratorFactory(name="Policía Nacional", acronym="PNB")
+    for model in (Defender, Organization, Perpetrator):
+        # The plain QuerySet: blanking a derived column as data from before the migration.
+        models.QuerySet(model).update(**dict.fromkeys(model.NAME_KEY_FIELDS, ""))
+
+    importlib.import_module("organizations.migrations.0009_name_keys").backfill(apps, None)
+
+    for model in (Defender, Organization, Perpetrator):
+        for record in model.objects.all():
+            stored = {name: getattr(record, name) for name in model.NAME_KEY_FIELDS}
+            assert stored == record.name_keys()
+    assert Perpetrator.objects.get().full_key == "policia nacional pnb"
+
+
+def test_a_file_is_written_in_chunks_with_the_same_result(reviewer, monkeypatch):
+    from cases import services
+    from cases.models import Case, Incident, Source
+
+    monkeypatch.setattr(services, "IMPORT_CHUNK", 2)
+    # Five rows of one case and one source, the case named again in every chunk.
+    run(reviewer, [row(referencia=str(n), victima=f"Persona Número {n}") for n in range(5)])
+
+    case = Case.objects.get()
+    assert case.incidents.count() == 5 == Incident.objects.count()
+    assert Source.objects.get().case == case
+    assert Defender.objects.count() == 5
