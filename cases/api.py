@@ -270,13 +270,16 @@ EXPORT_FIELDS = (
 PUBLIC_IDS = {"public_id", "case__public_id", "defender__public_id", "organization__public_id"}
 
 
+def _public_id(field: str, vendor: str):
+    """A public id as values_list() should read it. On PostgreSQL as text (what the row
+    shows), not as a UUID object to be turned back into text (make bench, B4); SQLite stores
+    them without hyphens, so there they stay UUIDs."""
+    return Cast(field, CharField()) if vendor == "postgresql" else field
+
+
 def export_values(vendor: str) -> list:
-    """EXPORT_FIELDS as values_list() reads them. On PostgreSQL the public ids come as text
-    (what the row shows), not as UUID objects to be turned back into text (make bench, B4);
-    SQLite stores them without hyphens, so there they stay UUIDs."""
-    if vendor != "postgresql":
-        return list(EXPORT_FIELDS)
-    return [Cast(field, CharField()) if field in PUBLIC_IDS else field for field in EXPORT_FIELDS]
+    """EXPORT_FIELDS as values_list() reads them."""
+    return [_public_id(f, vendor) if f in PUBLIC_IDS else f for f in EXPORT_FIELDS]
 
 
 class AnyOf(Lookup):
@@ -318,11 +321,7 @@ def export_rows(queryset: QuerySet, names: Names) -> Iterator[dict]:
     labels = {code: str(label) for code, label in Incident.Type.choices}
     vendor = connections[queryset.db].vendor
     tuples = queryset.values_list(*export_values(vendor)).iterator(chunk_size=EXPORT_CHUNK)
-    perpetrator_id = (
-        Cast("perpetrator__public_id", CharField())
-        if vendor == "postgresql"
-        else "perpetrator__public_id"
-    )
+    perpetrator_id = _public_id("perpetrator__public_id", vendor)
     for chunk in _chunks(tuples, EXPORT_CHUNK):
         perpetrators: dict[int, list] = {}
         involved = (

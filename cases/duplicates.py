@@ -16,6 +16,7 @@ from itertools import combinations
 from django.db.models import Q
 
 from cases.models import Case, DuplicatePair, Incident
+from organizations.batches import in_batches
 from organizations.models import Defender, Organization
 from organizations.names import fold, names_alike, person_key
 
@@ -98,12 +99,9 @@ def recorded_reports(new: list[Report], exclude=(), within=None, span=None) -> l
     for kind, model in (("defender", Defender), ("organization", Organization)):
         keys = sorted({r.target[1] for r in new if r.target[0] == kind})
         key_of = {}  # target id → its key
-        for start in range(0, len(keys), TARGET_BATCH):
-            targets = model.objects.filter(name_key__in=keys[start : start + TARGET_BATCH])
-            key_of.update(targets.order_by().values_list("id", "name_key"))
-        ids = sorted(key_of)
-        for start in range(0, len(ids), TARGET_BATCH):
-            chunk = incidents.filter(**{f"{kind}_id__in": ids[start : start + TARGET_BATCH]})
+        for targets in in_batches(model.objects.order_by(), "name_key", keys, TARGET_BATCH):
+            key_of.update(targets.values_list("id", "name_key"))
+        for chunk in in_batches(incidents, f"{kind}_id", sorted(key_of), TARGET_BATCH):
             found += [
                 Report(pk, type_, day, precision, (kind, key_of[target]))
                 for pk, type_, day, precision, target in chunk.values_list(
@@ -161,12 +159,12 @@ def pairs_with_recorded(new: list[Report], exclude=(), within=None) -> set[tuple
 
 def incident_reports(incident_ids: Iterable[int]) -> list[Report]:
     """The reports of these incidents (those not marked duplicate), 5,000 per query."""
-    ids, reports = list(incident_ids), []
-    for start in range(0, len(ids), 5000):
-        queryset = Incident.objects.filter(
-            pk__in=ids[start : start + 5000], duplicate_of__isnull=True
-        ).exclude(case__status=Case.Status.RETRACTED)
-        reports += [_report(*row) for row in queryset.values_list(*REPORT_FIELDS)]
+    reports = []
+    reported = Incident.objects.filter(duplicate_of__isnull=True).exclude(
+        case__status=Case.Status.RETRACTED
+    )
+    for chunk in in_batches(reported, "pk", incident_ids, 5000):
+        reports += [_report(*row) for row in chunk.values_list(*REPORT_FIELDS)]
     return reports
 
 
@@ -208,10 +206,8 @@ def count_visible_pairs(pairs: Iterable[tuple[int, int]], user) -> int:
     pairs = list(pairs)
     ids = {pk for pair in pairs for pk in pair}
     visible = set()
-    ids_list = list(ids)
-    for start in range(0, len(ids_list), 5000):
-        chunk = ids_list[start : start + 5000]
-        visible |= set(comparable_for(user).filter(pk__in=chunk).values_list("pk", flat=True))
+    for chunk in in_batches(comparable_for(user), "pk", ids, 5000):
+        visible |= set(chunk.values_list("pk", flat=True))
     return sum(1 for a, b in pairs if a in visible and b in visible)
 
 

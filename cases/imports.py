@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from cases.models import Case, ImportBatch, Incident, Involvement, Source
 from cases.models.core import sees_everything
 from organizations.api import FORMULA_STARTS, csv_safe
+from organizations.batches import in_batches
 from organizations.models import Defender, Organization, Perpetrator
 from organizations.names import fold, organization_key, person_key
 from organizations.vocabularies import PerpetratorCategory, State
@@ -733,8 +734,7 @@ def _matching(queryset, keys_by_field: dict[str, set[str]], *extra: str) -> list
     found = {}
     for field_name, keys in keys_by_field.items():
         wanted = sorted(key for key in keys if key)
-        for start in range(0, len(wanted), LOOKUP_BATCH):
-            chunk = queryset.filter(**{f"{field_name}__in": wanted[start : start + LOOKUP_BATCH]})
+        for chunk in in_batches(queryset, field_name, wanted, LOOKUP_BATCH):
             for row in chunk.order_by().values("id", *keys_by_field, *extra):
                 found[row["id"]] = row
     return [found[pk] for pk in sorted(found)]
@@ -747,8 +747,7 @@ def _merged_into(queryset, rows: list[dict]) -> dict[int, int | None]:
     asked = set(merged_into)
     while parents := sorted({pk for pk in merged_into.values() if pk is not None} - asked):
         asked.update(parents)
-        for start in range(0, len(parents), LOOKUP_BATCH):
-            chunk = queryset.filter(pk__in=parents[start : start + LOOKUP_BATCH]).order_by()
+        for chunk in in_batches(queryset.order_by(), "pk", parents, LOOKUP_BATCH):
             merged_into.update(chunk.values_list("id", "merged_into_id"))
     return merged_into
 
@@ -830,19 +829,16 @@ def plan_import(
 
     refs = [row.ref for row in rows if row.ref and not row.errors]
     existing = {}  # the incidents of this origin that the file's references name
-    for start in range(0, len(refs), LOOKUP_BATCH):
-        chunk = Incident.objects.filter(
-            import_origin=origin, import_ref__in=refs[start : start + LOOKUP_BATCH]
-        )
-        existing.update({i.import_ref: i for i in chunk.select_related("case", "defender")})
+    of_origin = Incident.objects.filter(import_origin=origin).select_related("case", "defender")
+    for chunk in in_batches(of_origin, "import_ref", refs, LOOKUP_BATCH):
+        existing.update({incident.import_ref: incident for incident in chunk})
     by_public_id = _incidents_by_public_id(refs)
     case_ids = {row.case_id for row in rows if row.case_id is not None}
     case_keys = sorted({row.case_key for row in rows})
     plan.cases = {}  # the cases of this origin that the file's “caso” names
-    for start in range(0, len(case_keys), LOOKUP_BATCH):
-        chunk = Case.objects.filter(
-            import_origin=origin, import_ref__in=case_keys[start : start + LOOKUP_BATCH]
-        )
+    for chunk in in_batches(
+        Case.objects.filter(import_origin=origin), "import_ref", case_keys, LOOKUP_BATCH
+    ):
         plan.cases.update({case.import_ref: case for case in chunk})
     plan.cases.update(
         {f"id:{case.public_id}": case for case in Case.objects.filter(public_id__in=case_ids)}
@@ -858,8 +854,7 @@ def plan_import(
     # The perpetrators of every incident a row may update, in one query per 5,000 incidents.
     involved = defaultdict(set)
     known_ids = [i.pk for i in existing.values()] + [i.pk for i in by_public_id.values()]
-    for start in range(0, len(known_ids), 5000):
-        chunk = Involvement.objects.filter(incident_id__in=known_ids[start : start + 5000])
+    for chunk in in_batches(Involvement.objects.all(), "incident_id", known_ids, 5000):
         for incident_id, perpetrator_id_, role in chunk.values_list(
             "incident_id", "perpetrator_id", "role"
         ):
@@ -1001,9 +996,9 @@ def _incidents_by_public_id(refs: list[str]) -> dict[str, Incident]:
         except ValueError:
             continue
     found = {}
-    for start in range(0, len(ids), 5000):
-        chunk = Incident.objects.filter(public_id__in=ids[start : start + 5000])
-        found.update({str(i.public_id): i for i in chunk.select_related("case", "defender")})
+    incidents = Incident.objects.select_related("case", "defender")
+    for chunk in in_batches(incidents, "public_id", ids, 5000):
+        found.update({str(i.public_id): i for i in chunk})
     return found
 
 
