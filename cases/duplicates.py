@@ -49,8 +49,10 @@ def close_in_time(a: Report, b: Report) -> bool:
 def _span(reports: list[Report]) -> tuple[datetime.date, datetime.date]:
     first = min(r.occurred_on for r in reports)
     last = max(r.occurred_on for r in reports)
-    # Month- and year-precision dates are stored as the 1st: widen to the whole year.
-    return first.replace(month=1, day=1), last.replace(month=12, day=31)
+    # Month- and year-precision dates are stored as the 1st: widen to the whole year, and
+    # DAYS further, for a day-precision pair on either side of 31 December.
+    margin = datetime.timedelta(days=DAYS)
+    return first.replace(month=1, day=1) - margin, last.replace(month=12, day=31) + margin
 
 
 REPORT_FIELDS = (

@@ -51,6 +51,27 @@ def test_a_likely_duplicate_is_flagged_on_save(documentalist):
 
 
 @pytest.mark.parametrize(
+    "earlier, later",
+    [
+        (datetime.date(2021, 12, 30), datetime.date(2022, 1, 2)),
+        (datetime.date(2022, 1, 2), datetime.date(2021, 12, 30)),
+    ],
+)
+def test_a_likely_duplicate_across_new_year_is_flagged(documentalist, earlier, later):
+    """Three days apart across 31 December: the search reaches into the other year."""
+    org = OrganizationFactory(name="FundaRedes")
+    for day in (earlier, later):
+        services.incident_create(
+            user=documentalist,
+            case=CaseFactory(status="verified"),
+            type="stigmatization",
+            occurred_on=day,
+            organization=org,
+        )
+    assert DuplicatePair.objects.count() == 1
+
+
+@pytest.mark.parametrize(
     "change",
     [{"day": 19}, {"type": "threat"}, {"name": "Otra Persona"}],
 )
