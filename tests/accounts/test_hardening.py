@@ -83,21 +83,56 @@ def test_a_stale_or_forged_session_cookie_creates_no_session(client, settings):
     assert Session.objects.count() == 0
 
 
-def test_permissions_are_the_same_as_djangos_and_read_in_one_query(
+def test_permissions_are_the_same_as_djangos_and_read_with_the_user(
     analyst, reviewer, coordinator, django_assert_num_queries
 ):
     from django.contrib.auth.backends import ModelBackend
-    from django.contrib.auth.models import Permission
+    from django.contrib.auth.models import Group, Permission
 
     from accounts.backends import OneQueryModelBackend
 
     analyst.user_permissions.add(Permission.objects.get(codename="view_logentry"))
-    for user in (analyst, reviewer, coordinator):
-        expected = ModelBackend().get_all_permissions(type(user).objects.get(pk=user.pk))
-        fresh = type(user).objects.get(pk=user.pk)
+    nobody = type(analyst).objects.create(username="sin-permisos", is_staff=True)
+    own_only = type(analyst).objects.create(username="solo-propios", is_staff=True)
+    own_only.user_permissions.add(Permission.objects.get(codename="view_logentry"))
+    groups_only = type(analyst).objects.create(username="solo-grupos", is_staff=True)
+    groups_only.groups.add(*Group.objects.all())
+    for user in (analyst, reviewer, coordinator, nobody, own_only, groups_only):
+        django_model = ModelBackend()
+        expected = [
+            method(type(user).objects.get(pk=user.pk))
+            for method in (
+                django_model.get_all_permissions,
+                django_model.get_user_permissions,
+                django_model.get_group_permissions,
+            )
+        ]
         with django_assert_num_queries(1):
-            assert OneQueryModelBackend().get_all_permissions(fresh) == expected
-        assert expected  # each role has some
+            fresh = OneQueryModelBackend().get_user(user.pk)
+            backend = OneQueryModelBackend()
+            assert [
+                backend.get_all_permissions(fresh),
+                backend.get_user_permissions(fresh),
+                backend.get_group_permissions(fresh),
+            ] == expected
+    assert OneQueryModelBackend().get_all_permissions(coordinator)  # each role has some
+
+
+def test_a_permission_taken_away_applies_at_the_next_page(client_for, analyst):
+    client = client_for(analyst)
+    assert client.get("/admin/cases/incident/").status_code == 200
+    analyst.groups.clear()
+    assert client.get("/admin/cases/incident/").status_code == 403
+
+
+def test_an_inactive_or_removed_user_is_not_signed_in():
+    from django.contrib.auth.models import User
+
+    from accounts.backends import OneQueryModelBackend
+
+    user = User.objects.create(username="inactivo", is_active=False)
+    assert OneQueryModelBackend().get_user(user.pk) is None
+    assert OneQueryModelBackend().get_user(user.pk + 1000) is None
 
 
 def test_production_cookies_are_host_only_and_secure():
