@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -125,23 +125,40 @@ class CaseLockMixin:
 
 
 class MonthFilter(admin.SimpleListFilter):
-    """Incidents dated in a month (the report's period), through Incident.in_month()."""
+    """Incidents dated in a month (the report's period), through Incident.in_month(): any
+    month, in a month picker, and links to the last RECENT months. Nothing is read to offer
+    them (listing the months that have incidents would scan the table, or at best cost a
+    query on every page)."""
 
     title = _("month of the incident")
     parameter_name = "month"
     incident_path = ""  # lookup from the filtered model to Incident ("" = Incident itself)
+    template = "admin/month_filter.html"
+    RECENT = 12
 
     def lookups(self, request, model_admin):
-        # The 36 months up to the latest incident: one index lookup, not a DISTINCT over
-        # every incident (a full scan at a million rows). Older months: ?month=YYYY-MM.
-        latest = Incident.objects.aggregate(latest=Max("occurred_on"))["latest"]
-        if latest is None:
-            return []
-        months, year, month = [], latest.year, latest.month
-        for _month in range(36):
+        months, today = [], timezone.localdate()
+        year, month = today.year, today.month
+        for _month in range(self.RECENT):
             months.append(datetime.date(year, month, 1))
             year, month = (year - 1, 12) if month == 1 else (year, month - 1)
         return [(f"{m:%Y-%m}", date_format(m, "YEAR_MONTH_FORMAT")) for m in months]
+
+    def choices(self, changelist):
+        yield from super().choices(changelist)
+        # The picker, with the list's other filters as hidden fields so that it adds to them.
+        shown = {value for value, _label in self.lookup_choices}
+        yield {
+            "picker": True,
+            "selected": bool(self.value()) and self.value() not in shown,
+            "value": self.value() or "",
+            "hidden": [
+                (name, value)
+                for name, values in changelist.filter_params.items()
+                if name != self.parameter_name
+                for value in values
+            ],
+        }
 
     def queryset(self, request, queryset):
         if not self.value():

@@ -23,27 +23,34 @@ class LargeTablePaginator(Paginator):
         queryset = self.object_list
         if not hasattr(queryset, "query"):
             return super().count
-        if not queryset.query.where:
-            estimate = self._estimate(queryset)
-            if estimate is not None and estimate >= ESTIMATE_FROM:
+        # COUNT over a LIMITed subquery: stops after CAP + 1 rows, whatever the table size.
+        capped = queryset.order_by()[: CAP + 1]
+        if not queryset.query.where and connections[queryset.db].vendor == "postgresql":
+            estimate, found = self._estimate_or_count(capped)
+            if found is None:
                 self.estimated = True
                 return estimate
-        # COUNT over a LIMITed subquery: stops after CAP + 1 rows, whatever the table size.
-        found = queryset.order_by()[: CAP + 1].count()
+        else:
+            found = capped.count()
         if found > CAP:
             self.capped = True
             return CAP
         return found
 
     @staticmethod
-    def _estimate(queryset) -> int | None:
-        connection = connections[queryset.db]
-        if connection.vendor != "postgresql":
-            return None
+    def _estimate_or_count(capped) -> tuple[int, int | None]:
+        """The planner's estimate of the table's rows, and — in the same statement, only
+        when that is below ESTIMATE_FROM or unknown (-1, never analyzed) — the capped
+        count. PostgreSQL runs the CASE's subquery only if its branch is taken."""
+        sql, params = capped.values("pk").query.sql_with_params()
+        connection = connections[capped.db]
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                [queryset.model._meta.db_table],
+                "SELECT estimate, CASE WHEN estimate >= %s THEN NULL"
+                f" ELSE (SELECT COUNT(*) FROM ({sql}) AS capped) END"  # nosec B608: compiled ORM
+                " FROM (SELECT reltuples::bigint AS estimate FROM pg_class"
+                " WHERE oid = %s::regclass) AS planner",
+                [ESTIMATE_FROM, *params, capped.model._meta.db_table],
             )
-            row = cursor.fetchone()
-        return int(row[0]) if row and row[0] >= 0 else None  # -1: never analyzed
+            estimate, found = cursor.fetchone()
+        return int(estimate), found
