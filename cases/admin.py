@@ -144,6 +144,15 @@ class MonthFilter(admin.SimpleListFilter):
             year, month = (year - 1, 12) if month == 1 else (year, month - 1)
         return [(f"{m:%Y-%m}", date_format(m, "YEAR_MONTH_FORMAT")) for m in months]
 
+    def value(self):
+        """The month asked for, written YYYY-MM (a typed "2021-7" too, as the picker and the
+        links write it); as it came when it is not a month (queryset() says so)."""
+        value = super().value()
+        try:
+            return f"{datetime.datetime.strptime(value, '%Y-%m'):%Y-%m}"  # noqa: DTZ007
+        except (TypeError, ValueError):
+            return value
+
     def choices(self, changelist):
         yield from super().choices(changelist)
         # The picker, with the list's other filters as hidden fields so that it adds to them.

@@ -100,6 +100,11 @@ def test_the_month_filter_offers_recent_months_and_any_other(client_for, coordin
     assert 'name="month" value="2009-03"' in html
     assert '<li class="selected">\n      <form method="get"' in html
 
+    # A hand-typed month without its zero is the same month, shown as the picker writes it.
+    page = client.get("/admin/cases/incident/?month=2009-3")
+    assert len(page.context["cl"].result_list) == 2
+    assert 'name="month" value="2009-03"' in page.content.decode()
+
 
 def test_the_newest_incidents_come_first(client_for, coordinator):
     import datetime
