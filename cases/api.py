@@ -19,9 +19,7 @@ from django.db import connections
 from django.db.models import (
     CharField,
     Count,
-    F,
     IntegerField,
-    Lookup,
     OuterRef,
     Prefetch,
     Q,
@@ -61,6 +59,7 @@ from organizations.api import (
     LoggedMixin,
     csv_safe,
 )
+from organizations.batches import among
 from organizations.models import Defender, Membership, Organization, Perpetrator, is_ally
 from organizations.vocabularies import PerpetratorCategory, State
 
@@ -282,25 +281,6 @@ def export_values(vendor: str) -> list:
     return [_public_id(f, vendor) if f in PUBLIC_IDS else f for f in EXPORT_FIELDS]
 
 
-class AnyOf(Lookup):
-    """`field = ANY(%s)` with a list of ids as one array parameter (PostgreSQL): with
-    thousands of ids, Django and the driver otherwise spend longer on the list, id by id, than
-    the database on the query (make bench, B4). Used as an expression, never registered: no
-    URL can reach it."""
-
-    lookup_name = "any_of"
-    prepare_rhs = False
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s)", [*lhs_params, [int(pk) for pk in self.rhs]]
-
-
-def _among(field: str, ids: list, vendor: str):
-    """`field__in=ids`, as one array parameter on PostgreSQL."""
-    return AnyOf(F(field), ids) if vendor == "postgresql" else Q(**{f"{field}__in": ids})
-
-
 def _uuid(value) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
 
@@ -325,7 +305,7 @@ def export_rows(queryset: QuerySet, names: Names) -> Iterator[dict]:
     for chunk in _chunks(tuples, EXPORT_CHUNK):
         perpetrators: dict[int, list] = {}
         involved = (
-            Involvement.objects.filter(_among("incident_id", [row[0] for row in chunk], vendor))
+            Involvement.objects.filter(among("incident_id", [row[0] for row in chunk], vendor))
             .order_by("pk")
             .values_list(
                 "incident_id",
@@ -342,7 +322,7 @@ def export_rows(queryset: QuerySet, names: Names) -> Iterator[dict]:
         members: dict[int, list] = {}
         defender_ids = {row[6] for row in chunk if row[6] is not None}
         memberships = (
-            Membership.objects.filter(_among("defender_id", list(defender_ids), vendor))
+            Membership.objects.filter(among("defender_id", list(defender_ids), vendor))
             .filter(ended_on__isnull=True)
             .order_by("pk")
             .values_list("defender_id", "organization__name")
