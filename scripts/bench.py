@@ -346,8 +346,8 @@ def get(client: Client, url: str) -> int:
     return size
 
 
-# Every admin page first reads the session, the user, the second-factor device and the
-# permissions (and once a minute saves the session): the page's own queries are the rest.
+# Every admin page first reads the session, the user with the permissions and the
+# second-factor device (and once a minute saves the session): the page's own are the rest.
 FRAMEWORK_TABLES = ("django_session", "auth_", "otp_", "django_content_type")
 
 
