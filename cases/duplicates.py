@@ -52,7 +52,11 @@ def _span(reports: list[Report]) -> tuple[datetime.date, datetime.date]:
     # Month- and year-precision dates are stored as the 1st: widen to the whole year, and
     # DAYS further, for a day-precision pair on either side of 31 December.
     margin = datetime.timedelta(days=DAYS)
-    return first.replace(month=1, day=1) - margin, last.replace(month=12, day=31) + margin
+    start, end = first.replace(month=1, day=1), last.replace(month=12, day=31)
+    return (
+        start - margin if start - datetime.date.min > margin else datetime.date.min,
+        end + margin if datetime.date.max - end > margin else datetime.date.max,
+    )
 
 
 REPORT_FIELDS = (

@@ -191,7 +191,7 @@ MIDDLEWARE = [
 # through a view (tests included).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses locked-out accounts, checks nothing else
-    # Django's ModelBackend, with one query for the permissions instead of two.
+    # Django's ModelBackend, reading the permissions in the user's own query.
     "accounts.backends.OneQueryModelBackend",
 ]
 LOGIN_URL = "two_factor:login"

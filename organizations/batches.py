@@ -29,7 +29,8 @@ def among(field: str, values: list, vendor: str) -> Q | AnyOf:
 
 def in_batches(queryset: QuerySet, field: str, values: Iterable, size: int) -> Iterator[QuerySet]:
     """`queryset.filter(<field>__in=values)`, `size` values per query, in the order of
-    `values`: a file's thousands of names or ids never make one huge statement."""
+    `values`: a file's thousands of names or ids never make one huge statement. `values` are
+    the field's values (ids, keys, uuids), not model instances."""
     values = list(values)
     vendor = connections[queryset.db].vendor
     for start in range(0, len(values), size):

@@ -42,8 +42,9 @@ class LargeTablePaginator(Paginator):
         """The planner's estimate of the table's rows, and — in the same statement, only
         when that is below ESTIMATE_FROM or unknown (-1, never analyzed) — the capped
         count. PostgreSQL runs the CASE's subquery only if its branch is taken."""
-        sql, params = capped.values("pk").query.sql_with_params()
+        # The list's own query, as it is (a DISTINCT or grouped list counts its rows).
         connection = connections[capped.db]
+        sql, params = capped.query.get_compiler(connection=connection).as_sql()
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT estimate, CASE WHEN estimate >= %s THEN NULL"

@@ -30,6 +30,27 @@ def test_a_small_unfiltered_list_is_counted_exactly(client_for, coordinator):
     assert page.context["cl"].result_count == 1
 
 
+@pytest.mark.parametrize("cap", [3, 100])
+def test_an_unfiltered_count_counts_the_lists_rows_grouped_or_distinct(monkeypatch, cap):
+    """Below ESTIMATE_FROM an unfiltered list is counted (capped): its rows, as the list
+    has them, not the table's."""
+    from django.db.models import Count
+
+    monkeypatch.setattr(pagination, "CAP", cap)
+    for _ in range(5):
+        IncidentFactory(type="raid")
+    IncidentFactory(type="threat")
+    for queryset, rows in (
+        (Incident.objects.order_by("type").values("type").annotate(n=Count("pk")), 2),
+        (Incident.objects.order_by("type").values("type").distinct(), 2),
+        (Incident.objects.order_by("pk"), 6),
+    ):
+        paginator = pagination.LargeTablePaginator(queryset, 10)
+        assert paginator.count == min(rows, cap)
+        assert paginator.capped == (rows > cap)
+        assert not paginator.estimated
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_class estimates")
 def test_a_big_unfiltered_list_takes_the_planners_estimate(monkeypatch, client_for, coordinator):
     monkeypatch.setattr(pagination, "ESTIMATE_FROM", 0)
@@ -81,7 +102,8 @@ def test_the_month_filter_offers_recent_months_and_any_other(client_for, coordin
     from django.utils import timezone
 
     old = IncidentFactory(occurred_on=datetime.date(2009, 3, 5), type="raid")
-    IncidentFactory(occurred_on=datetime.date(2009, 3, 6), type="threat")
+    other = IncidentFactory(occurred_on=datetime.date(2009, 3, 6), type="threat")
+    IncidentFactory(occurred_on=datetime.date(2009, 4, 6), case=other.case)
     client = client_for(coordinator)
     page = client.get("/admin/cases/incident/")
     cl = page.context["cl"]
@@ -99,6 +121,13 @@ def test_the_month_filter_offers_recent_months_and_any_other(client_for, coordin
     assert '<input type="hidden" name="type__exact" value="raid">' in html
     assert 'name="month" value="2009-03"' in html
     assert '<li class="selected">\n      <form method="get"' in html
+
+    # The case list has the same picker, by the month of a case's incidents.
+    page = client.get("/admin/cases/case/?month=2009-3&status__exact=" + old.case.status)
+    assert set(page.context["cl"].result_list) == {old.case, other.case}
+    html = page.content.decode()
+    assert 'name="month" value="2009-03"' in html
+    assert f'<input type="hidden" name="status__exact" value="{old.case.status}">' in html
 
     # A hand-typed month without its zero is the same month, shown as the picker writes it.
     page = client.get("/admin/cases/incident/?month=2009-3")

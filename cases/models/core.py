@@ -376,8 +376,8 @@ class Incident(models.Model):
                 name="cases_incident_counted_idx",
                 condition=models.Q(duplicate_of__isnull=True),
             ),
-            # The admin's incident list, newest first: an ordered index scan that stops at
-            # the page, whatever the table size (and Max(occurred_on) for the month filter).
+            # The admin's incident list, newest first (a month of it too): an ordered index
+            # scan that stops at the page, whatever the table size.
             models.Index(fields=["occurred_on", "id"], name="cases_incident_date_idx"),
         ]
 

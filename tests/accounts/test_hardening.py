@@ -125,6 +125,18 @@ def test_a_permission_taken_away_applies_at_the_next_page(client_for, analyst):
     assert client.get("/admin/cases/incident/").status_code == 403
 
 
+def test_a_superuser_has_every_permission(django_assert_num_queries):
+    from django.contrib.auth.models import Permission, User
+
+    from accounts.backends import OneQueryModelBackend
+
+    root = User.objects.create(username="raiz", is_superuser=True, is_staff=True)
+    user = OneQueryModelBackend().get_user(root.pk)
+    every = {f"{p.content_type.app_label}.{p.codename}" for p in Permission.objects.all()}
+    assert OneQueryModelBackend().get_all_permissions(user) == every
+    assert user.has_perm("cases.verify_case") and user.has_module_perms("cases")
+
+
 def test_an_inactive_or_removed_user_is_not_signed_in():
     from django.contrib.auth.models import User
 

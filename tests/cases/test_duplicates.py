@@ -71,6 +71,17 @@ def test_a_likely_duplicate_across_new_year_is_flagged(documentalist, earlier, l
     assert DuplicatePair.objects.count() == 1
 
 
+def test_the_search_window_stays_within_the_calendar():
+    """Dates at the ends of what Python can hold widen no further than they go."""
+    first, last = (
+        duplicates.Report(n, "raid", day, "day", ("organization", "x"))
+        for n, day in enumerate((datetime.date(1, 1, 2), datetime.date(9999, 12, 30)))
+    )
+    assert duplicates._span([first, last]) == (datetime.date.min, datetime.date.max)
+    middle = duplicates.Report(3, "raid", datetime.date(2021, 7, 15), "day", ("organization", "x"))
+    assert duplicates._span([middle]) == (datetime.date(2020, 12, 29), datetime.date(2022, 1, 3))
+
+
 @pytest.mark.parametrize(
     "change",
     [{"day": 19}, {"type": "threat"}, {"name": "Otra Persona"}],
