@@ -192,16 +192,38 @@ def candidate_pairs(incident_ids: Iterable[int]) -> set[tuple[int, int]]:
     return pairs - known
 
 
+def _stored_keys(rows, plan) -> dict[tuple[str, str], tuple[str, str]]:
+    """A row's target key → the stored key of the record the plan found for it, as the
+    import's incident will have it: a row naming someone by an alias, a merged record's name
+    or a pseudonym is compared as that person. A new record keeps the row's key (its own)."""
+    found = defaultdict(dict)  # kind → {row's key: record id}
+    for row in rows:
+        kind, key = row.target_key
+        pk = (plan.defenders if kind == "defender" else plan.organizations).get(key)
+        if pk is not None:
+            found[kind][key] = pk
+    stored = {row.target_key: row.target_key for row in rows}
+    for kind, model in (("defender", Defender), ("organization", Organization)):
+        name_key = {}
+        ids = sorted(set(found[kind].values()))
+        for chunk in in_batches(model.objects.order_by(), "pk", ids, TARGET_BATCH):
+            name_key.update(chunk.values_list("pk", "name_key"))
+        for key, pk in found[kind].items():
+            stored[(kind, key)] = (kind, name_key.get(pk, key))
+    return stored
+
+
 def count_candidates_for_rows(plan) -> int:
     """How many likely duplicates an import would flag that its user may know of (for its
     preview; the pairs with incidents hidden from them are flagged all the same)."""
-    new = [
-        Report(("row", row.line), row.type, row.occurred_on, row.precision, row.target_key)
-        for row in plan.rows
-        if row.action in ("create", "update")
-    ]
-    if not new:
+    rows = [row for row in plan.rows if row.action in ("create", "update")]
+    if not rows:
         return 0
+    stored = _stored_keys(rows, plan)
+    new = [
+        Report(("row", row.line), row.type, row.occurred_on, row.precision, stored[row.target_key])
+        for row in rows
+    ]
     updated = [row.incident.pk for row in plan.rows if row.action == "update"]
     within = None if plan.sees_all else comparable_for(plan.user)
     return len(pairs_with_recorded(new, exclude=updated, within=within))

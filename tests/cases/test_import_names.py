@@ -137,3 +137,33 @@ def test_a_file_is_written_in_chunks_with_the_same_result(reviewer, monkeypatch)
     assert case.incidents.count() == 5 == Incident.objects.count()
     assert Source.objects.get().case == case
     assert Defender.objects.count() == 5
+
+
+@pytest.mark.parametrize("named_by", ["alias", "merged record", "own name"])
+def test_the_preview_counts_the_likely_duplicates_the_import_flags(reviewer, named_by):
+    """The preview compares a row by the record it names, as the import does once written:
+    an alias or a merged record's name leads to the person's recorded incidents too."""
+    import datetime
+
+    from cases import services
+    from tests.factories import CaseFactory
+
+    person = DefenderFactory(full_name="Javier Tarazona", known_as="El Profe")
+    services.incident_create(
+        user=reviewer,
+        case=CaseFactory(status="verified"),
+        type="arbitrary_detention",
+        occurred_on=datetime.date(2021, 7, 3),
+        defender=person,
+    )
+    if named_by == "merged record":
+        services.defender_merge(
+            survivor=person, merged=DefenderFactory(full_name="J. R. Tarazona"), user=reviewer
+        )
+    name = {"alias": "El Profe", "merged record": "J. R. Tarazona", "own name": "TARAZONA Javier"}
+    rows = [row(victima=name[named_by], caso="Otro caso")]
+
+    assert plan_of(reviewer, rows).duplicates == 1
+    batch, _plan = run(reviewer, rows)
+    batch.refresh_from_db()
+    assert batch.duplicates_flagged == 1
