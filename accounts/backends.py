@@ -30,14 +30,13 @@ class OneQueryModelBackend(ModelBackend):
     request (Django needs two more). Still read on every request, never cached across
     requests: a permission taken away applies at the next page."""
 
-    def get_user(self, user_id):
-        users = get_user_model()._default_manager.annotate(
+    @staticmethod
+    def _users():
+        return get_user_model()._default_manager.annotate(
             own_permission_names=_names("user"), group_permission_names=_names("group__user")
         )
-        try:
-            user = users.get(pk=user_id)
-        except users.model.DoesNotExist:
-            return None
+
+    def _signed_in(self, user):
         if not self.user_can_authenticate(user):
             return None
         if not user.is_superuser:  # a superuser has them all: read when asked
@@ -46,6 +45,20 @@ class OneQueryModelBackend(ModelBackend):
             user._group_perm_cache = set(user.group_permission_names or ())
             user._perm_cache = user._user_perm_cache | user._group_perm_cache
         return user
+
+    def get_user(self, user_id):
+        users = self._users()
+        try:
+            return self._signed_in(users.get(pk=user_id))
+        except users.model.DoesNotExist:
+            return None
+
+    async def aget_user(self, user_id):  # request.auser(), under ASGI
+        users = self._users()
+        try:
+            return self._signed_in(await users.aget(pk=user_id))
+        except users.model.DoesNotExist:
+            return None
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

@@ -125,7 +125,20 @@ def test_a_permission_taken_away_applies_at_the_next_page(client_for, analyst):
     assert client.get("/admin/cases/incident/").status_code == 403
 
 
-def test_a_superuser_has_every_permission(django_assert_num_queries):
+def test_the_async_sign_in_reads_the_permissions_with_the_user(reviewer, django_assert_num_queries):
+    from asgiref.sync import async_to_sync
+    from django.contrib.auth.backends import ModelBackend
+
+    from accounts.backends import OneQueryModelBackend
+
+    expected = ModelBackend().get_all_permissions(type(reviewer).objects.get(pk=reviewer.pk))
+    with django_assert_num_queries(1):
+        user = async_to_sync(OneQueryModelBackend().aget_user)(reviewer.pk)
+        assert OneQueryModelBackend().get_all_permissions(user) == expected
+    assert async_to_sync(OneQueryModelBackend().aget_user)(reviewer.pk + 1000) is None
+
+
+def test_a_superuser_has_every_permission():
     from django.contrib.auth.models import Permission, User
 
     from accounts.backends import OneQueryModelBackend
