@@ -878,6 +878,7 @@ def plan_import(
         return _("belongs to a verified case: only a reviewer may change it")
 
     pseudonyms = None  # code → defender ids, read only if a row names a pseudonym
+    named = {}  # incident id → the line that names it
     # A perpetrator not recorded yet needs its category on one of its rows at least.
     categorized = {
         fold(p.name): p for row in rows if not row.errors for p in row.perpetrators if p.category
@@ -903,7 +904,15 @@ def plan_import(
                     % {"name": perpetrator.name},
                 )
         incident = by_public_id.get(row.ref) or existing.get(row.ref)
-        if incident is not None:
+        if incident is not None and incident.pk in named:
+            # Its public id on one row, its reference on another: one would undo the other.
+            row.error(
+                "referencia",
+                _("“%(ref)s” names the same incident as line %(line)d")
+                % {"ref": row.ref, "line": named[incident.pk]},
+            )
+        elif incident is not None:
+            named[incident.pk] = row.line
             # Only a row that changes something needs the right to change the case.
             if problem := may_touch(incident.case):
                 row.error(

@@ -210,6 +210,18 @@ def test_a_repeated_reference_is_a_bad_row(documentalist):
     assert "línea 2" in plan.rejected[0].errors[0][1]
 
 
+def test_two_rows_naming_the_same_incident_are_a_bad_row(reviewer):
+    """Its public id (a file exported from here) and its reference: one incident, two rows
+    of one file that would both change it — the second is rejected, not silently applied."""
+    run(reviewer, [row(fecha="10/07/2021")])
+    incident = Incident.objects.get(import_ref="1")
+    rows = [row(referencia=str(incident.public_id), fecha="19/07/2021"), row(fecha="01/07/2021")]
+    plan = plan_of(reviewer, rows)
+    assert [r.line for r in plan.rejected] == [3]
+    assert "línea 2" in plan.rejected[0].errors[0][1]
+    assert [r.action for r in plan.rows] == ["update", "reject"]
+
+
 @pytest.mark.parametrize(
     "data, name, message",
     [
