@@ -224,7 +224,7 @@ def count_candidates_for_rows(plan) -> int:
         Report(("row", row.line), row.type, row.occurred_on, row.precision, stored[row.target_key])
         for row in rows
     ]
-    updated = [row.incident.pk for row in plan.rows if row.action == "update"]
+    updated = [row.incident.pk for row in rows if row.action == "update"]
     within = None if plan.sees_all else comparable_for(plan.user)
     return len(pairs_with_recorded(new, exclude=updated, within=within))
 

@@ -1,5 +1,6 @@
 """Writes on cases: keyword-only, atomic, validated, and always attributed in the history."""
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Iterable
@@ -627,7 +628,7 @@ def _checked(objs: list) -> list:
 
 def _import_write(plan: imports.Plan, batch: ImportBatch, user: AbstractBaseUser) -> int:
     reason = batch.reason
-    bulk = lambda objs: bulk_create_with_history(objs, user=user, reason=reason)  # noqa: E731
+    bulk = functools.partial(bulk_create_with_history, user=user, reason=reason)
     created = plan.of("create")
 
     # People, organizations and perpetrators not recorded yet, flagged for review.
@@ -653,7 +654,7 @@ def _import_write(plan: imports.Plan, batch: ImportBatch, user: AbstractBaseUser
     incident_ids = []
     for first in range(0, len(created), IMPORT_CHUNK):
         rows = created[first : first + IMPORT_CHUNK]
-        incident_ids += _import_create(rows, plan, batch, user=user, reason=reason)
+        incident_ids += _import_create(rows, plan, batch, user=user, bulk=bulk)
 
     updated = [_import_update(row, plan, user=user, reason=reason) for row in plan.of("update")]
     return duplicates_flag(
@@ -668,11 +669,11 @@ IMPORT_CHUNK = 2000  # rows of a file written at a time
 
 
 def _import_create(
-    rows: list, plan: imports.Plan, batch: ImportBatch, *, user: AbstractBaseUser, reason: str
+    rows: list, plan: imports.Plan, batch: ImportBatch, *, user: AbstractBaseUser, bulk
 ) -> list[int]:
     """Write the cases, incidents, perpetrators' parts and sources of these new rows (a case
-    named by rows of an earlier chunk is in plan.cases already). Returns the incidents' ids."""
-    bulk = lambda objs: bulk_create_with_history(objs, user=user, reason=reason)  # noqa: E731
+    named by rows of an earlier chunk is in plan.cases already) with `bulk` (the import's
+    bulk_create_with_history). Returns the incidents' ids."""
     # Cases: one per "caso" (or per row without one).
     new_cases = {}
     for row in rows:

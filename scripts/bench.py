@@ -272,12 +272,7 @@ def peak_mib(run) -> float:
     counts everything (the database driver's buffers too), at no cost to the run."""
     clear_refs = Path("/proc/self/clear_refs")
     if not clear_refs.exists():
-        tracemalloc.start()
-        try:
-            run()
-            return tracemalloc.get_traced_memory()[1] / 2**20
-        finally:
-            tracemalloc.stop()
+        return traced_peak_mib(run)
     clear_refs.write_text("5")
     before = _status_kib("VmRSS")
     run()
