@@ -8,11 +8,14 @@ only to the month or year). People and organizations are likely the same when th
 are alike (organizations.names)."""
 
 import datetime
+import functools
+import json
 from collections import defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from itertools import combinations
 
+from django.db import connections
 from django.db.models import Q
 
 from cases.models import Case, DuplicatePair, Incident
@@ -46,17 +49,32 @@ def close_in_time(a: Report, b: Report) -> bool:
     return abs((a.occurred_on - b.occurred_on).days) <= DAYS
 
 
-def _span(reports: list[Report]) -> tuple[datetime.date, datetime.date]:
-    first = min(r.occurred_on for r in reports)
-    last = max(r.occurred_on for r in reports)
-    # Month- and year-precision dates are stored as the 1st: widen to the whole year, and
-    # DAYS further, for a day-precision pair on either side of 31 December.
-    margin = datetime.timedelta(days=DAYS)
-    start, end = first.replace(month=1, day=1), last.replace(month=12, day=31)
-    return (
-        start - margin if start - datetime.date.min > margin else datetime.date.min,
-        end + margin if datetime.date.max - end > margin else datetime.date.max,
-    )
+def _shift(day: datetime.date, days: int) -> datetime.date:
+    """`day` moved by `days`, no further than the calendar goes."""
+    try:
+        return day + datetime.timedelta(days=days)
+    except OverflowError:
+        return datetime.date.min if days < 0 else datetime.date.max
+
+
+def _month_end(day: datetime.date) -> datetime.date:
+    if day.month == 12:
+        return day.replace(day=31)
+    return day.replace(month=day.month + 1, day=1) - datetime.timedelta(days=1)
+
+
+def window_of(day: datetime.date) -> dict:
+    """The dates an incident must fall on to be close in time to a report of `day`
+    (close_in_time), by the precision the two are compared at: its year, its month, or DAYS
+    either side."""
+    return {
+        "ylo": day.replace(month=1, day=1),
+        "yhi": day.replace(month=12, day=31),
+        "mlo": day.replace(day=1),
+        "mhi": _month_end(day),
+        "dlo": _shift(day, -DAYS),
+        "dhi": _shift(day, DAYS),
+    }
 
 
 REPORT_FIELDS = (
@@ -85,37 +103,99 @@ def comparable_for(user):
 
 
 TARGET_BATCH = 2000  # names or ids per query
+NEW_AT_ONCE = 5000  # reports compared per statement
+
+# The reports to compare, as rows of one JSON parameter: each a list of these columns (the
+# window's dates last), with their types on PostgreSQL.
+_COLUMNS = (
+    ("k", "integer"),  # the report's place in the list
+    ("type", "text"),
+    ("prec", "text"),
+    ("target", "text"),  # the target's stored key
+    *((name, "date") for name in ("ylo", "yhi", "mlo", "mhi", "dlo", "dhi")),
+)
 
 
-def recorded_reports(new: list[Report], exclude=(), within=None, span=None) -> list[Report]:
-    """Incidents that may be reports of the same attacks as `new`: originals (not already
-    marked duplicate) of cases that are not retracted (and among `within`, if given), of the
-    same types, in the same years and against targets of the same names — so the cost
-    grows with `new`, not with the database. The targets first (by their stored keys), then
-    their incidents (by the target's index): plans that do not depend on statistics."""
-    incidents = (
-        (Incident.objects if within is None else within)
-        .filter(type__in={r.type for r in new}, occurred_on__range=span or _span(new))
-        .filter(duplicate_of__isnull=True)
-        .exclude(case__status=Case.Status.RETRACTED)
-        .order_by()
-    )
-    excluded = set(exclude)
-    found = []
-    for kind, model in (("defender", Defender), ("organization", Organization)):
-        keys = sorted({r.target[1] for r in new if r.target[0] == kind})
-        key_of = {}  # target id → its key
-        for targets in in_batches(model.objects.order_by(), "name_key", keys, TARGET_BATCH):
-            key_of.update(targets.values_list("id", "name_key"))
-        for chunk in in_batches(incidents, f"{kind}_id", sorted(key_of), TARGET_BATCH):
-            found += [
-                Report(pk, type_, day, precision, (kind, key_of[target]))
-                for pk, type_, day, precision, target in chunk.values_list(
-                    "id", "type", "occurred_on", "date_precision", f"{kind}_id"
-                )
-                if pk not in excluded
-            ]
-    return found
+def _new_rows(vendor: str) -> str:
+    if vendor == "postgresql":
+        columns = (f"(e->>{i})::{kind} AS {name}" for i, (name, kind) in enumerate(_COLUMNS))
+        elements = "jsonb_array_elements(%s::jsonb) AS e"
+        return f"(SELECT {', '.join(columns)} FROM {elements}) AS n"  # nosec B608: constants
+    columns = (f"json_extract(value, '$[{i}]') AS {name}" for i, (name, _) in enumerate(_COLUMNS))
+    return f"(SELECT {', '.join(columns)} FROM json_each(%s)) AS n"  # nosec B608: constants
+
+
+@functools.lru_cache(maxsize=20_000)
+def _window_text(day: datetime.date) -> tuple[str, ...]:
+    """window_of(day), as text in the order of _COLUMNS (reports share days: computed once each)."""
+    return tuple(d.isoformat() for d in window_of(day).values())
+
+
+# Incidents left out (ids as one parameter: a hashed set, not a list read row by row).
+_NOT_AMONG = {
+    "postgresql": "{column} NOT IN (SELECT unnest(%s::bigint[]))",
+    "sqlite": "{column} NOT IN (SELECT value FROM json_each(%s))",
+}
+
+
+def _recorded_sql(kind: str, connection, within_sql: str) -> str:
+    """One statement: each new report (a row of _NEW_ROWS) with the recorded incidents that
+    may be reports of the same attack — originals (not marked duplicate) of cases not
+    retracted, of the same type, against a target whose stored key is the report's, close in
+    time (close_in_time, with the report's window). The target's index, then its incidents'
+    (the foreign key's): a plan that does not depend on statistics or on the table's size."""
+    q = connection.ops.quote_name
+    field = Incident._meta.get_field
+    target = field(kind).related_model._meta
+    incident, case = Incident._meta, Case._meta
+    r_day = f"r.{q(field('occurred_on').column)}"
+    r_prec = f"r.{q(field('date_precision').column)}"
+    return (
+        f"SELECT n.k, r.{q(incident.pk.column)} FROM {_new_rows(connection.vendor)} "  # nosec B608
+        f"JOIN {q(target.db_table)} t ON t.{q('name_key')} = n.target "
+        f"JOIN {q(incident.db_table)} r ON r.{q(field(kind).column)} = t.{q(target.pk.column)} "
+        f"AND r.{q(field('type').column)} = n.type "
+        f"JOIN {q(case.db_table)} c ON c.{q(case.pk.column)} = r.{q(field('case').column)} "
+        f"WHERE r.{q(field('duplicate_of').column)} IS NULL "
+        f"AND c.{q(Case._meta.get_field('status').column)} <> %s "
+        f"AND CASE WHEN n.prec = %s OR {r_prec} = %s THEN {r_day} BETWEEN n.ylo AND n.yhi "
+        f"WHEN n.prec = %s OR {r_prec} = %s THEN {r_day} BETWEEN n.mlo AND n.mhi "
+        f"ELSE {r_day} BETWEEN n.dlo AND n.dhi END "
+        f"AND {_NOT_AMONG[connection.vendor].format(column=f'r.{q(incident.pk.column)}')}"
+        f"{within_sql}"
+    )  # B608: table and column names from the models, every value a parameter
+
+
+def recorded_pairs(new: list[Report], exclude=(), within=None) -> set[tuple]:
+    """Pairs (new report's key, recorded incident's id) that look like the same attack, the
+    incidents in `exclude` left out (and only those among `within`, if given). The database
+    compares (a statement per NEW_AT_ONCE reports): what is held grows with the pairs found,
+    and the cost with `new`, not with the database."""
+    connection = connections[Incident.objects.db]
+    excluded = json.dumps(sorted(set(exclude)))
+    if connection.vendor == "postgresql":
+        excluded = sorted(set(exclude))
+    within_sql, within_params = "", ()
+    if within is not None:
+        inner, within_params = within.order_by().values("pk").query.sql_with_params()
+        within_sql = f" AND r.{connection.ops.quote_name(Incident._meta.pk.column)} IN ({inner})"
+    pairs = set()
+    for kind in ("defender", "organization"):
+        reports = [r for r in new if r.target[0] == kind and r.target[1] is not None]
+        sql = _recorded_sql(kind, connection, within_sql)
+        for start in range(0, len(reports), NEW_AT_ONCE):
+            some = reports[start : start + NEW_AT_ONCE]
+            rows = json.dumps(
+                [
+                    [k, r.type, r.precision, r.target[1], *_window_text(r.occurred_on)]
+                    for k, r in enumerate(some)
+                ]
+            )
+            params = (rows, Case.Status.RETRACTED, P.YEAR, P.YEAR, P.MONTH, P.MONTH, excluded)
+            with connection.cursor() as cursor:
+                cursor.execute(sql, (*params, *within_params))
+                pairs |= {(some[k].key, pk) for k, pk in cursor.fetchall()}
+    return pairs
 
 
 def find_pairs(new: list[Report], recorded: list[Report]) -> set[tuple]:
@@ -143,24 +223,10 @@ def find_pairs(new: list[Report], recorded: list[Report]) -> set[tuple]:
     return pairs
 
 
-TARGETS_AT_ONCE = 500  # targets whose recorded incidents are held at a time
-
-
 def pairs_with_recorded(new: list[Report], exclude=(), within=None) -> set[tuple]:
-    """find_pairs(new, recorded_reports(new, …)), TARGETS_AT_ONCE targets at a time (a pair
-    has one target): what is held grows with those targets' incidents, not with the file.
-    The dates searched are those of all of `new`, as in one pass."""
-    span = _span(new)
-    by_target = defaultdict(list)
-    for report in new:
-        by_target[report.target].append(report)
-    targets = sorted(by_target)
-    pairs = set()
-    for start in range(0, len(targets), TARGETS_AT_ONCE):
-        some = [r for target in targets[start : start + TARGETS_AT_ONCE] for r in by_target[target]]
-        recorded = recorded_reports(some, exclude=exclude, within=within, span=span)
-        pairs |= find_pairs(some, recorded)
-    return pairs
+    """Pairs with at least one of `new` that look like the same attack: among `new` (compared
+    here), and with the recorded incidents (compared by the database)."""
+    return find_pairs(new, []) | recorded_pairs(new, exclude=exclude, within=within)
 
 
 def incident_reports(incident_ids: Iterable[int]) -> list[Report]:

@@ -494,9 +494,10 @@ def _too_long(row: Row, column: str, limit: int) -> None:
         row.error(column, _("longer than %(max)d characters") % {"max": limit})
 
 
-def check_row(row: Row, vocab: dict) -> Row:
-    """Parse one row into its fields, collecting every problem (column, reason)."""
-    today = timezone.localdate()
+def check_row(row: Row, vocab: dict, today: datetime.date | None = None) -> Row:
+    """Parse one row into its fields, collecting every problem (column, reason). `today`:
+    the file's reading day (asked once per file, not per row)."""
+    today = today or timezone.localdate()
     row.ref = row.get("referencia")
     if not row.ref:
         row.error("referencia", _("empty: every row needs its own reference"))
@@ -644,7 +645,7 @@ def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
     columns = header_columns(table[0][1])
     if len(table) < 2:
         raise ImportFileError(_("The file holds the column names but no rows."))
-    vocab = vocabularies()
+    vocab, today = vocabularies(), timezone.localdate()
     present = frozenset(columns) - set(ERROR_COLUMNS)
     rows, seen = [], {}
     same = {}  # one copy of each text (as _read_csv), for cells _unquote changed and XLSX
@@ -658,7 +659,7 @@ def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
         )
         for column in ERROR_COLUMNS:
             values.pop(column, None)
-        row = check_row(Row(line=line, values=values, columns=present), vocab)
+        row = check_row(Row(line=line, values=values, columns=present), vocab, today)
         if extra:
             row.error("", _("%(count)d cells beyond the last column") % {"count": len(extra)})
         if row.ref:

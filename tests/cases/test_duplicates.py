@@ -73,13 +73,16 @@ def test_a_likely_duplicate_across_new_year_is_flagged(documentalist, earlier, l
 
 def test_the_search_window_stays_within_the_calendar():
     """Dates at the ends of what Python can hold widen no further than they go."""
-    first, last = (
-        duplicates.Report(n, "raid", day, "day", ("organization", "x"))
-        for n, day in enumerate((datetime.date(1, 1, 2), datetime.date(9999, 12, 30)))
-    )
-    assert duplicates._span([first, last]) == (datetime.date.min, datetime.date.max)
-    middle = duplicates.Report(3, "raid", datetime.date(2021, 7, 15), "day", ("organization", "x"))
-    assert duplicates._span([middle]) == (datetime.date(2020, 12, 29), datetime.date(2022, 1, 3))
+    assert duplicates.window_of(datetime.date(1, 1, 2))["dlo"] == datetime.date.min
+    assert duplicates.window_of(datetime.date(9999, 12, 30))["dhi"] == datetime.date.max
+    assert duplicates.window_of(datetime.date(2021, 2, 27)) == {
+        "ylo": datetime.date(2021, 1, 1),
+        "yhi": datetime.date(2021, 12, 31),
+        "mlo": datetime.date(2021, 2, 1),
+        "mhi": datetime.date(2021, 2, 28),
+        "dlo": datetime.date(2021, 2, 24),
+        "dhi": datetime.date(2021, 3, 2),
+    }
 
 
 @pytest.mark.parametrize(
@@ -204,3 +207,58 @@ def test_an_organization_merge_from_the_admin(client_for, reviewer, documentalis
     incident.refresh_from_db()
     assert incident.organization == survivor
     assert client.get("/admin/organizations/organization/similar/").status_code == 200
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_database_finds_exactly_the_pairs_the_rule_describes(seed):
+    """The search (a join the database makes) against the rule written out pair by pair:
+    same type, same target key, close in time, neither marked duplicate nor in a retracted
+    case — over random incidents of a few look-alike people and one organization."""
+    import random
+
+    rng = random.Random(seed)
+    people = [DefenderFactory(full_name=name) for name in ("Ana Pérez", "PÉREZ, Ana", "Luis Díaz")]
+    org = OrganizationFactory(name="FundaRedes")
+    cases = [CaseFactory(status=status) for status in ("verified", "verified", "retracted")]
+    incidents = []
+    for _ in range(70):
+        precision = rng.choice(["day", "day", "day", "month", "year"])
+        day = datetime.date(2021, 12, 20) + datetime.timedelta(days=rng.randrange(25))
+        day = {"day": day, "month": day.replace(day=1), "year": day.replace(month=1, day=1)}
+        target = rng.choice(
+            [{"defender": rng.choice(people)}, {"defender": None, "organization": org}]
+        )
+        incidents.append(
+            IncidentFactory(
+                case=rng.choice(cases),
+                type=rng.choice(["threat", "raid"]),
+                occurred_on=day[precision],
+                date_precision=precision,
+                **target,
+            )
+        )
+    for incident in rng.sample(incidents, 8):
+        incident.duplicate_of = incidents[0] if incident != incidents[0] else incidents[1]
+        incident.save()
+    new = {incident.pk for incident in rng.sample(incidents, 30)}
+
+    def report(i):
+        target = ("defender", i.defender.name_key) if i.defender else ("organization", org.name_key)
+        return duplicates.Report(i.pk, i.type, i.occurred_on, i.date_precision, target)
+
+    live = [
+        report(i)
+        for i in Incident.objects.select_related("defender", "case")
+        if i.duplicate_of_id is None and i.case.status != "retracted"
+    ]
+    expected = {
+        (min(a.key, b.key), max(a.key, b.key))
+        for a in live
+        for b in live
+        if a.key != b.key
+        and (a.key in new or b.key in new)
+        and (a.type, a.target) == (b.type, b.target)
+        and duplicates.close_in_time(a, b)
+    }
+    assert expected  # the random data has pairs to find
+    assert duplicates.candidate_pairs(new) == expected
