@@ -27,7 +27,7 @@ DAYS = 3
 P = Incident.DatePrecision
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Report:
     """What the comparison needs of an incident (or of a spreadsheet row)."""
 

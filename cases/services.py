@@ -267,6 +267,9 @@ def incident_unmark_duplicate(
 # Likely duplicates ------------------------------------------------------------------------
 
 
+FLAG_CHUNK = 2000  # likely duplicates written at a time
+
+
 def duplicates_flag(
     *,
     incident_ids: Iterable[int],
@@ -279,16 +282,20 @@ def duplicates_flag(
     many were flagged — of those `counted_for` may know of, if given (the others concern
     incidents or protected people hidden from them)."""
     pairs = sorted(duplicates.candidate_pairs(incident_ids))
-    objs = [DuplicatePair(first_id=a, second_id=b) for a, b in pairs]
     reason = reason or _("Likely duplicate: same target and type, close dates")
-    if len(objs) > 20:
-        bulk_create_with_history(objs, user=user, reason=reason)
+    if len(pairs) > 20:
+        # FLAG_CHUNK at a time: a file that repeats an earlier one flags a pair per row.
+        for start in range(0, len(pairs), FLAG_CHUNK):
+            objs = [
+                DuplicatePair(first_id=a, second_id=b) for a, b in pairs[start : start + FLAG_CHUNK]
+            ]
+            bulk_create_with_history(objs, user=user, reason=reason)
     else:
-        for pair in objs:
-            record_save(pair, user=user, reason=reason)
+        for a, b in pairs:
+            record_save(DuplicatePair(first_id=a, second_id=b), user=user, reason=reason)
     if counted_for is not None:
         return duplicates.count_visible_pairs(pairs, counted_for)
-    return len(objs)
+    return len(pairs)
 
 
 @transaction.atomic

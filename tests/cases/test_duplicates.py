@@ -262,3 +262,22 @@ def test_the_database_finds_exactly_the_pairs_the_rule_describes(seed):
     }
     assert expected  # the random data has pairs to find
     assert duplicates.candidate_pairs(new) == expected
+
+
+@pytest.mark.parametrize("reports", [3, 30])
+def test_every_pair_is_flagged_and_counted_however_many(documentalist, monkeypatch, reports):
+    """A few pairs are saved one by one; many in chunks (FLAG_CHUNK), each with its history,
+    the chain intact across chunks."""
+    from organizations.audit import first_broken_row
+
+    monkeypatch.setattr(services, "FLAG_CHUNK", 7)
+    org = OrganizationFactory(name="FundaRedes")
+    recorded = [IncidentFactory(organization=org, defender=None) for _ in range(reports)]
+    new = IncidentFactory(organization=org, defender=None)
+    flagged = services.duplicates_flag(incident_ids=[new.pk], user=documentalist)
+    assert flagged == reports == DuplicatePair.objects.count()
+    assert {(p.first_id, p.second_id) for p in DuplicatePair.objects.all()} == {
+        (incident.pk, new.pk) for incident in recorded
+    }
+    assert DuplicatePair.history.filter(history_user=documentalist).count() == reports
+    assert first_broken_row(DuplicatePair.history.model) is None
