@@ -41,6 +41,28 @@ def test_every_history_row_is_chained_to_the_previous_one():
     assert "intactas" in verify()
 
 
+def test_the_hashed_text_is_the_one_chains_were_made_with():
+    """Chains already stored were hashed over json.dumps(…, sort_keys=True, default=str,
+    ensure_ascii=False): the payload must stay that text, byte for byte."""
+    import datetime
+    import json
+    import uuid
+
+    case = CaseFactory(title="Detención «arbitraria» en Táchira", summary='línea\n"dos"')
+    row = case.history.get()
+    row.history_date = datetime.datetime(2021, 7, 2, 22, 30, tzinfo=datetime.UTC)
+    values = {field.attname: field.value_from_object(row) for field in row._meta.concrete_fields}
+    values["public_id"] = uuid.UUID(int=7)
+    hashed = {
+        name: value.isoformat() if isinstance(value, datetime.datetime) else value
+        for name, value in values.items()
+        if name not in {"history_id", "history_hash", "history_previous_hash"}
+    }
+    expected = json.dumps(hashed, sort_keys=True, default=str, ensure_ascii=False).encode()
+    assert type(row).payload_of(values) == expected
+    assert "Táchira" in expected.decode()  # not escaped
+
+
 def test_verify_audit_reports_a_one_byte_tamper():
     case = CaseFactory(title="Detención en Coro")
     IncidentFactory(case=case)
