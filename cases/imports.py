@@ -327,7 +327,7 @@ def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
             _("The file is in UTF-16: save it as “CSV UTF-8 (delimitado por comas)”.")
         )
     try:
-        text = data.decode("utf-8-sig")
+        data.decode("utf-8-sig")  # checked whole, not kept: the reader decodes as it goes
     except UnicodeDecodeError as error:
         raise ImportFileError(
             _(
@@ -336,11 +336,15 @@ def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
             )
             % {"position": error.start + 1}
         ) from None
-    if "\x00" in text:
+    if b"\x00" in data:  # in UTF-8, only the NUL character has a zero byte
         raise ImportFileError(_("The file is not a text CSV file: use CSV UTF-8 or XLSX."))
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    end = data.find(b"\n")
+    first_line = data[: end if end >= 0 else len(data)]
+    delimiter = ";" if first_line.count(b";") > first_line.count(b",") else ","
+    # Decoded a block at a time: neither the whole text nor a StringIO's copy of it (four
+    # bytes a character) is held beside the cells.
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+    reader = csv.reader(text, delimiter=delimiter)
     rows, start, same = [], 1, {}
     try:
         for row in reader:

@@ -146,6 +146,33 @@ def test_perpetrator_categories_and_roles_match_spanish_labels(text, code):
     assert parsed.perpetrators[0].acronym == "SEBIN"
 
 
+FIRST_LINE = (1, ["referencia", "fecha"])
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("referencia,fecha\n1,2021-07-02\n", [FIRST_LINE, (2, ["1", "2021-07-02"])]),
+        ("referencia,fecha\r\n1,2021-07-02\r\n", [FIRST_LINE, (2, ["1", "2021-07-02"])]),
+        # Old Mac line ends.
+        ("referencia,fecha\r1,2021-07-02\r", [FIRST_LINE, (2, ["1", "2021-07-02"])]),
+        # Line breaks inside quoted cells: the next row's line number counts them.
+        (
+            'referencia,fecha\n1,"dos\nlíneas"\n2,"otra\r\nmás"\n3,x',
+            [FIRST_LINE, (2, ["1", "dos\nlíneas"]), (4, ["2", "otra\r\nmás"]), (6, ["3", "x"])],
+        ),
+        ("\ufeffreferencia;fecha\n1;“2021”\n", [FIRST_LINE, (2, ["1", "“2021”"])]),
+        # A Unicode line separator is text inside a cell, not the end of a row.
+        (
+            "referencia,fecha\n1,a\u2028b\n2,c\n",
+            [FIRST_LINE, (2, ["1", "a\u2028b"]), (3, ["2", "c"])],
+        ),
+    ],
+)
+def test_csv_line_ends_and_line_numbers(text, expected):
+    assert imports.read_table(text.encode(), "a.csv") == expected
+
+
 def test_it_reads_csv_with_or_without_bom_comma_or_semicolon_and_xlsx(documentalist):
     for data, name in [
         (as_csv([row()]), "a.csv"),
