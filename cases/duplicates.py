@@ -103,7 +103,7 @@ def comparable_for(user):
 
 
 TARGET_BATCH = 2000  # names or ids per query
-NEW_AT_ONCE = 5000  # reports compared per statement
+NEW_AT_ONCE = 2000  # reports compared per statement
 
 # The reports to compare, as rows of one JSON parameter: each a list of these columns (the
 # window's dates last), with their types on PostgreSQL.
@@ -242,19 +242,18 @@ def incident_reports(incident_ids: Iterable[int]) -> list[Report]:
 
 def candidate_pairs(incident_ids: Iterable[int]) -> set[tuple[int, int]]:
     """New pairs (lower id first) of likely duplicates involving these incidents, leaving out
-    pairs already flagged or decided."""
-    new = incident_reports(incident_ids)
-    if not new:
-        return set()
-    pairs = {tuple(sorted(pair)) for pair in pairs_with_recorded(new, [r.key for r in new])}
-    if not pairs:
-        return set()
-    involved = {pk for pair in pairs for pk in pair}
-    known = set(
-        DuplicatePair.objects.filter(first__in=involved, second__in=involved).values_list(
-            "first_id", "second_id"
-        )
-    )
+    pairs already flagged or decided. NEW_AT_ONCE incidents at a time: the others are in the
+    table by now, so a pair across two of them is found from either side."""
+    ids = list(incident_ids)
+    pairs = set()
+    for start in range(0, len(ids), NEW_AT_ONCE):
+        new = incident_reports(ids[start : start + NEW_AT_ONCE])
+        found = pairs_with_recorded(new, [r.key for r in new])
+        pairs |= {(min(a, b), max(a, b)) for a, b in found}
+    known = set()
+    firsts = sorted({first for first, _second in pairs})
+    for chunk in in_batches(DuplicatePair.objects.order_by(), "first_id", firsts, TARGET_BATCH):
+        known |= pairs & set(chunk.values_list("first_id", "second_id"))
     return pairs - known
 
 

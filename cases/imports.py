@@ -695,6 +695,8 @@ class Plan:
     organizations: dict[str, int] = field(default_factory=dict)
     perpetrators: dict[str, int] = field(default_factory=dict)
     cases: dict[str, Case] = field(default_factory=dict)
+    # The cases the import wrote: key → id (their objects are let go, chunk by chunk).
+    case_ids: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0  # likely duplicates the user may know of
     user: object = None
     sees_all: bool = True

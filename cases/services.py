@@ -679,13 +679,14 @@ def _import_create(
     rows: list, plan: imports.Plan, batch: ImportBatch, *, user: AbstractBaseUser, bulk
 ) -> list[int]:
     """Write the cases, incidents, perpetrators' parts and sources of these new rows (a case
-    named by rows of an earlier chunk is in plan.cases already) with `bulk` (the import's
+    named by rows of an earlier chunk is in plan.case_ids already) with `bulk` (the import's
     bulk_create_with_history). Returns the incidents' ids."""
     # Cases: one per "caso" (or per row without one).
     new_cases = {}
     for row in rows:
-        if row.case_key not in plan.cases and row.case_key not in new_cases:
-            new_cases[row.case_key] = Case(
+        key = row.case_key
+        if key not in plan.cases and key not in plan.case_ids and key not in new_cases:
+            new_cases[key] = Case(
                 title=row.case_title or imports.auto_case_title(row),
                 status=plan.case_status,
                 confidentiality=Case.Confidentiality.INTERNAL,
@@ -695,10 +696,11 @@ def _import_create(
                 updated_by=user,
                 import_batch=batch,
                 import_origin=batch.origin,
-                import_ref=row.case_key,
+                import_ref=key,
             )
     bulk(_checked(list(new_cases.values())))
-    plan.cases.update(new_cases)
+    plan.case_ids.update((key, case.pk) for key, case in new_cases.items())
+    case_id = {key: _case_id(key, plan) for key in {row.case_key for row in rows}}
 
     # Incidents, their perpetrators, their sources.
     incidents = []
@@ -707,7 +709,7 @@ def _import_create(
         target = imports.target_id(row, plan)
         incidents.append(
             Incident(
-                case=plan.cases[row.case_key],
+                case_id=case_id[row.case_key],
                 type=row.type,
                 occurred_on=row.occurred_on,
                 date_precision=row.precision,
@@ -728,27 +730,32 @@ def _import_create(
         for p in row.perpetrators
     ]
     bulk(_checked(involvements))
-    bulk(_checked(_new_sources(rows, plan)))
+    bulk(_checked(_new_sources(rows, case_id)))
 
     return [incident.pk for incident in incidents]
 
 
-def _new_sources(rows: list, plan: imports.Plan) -> list[Source]:
-    """One source per case and distinct (address, outlet), unless the case has it already."""
+def _case_id(key: str, plan: imports.Plan) -> int:
+    """The id of the case `key` names: written by this import, or there before."""
+    return plan.case_ids[key] if key in plan.case_ids else plan.cases[key].pk
+
+
+def _new_sources(rows: list, case_id: dict[str, int]) -> list[Source]:
+    """One source per case and distinct (address, outlet), unless the case has it already.
+    `case_id`: the id of each row's case, by its key."""
     wanted = {
         (row.case_key, row.get("fuente_url"), row.get("fuente_medio"))
         for row in rows
         if row.get("fuente_url") or row.get("fuente_medio")
     }
-    case_ids = [plan.cases[case_key].pk for case_key, _url, _publisher in wanted]
+    case_ids = [case_id[case_key] for case_key, _url, _publisher in wanted]
     known = set(Source.objects.filter(case__in=case_ids).values_list("case_id", "url", "publisher"))
     sources = []
     for case_key, url, publisher in sorted(wanted):
-        case = plan.cases[case_key]
-        if (case.pk, url, publisher) not in known:
+        if (case_id[case_key], url, publisher) not in known:
             sources.append(
                 Source(
-                    case=case,
+                    case_id=case_id[case_key],
                     kind=imports.source_kind(url, publisher),
                     title=(publisher or url)[:500],
                     publisher=publisher,
