@@ -692,9 +692,10 @@ def _import_create(
                 confidentiality=Case.Confidentiality.INTERNAL,
                 state=row.state,
                 place=row.get("municipio"),
-                created_by=user,
-                updated_by=user,
-                import_batch=batch,
+                # Ids, not objects: no related-object checks (nor router calls) per row.
+                created_by_id=user.pk,
+                updated_by_id=user.pk,
+                import_batch_id=batch.pk,
                 import_origin=batch.origin,
                 import_ref=key,
             )
@@ -718,14 +719,16 @@ def _import_create(
                 state=row.state,
                 municipality=row.get("municipio"),
                 description=row.get("descripcion"),
-                import_batch=batch,
+                import_batch_id=batch.pk,
                 import_origin=batch.origin,
                 import_ref=row.ref,
             )
         )
     bulk(_checked(incidents))
     involvements = [
-        Involvement(incident=incident, perpetrator_id=imports.perpetrator_id(p, plan), role=p.role)
+        Involvement(
+            incident_id=incident.pk, perpetrator_id=imports.perpetrator_id(p, plan), role=p.role
+        )
         for row, incident in zip(rows, incidents, strict=True)
         for p in row.perpetrators
     ]
