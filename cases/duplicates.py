@@ -150,13 +150,18 @@ def _recorded_sql(kind: str, connection, within_sql: str) -> str:
     incident, case = Incident._meta, Case._meta
     r_day = f"r.{q(field('occurred_on').column)}"
     r_prec = f"r.{q(field('date_precision').column)}"
+    # CROSS JOIN: the order is the reports, their target, its incidents, their case — SQLite
+    # keeps it as written (PostgreSQL plans it the same way by itself). The duplicate mark is
+    # tested so that no index on it is chosen over the target's.
     return (
         f"SELECT n.k, r.{q(incident.pk.column)} FROM {_new_rows(connection.vendor)} "  # nosec B608
-        f"JOIN {q(target.db_table)} t ON t.{q('name_key')} = n.target "
-        f"JOIN {q(incident.db_table)} r ON r.{q(field(kind).column)} = t.{q(target.pk.column)} "
+        f"CROSS JOIN {q(target.db_table)} t CROSS JOIN {q(incident.db_table)} r "
+        f"CROSS JOIN {q(case.db_table)} c "
+        f"WHERE t.{q('name_key')} = n.target "
+        f"AND r.{q(field(kind).column)} = t.{q(target.pk.column)} "
         f"AND r.{q(field('type').column)} = n.type "
-        f"JOIN {q(case.db_table)} c ON c.{q(case.pk.column)} = r.{q(field('case').column)} "
-        f"WHERE r.{q(field('duplicate_of').column)} IS NULL "
+        f"AND c.{q(case.pk.column)} = r.{q(field('case').column)} "
+        f"AND COALESCE(r.{q(field('duplicate_of').column)}, 0) = 0 "
         f"AND c.{q(Case._meta.get_field('status').column)} <> %s "
         f"AND CASE WHEN n.prec = %s OR {r_prec} = %s THEN {r_day} BETWEEN n.ylo AND n.yhi "
         f"WHEN n.prec = %s OR {r_prec} = %s THEN {r_day} BETWEEN n.mlo AND n.mhi "

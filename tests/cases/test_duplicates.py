@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from cases import duplicates, services
 from cases.models import DuplicatePair, Incident
@@ -289,3 +290,23 @@ def test_every_pair_is_flagged_and_counted_however_many(documentalist, monkeypat
     }
     assert DuplicatePair.history.filter(history_user=documentalist).count() == reports
     assert first_broken_row(DuplicatePair.history.model) is None
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps a CROSS JOIN's order")
+@pytest.mark.parametrize("kind", ["defender", "organization"])
+def test_the_search_starts_from_the_reports_and_probes_indexes(kind):
+    """Never a scan of the incidents (SQLite once chose the duplicate mark's index and read
+    every original, comparing each with every report)."""
+    import json
+
+    sql = duplicates._recorded_sql(kind, connection, "")
+    window = duplicates._window_text(datetime.date(2021, 7, 2))
+    rows = json.dumps([[0, "raid", "day", "x", *window]])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN QUERY PLAN " + sql, [rows, "retracted", "year", "year", "month", "month", "[]"]
+        )
+        plan = [row[3] for row in cursor.fetchall()]
+    assert plan[0].startswith("SCAN json_each")
+    assert any(step.startswith(f"SEARCH r USING INDEX cases_incident_{kind}_id") for step in plan)
+    assert not any(step.startswith(("SCAN r", "SCAN t", "SCAN c")) for step in plan)
