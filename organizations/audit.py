@@ -39,9 +39,9 @@ class AuditedQuerySet(models.QuerySet):
 
 
 _AS_THEY_ARE = frozenset({str, int, bool, type(None)})
-# json.dumps(…, default=str, ensure_ascii=False) makes an encoder per call; the payload's keys
-# come sorted (ChainedHistory._hashed_attnames), as sort_keys=True would sort them.
-_PAYLOAD_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
+# What json.dumps(…, sort_keys=True, default=str, ensure_ascii=False) would make per call, made
+# once. sort_keys sorts every level: a snapshot's nested figures too.
+_PAYLOAD_ENCODER = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False)
 
 
 def _canonical(value):
@@ -93,17 +93,16 @@ class ChainedHistory(models.Model):
     @classmethod
     def payload_of(cls, values: dict) -> bytes:
         """The hashed text of a row given as {attname: value} (every concrete field): its
-        values as JSON, keys sorted — the text of json.dumps(…, sort_keys=True, default=str,
-        ensure_ascii=False), made with one encoder and the names sorted once."""
+        values as JSON, keys sorted at every level — the text of json.dumps(…, sort_keys=True,
+        default=str, ensure_ascii=False), made with one encoder."""
         hashed = {name: _canonical(values[name]) for name in cls._hashed_attnames()}
         return _PAYLOAD_ENCODER.encode(hashed).encode()
 
     @classmethod
     @functools.cache
     def _hashed_attnames(cls) -> tuple[str, ...]:
-        """The hashed fields' names, sorted (the payload's key order)."""
         names = [field.attname for field in cls._meta.concrete_fields]
-        return tuple(sorted(name for name in names if name not in cls.NOT_HASHED))
+        return tuple(name for name in names if name not in cls.NOT_HASHED)
 
     @staticmethod
     def hash_of(payload: bytes, previous: str) -> str:
