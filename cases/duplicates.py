@@ -15,6 +15,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from itertools import combinations
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Q
 
@@ -131,13 +132,6 @@ def _window_text(day: datetime.date) -> tuple[str, ...]:
     return tuple(d.isoformat() for d in window_of(day).values())
 
 
-# Incidents left out (ids as one parameter: a hashed set, not a list read row by row).
-_NOT_AMONG = {
-    "postgresql": "{column} NOT IN (SELECT unnest(%s::bigint[]))",
-    "sqlite": "{column} NOT IN (SELECT value FROM json_each(%s))",
-}
-
-
 def _recorded_sql(kind: str, connection, within_sql: str) -> str:
     """One statement: each new report (a row of _NEW_ROWS) with the recorded incidents that
     may be reports of the same attack — originals (not marked duplicate) of cases not
@@ -165,8 +159,7 @@ def _recorded_sql(kind: str, connection, within_sql: str) -> str:
         f"AND c.{q(Case._meta.get_field('status').column)} <> %s "
         f"AND CASE WHEN n.prec = %s OR {r_prec} = %s THEN {r_day} BETWEEN n.ylo AND n.yhi "
         f"WHEN n.prec = %s OR {r_prec} = %s THEN {r_day} BETWEEN n.mlo AND n.mhi "
-        f"ELSE {r_day} BETWEEN n.dlo AND n.dhi END "
-        f"AND {_NOT_AMONG[connection.vendor].format(column=f'r.{q(incident.pk.column)}')}"
+        f"ELSE {r_day} BETWEEN n.dlo AND n.dhi END"
         f"{within_sql}"
     )  # B608: table and column names from the models, every value a parameter
 
@@ -175,14 +168,17 @@ def recorded_pairs(new: list[Report], exclude=(), within=None) -> set[tuple]:
     """Pairs (new report's key, recorded incident's id) that look like the same attack, the
     incidents in `exclude` left out (and only those among `within`, if given). The database
     compares (a statement per NEW_AT_ONCE reports): what is held grows with the pairs found,
-    and the cost with `new`, not with the database."""
+    and the cost with `new`, not with the database. `exclude` is applied here, to the few
+    pairs found: sent with every statement, a re-imported file's ids cost more than the
+    search."""
     connection = connections[Incident.objects.db]
-    excluded = json.dumps(sorted(set(exclude)))
-    if connection.vendor == "postgresql":
-        excluded = sorted(set(exclude))
+    excluded = set(exclude)
     within_sql, within_params = "", ()
     if within is not None:
-        inner, within_params = within.order_by().values("pk").query.sql_with_params()
+        try:
+            inner, within_params = within.order_by().values("pk").query.sql_with_params()
+        except EmptyResultSet:  # the user may see no incident: none to compare with
+            return set()
         within_sql = f" AND r.{connection.ops.quote_name(Incident._meta.pk.column)} IN ({inner})"
     pairs = set()
     for kind in ("defender", "organization"):
@@ -196,10 +192,10 @@ def recorded_pairs(new: list[Report], exclude=(), within=None) -> set[tuple]:
                     for k, r in enumerate(some)
                 ]
             )
-            params = (rows, Case.Status.RETRACTED, P.YEAR, P.YEAR, P.MONTH, P.MONTH, excluded)
+            params = (rows, Case.Status.RETRACTED, P.YEAR, P.YEAR, P.MONTH, P.MONTH)
             with connection.cursor() as cursor:
                 cursor.execute(sql, (*params, *within_params))
-                pairs |= {(some[k].key, pk) for k, pk in cursor.fetchall()}
+                pairs |= {(some[k].key, pk) for k, pk in cursor.fetchall() if pk not in excluded}
     return pairs
 
 

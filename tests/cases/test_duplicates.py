@@ -304,9 +304,41 @@ def test_the_search_starts_from_the_reports_and_probes_indexes(kind):
     rows = json.dumps([[0, "raid", "day", "x", *window]])
     with connection.cursor() as cursor:
         cursor.execute(
-            "EXPLAIN QUERY PLAN " + sql, [rows, "retracted", "year", "year", "month", "month", "[]"]
+            "EXPLAIN QUERY PLAN " + sql, [rows, "retracted", "year", "year", "month", "month"]
         )
         plan = [row[3] for row in cursor.fetchall()]
     assert plan[0].startswith("SCAN json_each")
     assert any(step.startswith(f"SEARCH r USING INDEX cases_incident_{kind}_id") for step in plan)
     assert not any(step.startswith(("SCAN r", "SCAN t", "SCAN c")) for step in plan)
+
+
+def test_nothing_to_compare_with_when_the_user_may_see_no_incident():
+    """An empty `within` (a user who may see nothing) leaves only the file's own pairs."""
+    org = OrganizationFactory(name="FundaRedes")
+    IncidentFactory(organization=org, defender=None)
+
+    def row(line):
+        return duplicates.Report(
+            ("row", line), "stigmatization", datetime.date(2021, 7, 15), "day",
+            ("organization", org.name_key),
+        )  # fmt: skip
+
+    new = [row(2), row(3)]
+    assert len(duplicates.pairs_with_recorded(new)) == 3
+    assert duplicates.pairs_with_recorded(new, within=Incident.objects.none()) == {
+        (("row", 2), ("row", 3))
+    }
+
+
+def test_left_out_incidents_are_never_paired():
+    """`exclude`: an updated incident is compared as its row says, not as stored."""
+    org = OrganizationFactory(name="FundaRedes")
+    stored, other = (IncidentFactory(organization=org, defender=None) for _ in range(2))
+    new = [
+        duplicates.Report(
+            ("row", 2), "stigmatization", datetime.date(2021, 7, 15), "day",
+            ("organization", org.name_key),
+        )
+    ]  # fmt: skip
+    assert duplicates.recorded_pairs(new, exclude=[stored.pk]) == {(("row", 2), other.pk)}
+    assert duplicates.recorded_pairs(new, exclude=[stored.pk, other.pk]) == set()
