@@ -110,10 +110,13 @@ NEW_AT_ONCE = 2000  # reports compared per statement
 # window's dates last), with their types on PostgreSQL.
 _COLUMNS = (
     ("k", "integer"),  # the report's place in the list
-    ("type", "text"),
-    ("prec", "text"),
-    ("target", "text"),  # the target's stored key
-    *((name, "date") for name in ("ylo", "yhi", "mlo", "mhi", "dlo", "dhi")),
+    # varchar, as the columns compared with: text would make PostgreSQL cast the column, and
+    # then not use its index.
+    ("type", "varchar"),
+    ("prec", "varchar"),
+    ("target", "varchar"),  # the target's stored key
+    # The window at each precision, then the widest (an index's range on the incident's date).
+    *((name, "date") for name in ("ylo", "yhi", "mlo", "mhi", "dlo", "dhi", "lo", "hi")),
 )
 
 
@@ -129,31 +132,49 @@ def _new_rows(vendor: str) -> str:
 @functools.lru_cache(maxsize=20_000)
 def _window_text(day: datetime.date) -> tuple[str, ...]:
     """window_of(day), as text in the order of _COLUMNS (reports share days: computed once each)."""
-    return tuple(d.isoformat() for d in window_of(day).values())
+    window = window_of(day)
+    widest = (min(window["ylo"], window["dlo"]), max(window["yhi"], window["dhi"]))
+    return tuple(d.isoformat() for d in (*window.values(), *widest))
 
 
 def _recorded_sql(kind: str, connection, within_sql: str) -> str:
     """One statement: each new report (a row of _NEW_ROWS) with the recorded incidents that
     may be reports of the same attack — originals (not marked duplicate) of cases not
     retracted, of the same type, against a target whose stored key is the report's, close in
-    time (close_in_time, with the report's window). The target's index, then its incidents'
-    (the foreign key's): a plan that does not depend on statistics or on the table's size."""
+    time (close_in_time, with the report's window). The target's name-key index, then one
+    range of the (target, type, date) index per report: the cost grows with the reports, not
+    with the table."""
     q = connection.ops.quote_name
     field = Incident._meta.get_field
     target = field(kind).related_model._meta
     incident, case = Incident._meta, Case._meta
     r_day = f"r.{q(field('occurred_on').column)}"
     r_prec = f"r.{q(field('date_precision').column)}"
-    # CROSS JOIN: the order is the reports, their target, its incidents, their case — SQLite
-    # keeps it as written (PostgreSQL plans it the same way by itself). The duplicate mark is
-    # tested so that no index on it is chosen over the target's.
+    # The report's range in the (target, type, date) index.
+    in_range = (
+        f"r.{q(field(kind).column)} = t.{q(target.pk.column)} "
+        f"AND r.{q(field('type').column)} = n.type AND {r_day} BETWEEN n.lo AND n.hi"
+    )
+    if connection.vendor == "postgresql":
+        # A subquery of its own (OFFSET 0), or PostgreSQL's costs, not knowing how many
+        # incidents a target has, may have it read all of them and filter.
+        columns = ", ".join(
+            f"r.{q(field(name).column)}"
+            for name in ("id", "case", "occurred_on", "date_precision", "duplicate_of")
+        )
+        incidents = (
+            f"CROSS JOIN LATERAL (SELECT {columns} FROM {q(incident.db_table)} r "  # nosec B608: model names
+            f"WHERE {in_range} OFFSET 0) r "
+        )
+    else:
+        # CROSS JOIN: SQLite keeps the order as written (reports, target, incidents, case).
+        incidents = f"CROSS JOIN {q(incident.db_table)} r "
+        within_sql = f" AND {in_range}{within_sql}"
+    # The duplicate mark is tested so that no index on it is chosen over the target's.
     return (
         f"SELECT n.k, r.{q(incident.pk.column)} FROM {_new_rows(connection.vendor)} "  # nosec B608
-        f"CROSS JOIN {q(target.db_table)} t CROSS JOIN {q(incident.db_table)} r "
-        f"CROSS JOIN {q(case.db_table)} c "
+        f"CROSS JOIN {q(target.db_table)} t {incidents}CROSS JOIN {q(case.db_table)} c "
         f"WHERE t.{q('name_key')} = n.target "
-        f"AND r.{q(field(kind).column)} = t.{q(target.pk.column)} "
-        f"AND r.{q(field('type').column)} = n.type "
         f"AND c.{q(case.pk.column)} = r.{q(field('case').column)} "
         f"AND COALESCE(r.{q(field('duplicate_of').column)}, 0) = 0 "
         f"AND c.{q(Case._meta.get_field('status').column)} <> %s "

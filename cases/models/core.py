@@ -279,6 +279,7 @@ class Incident(models.Model):
     date_precision = models.CharField(
         _("date precision"), max_length=8, choices=DatePrecision, default=DatePrecision.DAY
     )
+    # Indexed with the type and the date (Meta.indexes), which serve lookups by target too.
     defender = models.ForeignKey(
         Defender,
         on_delete=models.PROTECT,
@@ -286,6 +287,7 @@ class Incident(models.Model):
         blank=True,
         related_name="incidents",
         verbose_name=_("defender attacked"),
+        db_index=False,
     )
     organization = models.ForeignKey(
         Organization,
@@ -294,6 +296,7 @@ class Incident(models.Model):
         blank=True,
         related_name="incidents",
         verbose_name=_("organization attacked"),
+        db_index=False,
     )
     state = models.CharField(_("state"), max_length=4, choices=State, blank=True)
     municipality = models.CharField(_("municipality"), max_length=255, blank=True)
@@ -379,6 +382,15 @@ class Incident(models.Model):
             # The admin's incident list, newest first (a month of it too): an ordered index
             # scan that stops at the page, whatever the table size.
             models.Index(fields=["occurred_on", "id"], name="cases_incident_date_idx"),
+            # Likely duplicates (cases.duplicates): a target's incidents of one type near a
+            # date, one index range per report; and every lookup by target, as the foreign
+            # keys' own indexes did.
+            models.Index(
+                fields=["defender", "type", "occurred_on"], name="cases_incident_def_type_date"
+            ),
+            models.Index(
+                fields=["organization", "type", "occurred_on"], name="cases_incident_org_type_date"
+            ),
         ]
 
     def __str__(self):

@@ -308,7 +308,11 @@ def test_the_search_starts_from_the_reports_and_probes_indexes(kind):
         )
         plan = [row[3] for row in cursor.fetchall()]
     assert plan[0].startswith("SCAN json_each")
-    assert any(step.startswith(f"SEARCH r USING INDEX cases_incident_{kind}_id") for step in plan)
+    index = f"cases_incident_{kind[:3]}_type_date"
+    ranges = (
+        f"SEARCH r USING INDEX {index} ({kind}_id=? AND type=? AND occurred_on>? AND occurred_on<?)"
+    )
+    assert ranges in plan
     assert not any(step.startswith(("SCAN r", "SCAN t", "SCAN c")) for step in plan)
 
 
