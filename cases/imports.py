@@ -815,6 +815,12 @@ def _names_in(rows: list[Row]) -> tuple[set[str], set[str], set[str], set[str]]:
     return defenders, organizations, names, acronyms
 
 
+def of_origin(queryset, origin: str):
+    """The records imported from `origin` (with a reference): the terms of the partial unique
+    index on (origin, reference), so that a lookup by thousands of references uses it."""
+    return queryset.filter(import_origin=origin).exclude(import_ref="")
+
+
 def plan_import(
     rows: list[Row], *, origin: str, case_status: str, user, trusted: bool = False
 ) -> Plan:
@@ -836,15 +842,15 @@ def plan_import(
 
     refs = [row.ref for row in rows if row.ref and not row.errors]
     existing = {}  # the incidents of this origin that the file's references name
-    of_origin = Incident.objects.filter(import_origin=origin).select_related("case", "defender")
-    for chunk in in_batches(of_origin, "import_ref", refs, LOOKUP_BATCH):
+    incidents = of_origin(Incident.objects.select_related("case", "defender"), origin)
+    for chunk in in_batches(incidents, "import_ref", refs, LOOKUP_BATCH):
         existing.update({incident.import_ref: incident for incident in chunk})
     by_public_id = _incidents_by_public_id(refs)
     case_ids = {row.case_id for row in rows if row.case_id is not None}
     case_keys = sorted({row.case_key for row in rows})
     plan.cases = {}  # the cases of this origin that the file's “caso” names
     for chunk in in_batches(
-        Case.objects.filter(import_origin=origin), "import_ref", case_keys, LOOKUP_BATCH
+        of_origin(Case.objects.all(), origin), "import_ref", case_keys, LOOKUP_BATCH
     ):
         plan.cases.update({case.import_ref: case for case in chunk})
     plan.cases.update(

@@ -431,3 +431,27 @@ def test_the_command_exits_2_for_a_missing_file_or_an_unknown_user(tmp_path):
     with pytest.raises(CommandError) as error:
         call_command("import_incidents", str(path), "--user", "nadie")
     assert error.value.returncode == 2
+
+
+@pytest.mark.parametrize("model", ["Incident", "Case"])
+def test_references_are_looked_up_through_their_unique_index(model):
+    """A file's references, LOOKUP_BATCH at a time, are found through the partial unique index
+    on (origin, reference): PostgreSQL cannot prove a list of more than 100 references
+    excludes the empty one, so the query says so itself — else it reads the whole table
+    (70 ms per batch at a million incidents, on every preview and import)."""
+    from django.db import connection, transaction
+
+    from cases import models
+    from organizations.batches import in_batches
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner")
+    queryset = imports.of_origin(getattr(models, model).objects.all(), "hoja-2021")
+    refs = [str(n) for n in range(imports.LOOKUP_BATCH)]
+    query = next(in_batches(queryset, "import_ref", refs, imports.LOOKUP_BATCH))
+    sql, params = query.query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the index, if it can be used at all
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert f"{getattr(models, model)._meta.db_table}_unique_import_ref" in plan, plan
