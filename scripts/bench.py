@@ -277,8 +277,9 @@ def peak_mib(run) -> float:
     clear_refs.write_text("5")
     before = _status_kib("VmRSS")
     run()
-    # What the run added on top of the process it ran in (Django, libraries, caches).
-    return (_status_kib("VmHWM") - before) / 1024
+    # What the run added on top of the process it ran in (Django, libraries, caches); the
+    # high-water mark is updated lazily, so a run that adds nothing can read a hair below.
+    return max(0.0, (_status_kib("VmHWM") - before) / 1024)
 
 
 def traced_peak_mib(run) -> float:
