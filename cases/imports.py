@@ -85,8 +85,8 @@ TEMPLATE_HELP = {
     "estado": gettext_lazy("Venezuelan state, e.g. “Táchira”, “Distrito Capital”."),
     "municipio": gettext_lazy("Municipality or town."),
     "caso": gettext_lazy(
-        "Rows with the same text here form one case (its title); a row without it becomes a "
-        "case of its own."
+        "Rows with the same text here form one case (its title); a row without it (or with "
+        "only a dash or other punctuation) becomes a case of its own."
     ),
     "descripcion": gettext_lazy("What happened."),
     "fuente_url": gettext_lazy("Address of the source (news item, post)."),
@@ -609,6 +609,8 @@ def check_row(row: Row, vocab: dict, today: datetime.date | None = None) -> Row:
     row.case_title = row.get("caso")
     if match := CASE_WITH_ID.match(row.case_title):
         row.case_title, row.case_id = match["title"], uuid.UUID(match["id"])
+    if not fold(row.case_title):  # "—", "-", "?": a spreadsheet's "no case"
+        row.case_title = ""
     if len(row.case_title) > 300:
         row.error("caso", _("longer than %(max)d characters") % {"max": 300})
     _too_long(row, "municipio", 255)

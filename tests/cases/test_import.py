@@ -645,3 +645,19 @@ def test_the_import_pages_render_for_their_roles(client_for, reviewer):
         assert response.status_code == 200, url
     page = client.get(f"/admin/cases/importbatch/{batch.pk}/change/").content.decode()
     assert f"/admin/cases/importbatch/{batch.public_id}/retract/" in page
+
+
+@pytest.mark.parametrize("placeholder", ["—", "-", "?", "..."])
+def test_a_case_of_punctuation_only_is_no_case(reviewer, placeholder):
+    """“—” in the case column (a spreadsheet's “no case”): each row is a case of its own, as
+    with an empty cell, found again by its reference when the file is imported again — not
+    one case for every such row of the origin, nor a new one at each import."""
+    first = [row(referencia="a", caso=placeholder)]
+    run(reviewer, first)
+    again = [*first, row(referencia="b", caso=placeholder, fecha="03/07/2021")]
+    run(reviewer, again, name="otra.csv")
+    cases = {i.import_ref: i.case for i in Incident.objects.select_related("case")}
+    assert set(cases) == {"a", "b"}
+    assert cases["a"] != cases["b"]
+    assert Case.objects.count() == 2
+    assert placeholder not in {case.title for case in cases.values()}
