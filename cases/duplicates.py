@@ -7,6 +7,7 @@ aside) and dates within DAYS of each other (the same month or year when one of t
 only to the month or year). People and organizations are likely the same when their names
 are alike (organizations.names)."""
 
+import calendar
 import datetime
 import functools
 import json
@@ -58,12 +59,6 @@ def _shift(day: datetime.date, days: int) -> datetime.date:
         return datetime.date.min if days < 0 else datetime.date.max
 
 
-def _month_end(day: datetime.date) -> datetime.date:
-    if day.month == 12:
-        return day.replace(day=31)
-    return day.replace(month=day.month + 1, day=1) - datetime.timedelta(days=1)
-
-
 def window_of(day: datetime.date) -> dict:
     """The dates an incident must fall on to be close in time to a report of `day`
     (close_in_time), by the precision the two are compared at: its year, its month, or DAYS
@@ -72,7 +67,7 @@ def window_of(day: datetime.date) -> dict:
         "ylo": day.replace(month=1, day=1),
         "yhi": day.replace(month=12, day=31),
         "mlo": day.replace(day=1),
-        "mhi": _month_end(day),
+        "mhi": day.replace(day=calendar.monthrange(day.year, day.month)[1]),
         "dlo": _shift(day, -DAYS),
         "dhi": _shift(day, DAYS),
     }
@@ -155,6 +150,7 @@ def _recorded_sql(kind: str, connection, within_sql: str) -> str:
         f"r.{q(field(kind).column)} = t.{q(target.pk.column)} "
         f"AND r.{q(field('type').column)} = n.type AND {r_day} BETWEEN n.lo AND n.hi"
     )
+    range_where = ""  # in the subquery on PostgreSQL, in the WHERE on SQLite
     if connection.vendor == "postgresql":
         # A subquery of its own (OFFSET 0), or PostgreSQL's costs, not knowing how many
         # incidents a target has, may have it read all of them and filter.
@@ -162,14 +158,15 @@ def _recorded_sql(kind: str, connection, within_sql: str) -> str:
             f"r.{q(field(name).column)}"
             for name in ("id", "case", "occurred_on", "date_precision", "duplicate_of")
         )
+        table = q(incident.db_table)
         incidents = (
-            f"CROSS JOIN LATERAL (SELECT {columns} FROM {q(incident.db_table)} r "  # nosec B608: model names
+            f"CROSS JOIN LATERAL (SELECT {columns} FROM {table} r "  # nosec B608: model names
             f"WHERE {in_range} OFFSET 0) r "
         )
     else:
         # CROSS JOIN: SQLite keeps the order as written (reports, target, incidents, case).
         incidents = f"CROSS JOIN {q(incident.db_table)} r "
-        within_sql = f" AND {in_range}{within_sql}"
+        range_where = f" AND {in_range}"
     # The duplicate mark is tested so that no index on it is chosen over the target's.
     return (
         f"SELECT n.k, r.{q(incident.pk.column)} FROM {_new_rows(connection.vendor)} "  # nosec B608
@@ -177,11 +174,11 @@ def _recorded_sql(kind: str, connection, within_sql: str) -> str:
         f"WHERE t.{q('name_key')} = n.target "
         f"AND c.{q(case.pk.column)} = r.{q(field('case').column)} "
         f"AND COALESCE(r.{q(field('duplicate_of').column)}, 0) = 0 "
-        f"AND c.{q(Case._meta.get_field('status').column)} <> %s "
+        f"AND c.{q(case.get_field('status').column)} <> %s "
         f"AND CASE WHEN n.prec = %s OR {r_prec} = %s THEN {r_day} BETWEEN n.ylo AND n.yhi "
         f"WHEN n.prec = %s OR {r_prec} = %s THEN {r_day} BETWEEN n.mlo AND n.mhi "
         f"ELSE {r_day} BETWEEN n.dlo AND n.dhi END"
-        f"{within_sql}"
+        f"{range_where}{within_sql}"
     )  # B608: table and column names from the models, every value a parameter
 
 

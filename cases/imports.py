@@ -498,10 +498,9 @@ def _too_long(row: Row, column: str, limit: int) -> None:
         row.error(column, _("longer than %(max)d characters") % {"max": limit})
 
 
-def check_row(row: Row, vocab: dict, today: datetime.date | None = None) -> Row:
+def check_row(row: Row, vocab: dict, today: datetime.date) -> Row:
     """Parse one row into its fields, collecting every problem (column, reason). `today`:
     the file's reading day (asked once per file, not per row)."""
-    today = today or timezone.localdate()
     row.ref = row.get("referencia")
     if not row.ref:
         row.error("referencia", _("empty: every row needs its own reference"))
@@ -697,7 +696,8 @@ class Plan:
     organizations: dict[str, int] = field(default_factory=dict)
     perpetrators: dict[str, int] = field(default_factory=dict)
     cases: dict[str, Case] = field(default_factory=dict)
-    # The cases the import wrote: key → id (their objects are let go, chunk by chunk).
+    # Writing: every case the rows name, key → id (those there before, then those written,
+    # whose objects are let go chunk by chunk).
     case_ids: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0  # likely duplicates the user may know of
     user: object = None

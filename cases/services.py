@@ -658,6 +658,7 @@ def _import_write(plan: imports.Plan, batch: ImportBatch, user: AbstractBaseUser
         plan.perpetrators[f"n:{key}"] = perpetrator.pk
 
     # The new rows IMPORT_CHUNK at a time: what a write holds does not grow with the file.
+    plan.case_ids = {key: case.pk for key, case in plan.cases.items()}
     incident_ids = []
     for first in range(0, len(created), IMPORT_CHUNK):
         rows = created[first : first + IMPORT_CHUNK]
@@ -679,13 +680,13 @@ def _import_create(
     rows: list, plan: imports.Plan, batch: ImportBatch, *, user: AbstractBaseUser, bulk
 ) -> list[int]:
     """Write the cases, incidents, perpetrators' parts and sources of these new rows (a case
-    named by rows of an earlier chunk is in plan.case_ids already) with `bulk` (the import's
-    bulk_create_with_history). Returns the incidents' ids."""
+    there before, or written for an earlier chunk, is in plan.case_ids) with `bulk` (the
+    import's bulk_create_with_history). Returns the incidents' ids."""
     # Cases: one per "caso" (or per row without one).
     new_cases = {}
     for row in rows:
         key = row.case_key
-        if key not in plan.cases and key not in plan.case_ids and key not in new_cases:
+        if key not in plan.case_ids and key not in new_cases:
             new_cases[key] = Case(
                 title=row.case_title or imports.auto_case_title(row),
                 status=plan.case_status,
@@ -701,7 +702,6 @@ def _import_create(
             )
     bulk(_checked(list(new_cases.values())))
     plan.case_ids.update((key, case.pk) for key, case in new_cases.items())
-    case_id = {key: _case_id(key, plan) for key in {row.case_key for row in rows}}
 
     # Incidents, their perpetrators, their sources.
     incidents = []
@@ -710,7 +710,7 @@ def _import_create(
         target = imports.target_id(row, plan)
         incidents.append(
             Incident(
-                case_id=case_id[row.case_key],
+                case_id=plan.case_ids[row.case_key],
                 type=row.type,
                 occurred_on=row.occurred_on,
                 date_precision=row.precision,
@@ -733,14 +733,9 @@ def _import_create(
         for p in row.perpetrators
     ]
     bulk(_checked(involvements))
-    bulk(_checked(_new_sources(rows, case_id)))
+    bulk(_checked(_new_sources(rows, plan.case_ids)))
 
     return [incident.pk for incident in incidents]
-
-
-def _case_id(key: str, plan: imports.Plan) -> int:
-    """The id of the case `key` names: written by this import, or there before."""
-    return plan.case_ids[key] if key in plan.case_ids else plan.cases[key].pk
 
 
 def _new_sources(rows: list, case_id: dict[str, int]) -> list[Source]:
