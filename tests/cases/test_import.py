@@ -325,6 +325,30 @@ def test_the_command_dry_run_writes_nothing(tmp_path):
     assert not Incident.objects.exists() and not ImportBatch.objects.exists()
 
 
+def test_the_command_lets_go_of_the_files_bytes_before_writing(tmp_path, monkeypatch):
+    """The file is kept with its batch once planned: its bytes are not held while the rows
+    are written (for a big file, megabytes more at the import's peak)."""
+    import pathlib
+    import sys
+
+    path = tmp_path / "base.csv"
+    path.write_bytes(as_csv([row()]))
+    read, real_read = [], pathlib.Path.read_bytes
+    monkeypatch.setattr(
+        pathlib.Path, "read_bytes", lambda self: read.append(real_read(self)) or read[-1]
+    )
+    references, real_run = [], services.import_batch_run
+
+    def run(**kwargs):
+        references.append(sys.getrefcount(read[0]))
+        return real_run(**kwargs)
+
+    monkeypatch.setattr(services, "import_batch_run", run)
+    call_command("import_incidents", str(path), stdout=io.StringIO())
+    assert Incident.objects.count() == 1
+    assert references == [2]  # `read`, and getrefcount's own argument: no one else
+
+
 # Writing: idempotence, updates, history, matching ------------------------------------------
 
 

@@ -72,6 +72,7 @@ class Command(BaseCommand):
                     trusted=True,
                     lock=True,  # planned once: the plan holds until this transaction ends
                 )
+                del data  # kept with the batch now: not held while the rows are written
                 write = not options["dry_run"] and (not plan.rejected or options["skip_invalid"])
                 if write:
                     plan = services.import_batch_run(
