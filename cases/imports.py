@@ -15,7 +15,7 @@ import io
 import re
 import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -432,18 +432,48 @@ def header_columns(header: list[str]) -> list[str]:
 # Checking rows ------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class PerpetratorRef:
+    """A perpetrator as a row names it (one object for the rows that name it alike)."""
+
     name: str
     acronym: str
     category: str  # "" if not given
     role: str
 
 
-@dataclass
+class Cells:
+    """A row's cells by column name: a list in the file's column order, and the columns'
+    places, one dict for every row of the file (a dict of its own per row was a quarter of
+    what an import held). A column the file lacks reads as "" until the plan fills it in."""
+
+    __slots__ = ("_cells", "_more", "_places")
+
+    def __init__(self, places: dict[str, int], cells: list[str]):
+        self._places, self._cells, self._more = places, cells, None
+
+    def get(self, column: str, default: str = "") -> str:
+        if self._more is not None and column in self._more:
+            return self._more[column]
+        place = self._places.get(column)
+        if place is None or place >= len(self._cells):
+            return default
+        return self._cells[place]
+
+    __getitem__ = get  # templates: {{ row.values.fecha }}
+
+    def __setitem__(self, column: str, value: str) -> None:
+        place = self._places.get(column)
+        if place is not None and place < len(self._cells):
+            self._cells[place] = value
+        else:
+            self._more = {**(self._more or {}), column: value}
+
+
+@dataclass(slots=True)
 class Row:
     line: int
-    values: dict[str, str]
+    values: Cells
     errors: list[tuple[str, str]] = field(default_factory=list)
     ref: str = ""
     occurred_on: datetime.date | None = None
@@ -451,6 +481,8 @@ class Row:
     type: str = ""
     target_kind: str = ""  # "defender" or "organization"
     target_name: str = ""
+    # (kind, the name's key), as the plan looks the target up.
+    target_key: tuple[str, str] = ("organization", "")
     perpetrators: list[PerpetratorRef] = field(default_factory=list)
     # The file's columns: one it does not have leaves that field of an incident unchanged.
     columns: frozenset = frozenset(COLUMNS)
@@ -470,12 +502,6 @@ class Row:
 
     def get(self, column: str) -> str:
         return self.values.get(column, "")
-
-    @functools.cached_property
-    def target_key(self) -> tuple[str, str]:
-        if self.target_kind == "defender":
-            return ("defender", person_key(self.target_name))
-        return ("organization", organization_key(self.target_name))
 
     @property
     def case_key(self) -> str:
@@ -565,6 +591,8 @@ def check_row(row: Row, vocab: dict, today: datetime.date) -> Row:
                 % {"kind": kind_text, "column": "victima" if defender else "organizacion_victima"},
             )
         row.target_kind, row.target_name = actual, (defender or organization)
+        key = person_key if defender else organization_key
+        row.target_key = (actual, key(row.target_name))
         if defender:
             row.pseudonym = pseudonym_code(defender)
         _too_long(row, "victima" if defender else "organizacion_victima", 255)
@@ -652,19 +680,22 @@ def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
         raise ImportFileError(_("The file holds the column names but no rows."))
     vocab, today = vocabularies(), timezone.localdate()
     present = frozenset(columns) - set(ERROR_COLUMNS)
+    places = {column: i for i, column in enumerate(columns) if column not in ERROR_COLUMNS}
     rows, seen = [], {}
-    same = {}  # one copy of each text (as _read_csv), for cells _unquote changed and XLSX
+    # One copy of each text (as _read_csv), for cells _unquote changed and XLSX; and of each
+    # perpetrator and target as rows name them.
+    same = {}
     table.reverse()  # popped from the end: the file's order, each line freed once read
     table.pop()  # the header
     while table:
         line, cells = table.pop()
         extra = [cell for cell in cells[len(columns) :] if cell]
-        values = dict(
-            zip(columns, (same.setdefault(c, c) for c in map(_unquote, cells)), strict=False)
+        values = Cells(
+            places, [same.setdefault(c, c) for c in map(_unquote, cells[: len(columns)])]
         )
-        for column in ERROR_COLUMNS:
-            values.pop(column, None)
         row = check_row(Row(line=line, values=values, columns=present), vocab, today)
+        row.perpetrators = [same.setdefault(p, p) for p in row.perpetrators]
+        row.target_key = same.setdefault(row.target_key, row.target_key)
         if extra:
             row.error("", _("%(count)d cells beyond the last column") % {"count": len(extra)})
         if row.ref:
@@ -1081,10 +1112,10 @@ def _keep_absent(row: Row, incident: Incident, plan: Plan, involved: set) -> Non
         row.keep_perpetrators = True
     elif "rol_perpetrador" not in row.columns:
         roles = dict(involved)  # perpetrator id → its role now
-        for perpetrator in row.perpetrators:
+        for i, perpetrator in enumerate(row.perpetrators):
             pk = perpetrator_id(perpetrator, plan)
-            if pk in roles:
-                perpetrator.role = roles[pk]
+            if pk in roles:  # rows share their perpetrators: this row's gets one of its own
+                row.perpetrators[i] = replace(perpetrator, role=roles[pk])
 
 
 def _changes(row: Row, incident: Incident, plan: Plan, involved: set) -> list[str]:

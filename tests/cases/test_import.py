@@ -349,6 +349,29 @@ def test_the_command_lets_go_of_the_files_bytes_before_writing(tmp_path, monkeyp
     assert references == [2]  # `read`, and getrefcount's own argument: no one else
 
 
+def test_a_rows_cells_read_by_column_on_short_lines_and_as_filled_in():
+    from django.template import Context, Template
+
+    cells = imports.Cells({"referencia": 0, "fecha": 1, "tipo": 2}, ["7", "02/07/2021"])
+    assert [cells.get(c) for c in ("referencia", "fecha", "tipo", "caso")] == [
+        "7",
+        "02/07/2021",
+        "",
+        "",
+    ]
+    cells["referencia"] = "8"
+    cells["tipo"] = "Allanamiento"  # past the end of a short line
+    cells["descripcion"] = "Texto"  # a column the file lacks, filled in by the plan
+    assert [cells.get(c) for c in ("referencia", "tipo", "descripcion")] == [
+        "8",
+        "Allanamiento",
+        "Texto",
+    ]
+    assert Template("{{ c.fecha }} {{ c.descripcion }}").render(Context({"c": cells})) == (
+        "02/07/2021 Texto"
+    )
+
+
 # Writing: idempotence, updates, history, matching ------------------------------------------
 
 

@@ -455,3 +455,20 @@ def test_references_are_looked_up_through_their_unique_index(model):
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(line for (line,) in cursor.fetchall())
     assert f"{getattr(models, model)._meta.db_table}_unique_import_ref" in plan, plan
+
+
+def test_a_kept_role_is_the_updated_rows_own_not_every_rows_naming_that_perpetrator(coordinator):
+    """Rows naming a perpetrator alike share it; keeping an updated incident's recorded role
+    (the file has no role column) must not give that role to a new row's perpetrator."""
+    incident = _recorded_incident()
+    exported = imports.export_rows(Incident.objects.all())
+    header = ["referencia", "fecha", "tipo", "victima", "organizacion_victima", "perpetrador"]
+    added = {**exported[0], "referencia": "nuevo-1", "fecha": "01/01/2020"}
+    batch, _plan = services.import_batch_prepare(
+        user=coordinator, data=as_csv([*exported, added], header=header), file_name="x.csv"
+    )
+    plan = services.import_batch_run(batch=batch, user=coordinator)
+    assert [r.action for r in plan.rows] == ["unchanged", "create"]
+    assert incident.involvements.get().role == "ordered"
+    new = Incident.objects.get(import_ref="nuevo-1")
+    assert new.involvements.get().role == "perpetrated"
