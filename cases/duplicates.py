@@ -124,9 +124,8 @@ def _new_rows(vendor: str) -> str:
     return f"(SELECT {', '.join(columns)} FROM json_each(%s)) AS n"  # nosec B608: constants
 
 
-@functools.lru_cache(maxsize=20_000)
 def _window_text(day: datetime.date) -> tuple[str, ...]:
-    """window_of(day), as text in the order of _COLUMNS (reports share days: computed once each)."""
+    """window_of(day), as text in the order of _COLUMNS."""
     window = window_of(day)
     widest = (min(window["ylo"], window["dlo"]), max(window["yhi"], window["dhi"]))
     return tuple(d.isoformat() for d in (*window.values(), *widest))
@@ -199,6 +198,9 @@ def recorded_pairs(new: list[Report], exclude=(), within=None) -> set[tuple]:
             return set()
         within_sql = f" AND r.{connection.ops.quote_name(Incident._meta.pk.column)} IN ({inner})"
     pairs = set()
+    # Reports share days: each day's window made once per search (not kept after it: a
+    # process-wide cache held megabytes in every worker).
+    window_text = functools.cache(_window_text)
     for kind in ("defender", "organization"):
         reports = [r for r in new if r.target[0] == kind and r.target[1] is not None]
         sql = _recorded_sql(kind, connection, within_sql)
@@ -206,7 +208,7 @@ def recorded_pairs(new: list[Report], exclude=(), within=None) -> set[tuple]:
             some = reports[start : start + NEW_AT_ONCE]
             rows = json.dumps(
                 [
-                    [k, r.type, r.precision, r.target[1], *_window_text(r.occurred_on)]
+                    [k, r.type, r.precision, r.target[1], *window_text(r.occurred_on)]
                     for k, r in enumerate(some)
                 ]
             )
@@ -222,10 +224,13 @@ def find_pairs(new: list[Report], recorded: list[Report]) -> set[tuple]:
     groups = defaultdict(list)
     for report in [*new, *recorded]:
         groups[(report.type, report.target)].append(report)
-    new_keys = {report.key for report in new}
+    # Every report is new when none is recorded (an import's rows): no set of their keys.
+    new_keys = {report.key for report in new} if recorded else None
     pairs = set()
     for members in groups.values():
-        if len(members) < 2 or not any(m.key in new_keys for m in members):
+        if len(members) < 2:
+            continue
+        if new_keys is not None and not any(m.key in new_keys for m in members):
             continue
         members.sort(key=lambda r: r.occurred_on)
         # A sliding window over the dates: a pair is within DAYS or in the same year.
@@ -237,7 +242,9 @@ def find_pairs(new: list[Report], recorded: list[Report]) -> set[tuple]:
             for b in members[i + 1 :]:
                 if b.occurred_on > horizon:
                     break
-                if (a.key in new_keys or b.key in new_keys) and close_in_time(a, b):
+                if new_keys is not None and a.key not in new_keys and b.key not in new_keys:
+                    continue
+                if close_in_time(a, b):
                     pairs.add((a.key, b.key))
     return pairs
 
