@@ -460,7 +460,12 @@ class Cells:
             return default
         return self._cells[place]
 
-    __getitem__ = get  # templates: {{ row.values.fecha }}
+    def __getitem__(self, column: str) -> str:  # templates: {{ row.values.fecha }}
+        if column in self._places or (self._more is not None and column in self._more):
+            return self.get(column)
+        raise KeyError(column)
+
+    __iter__ = None  # not a sequence: iter() must not try 0, 1, 2… for ever
 
     def __setitem__(self, column: str, value: str) -> None:
         place = self._places.get(column)
@@ -611,9 +616,16 @@ def check_row(row: Row, vocab: dict, today: datetime.date) -> Row:
             )
     if not names and (categories or roles):
         row.error("perpetrador", _("empty, but a category or role is given"))
+
+    def nth(values: list[str], i: int) -> str:
+        """The i-th perpetrator's value: its own, or the one given for all ("" if a miscounted
+        list has none for it: the row is rejected above)."""
+        if len(values) > 1:
+            return values[i] if i < len(values) else ""
+        return values[0] if values else ""
+
     for i, name in enumerate(names):
-        category_text = categories[i] if len(categories) > 1 else (categories or [""])[0]
-        role_text = roles[i] if len(roles) > 1 else (roles or [""])[0]
+        category_text, role_text = nth(categories, i), nth(roles, i)
         category = vocab["categoria_perpetrador"].get(fold(category_text), "")
         if category_text and not category:
             row.error(

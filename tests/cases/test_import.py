@@ -217,6 +217,18 @@ def test_the_template_downloads_and_is_importable(client_for, documentalist):
         ({"categoria_perpetrador": "marcianos"}, "categoria_perpetrador"),
         ({"rol_perpetrador": "aplaudió"}, "rol_perpetrador"),
         ({"perpetrador": "A | B", "categoria_perpetrador": "x | y | z"}, "categoria_perpetrador"),
+        # Fewer categories or roles than perpetrators (but more than one): a bad row, not a crash.
+        (
+            {
+                "perpetrador": "A | B | C",
+                "categoria_perpetrador": "Cuerpo de seguridad | Medio estatal",
+            },
+            "categoria_perpetrador",
+        ),
+        (
+            {"perpetrador": "SEBIN | PNB | CICPC", "rol_perpetrador": "ordenó | participó"},
+            "rol_perpetrador",
+        ),
         ({"fuente_url": "no es una dirección"}, "fuente_url"),
         ({"caso": "c" * 301}, "caso"),
     ],
@@ -370,6 +382,11 @@ def test_a_rows_cells_read_by_column_on_short_lines_and_as_filled_in():
     assert Template("{{ c.fecha }} {{ c.descripcion }}").render(Context({"c": cells})) == (
         "02/07/2021 Texto"
     )
+    with pytest.raises(KeyError):
+        cells["victima"]  # not a column of this file, nor filled in
+    with pytest.raises(TypeError):
+        iter(cells)  # not a sequence: no endless cells[0], cells[1]…
+    assert Template('{% if "x" in c %}sí{% endif %}').render(Context({"c": cells})) == ""
 
 
 # Writing: idempotence, updates, history, matching ------------------------------------------
