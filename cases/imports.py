@@ -472,7 +472,9 @@ class Cells:
         if place is not None and place < len(self._cells):
             self._cells[place] = value
         else:
-            self._more = {**(self._more or {}), column: value}
+            if self._more is None:
+                self._more = {}
+            self._more[column] = value
 
 
 @dataclass(slots=True)
@@ -522,6 +524,14 @@ class Row:
 
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(LIST_SEPARATOR)] if value.strip() else []
+
+
+def _nth(values: list[str], i: int) -> str:
+    """The i-th perpetrator's category or role: its own, or the one given for all ("" if a
+    miscounted list has none for it: check_row rejects the row)."""
+    if len(values) > 1:
+        return values[i] if i < len(values) else ""
+    return values[0] if values else ""
 
 
 def _too_long(row: Row, column: str, limit: int) -> None:
@@ -616,16 +626,8 @@ def check_row(row: Row, vocab: dict, today: datetime.date) -> Row:
             )
     if not names and (categories or roles):
         row.error("perpetrador", _("empty, but a category or role is given"))
-
-    def nth(values: list[str], i: int) -> str:
-        """The i-th perpetrator's value: its own, or the one given for all ("" if a miscounted
-        list has none for it: the row is rejected above)."""
-        if len(values) > 1:
-            return values[i] if i < len(values) else ""
-        return values[0] if values else ""
-
     for i, name in enumerate(names):
-        category_text, role_text = nth(categories, i), nth(roles, i)
+        category_text, role_text = _nth(categories, i), _nth(roles, i)
         category = vocab["categoria_perpetrador"].get(fold(category_text), "")
         if category_text and not category:
             row.error(
