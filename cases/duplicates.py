@@ -12,7 +12,7 @@ import datetime
 import functools
 import json
 from collections import defaultdict
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -33,7 +33,7 @@ P = Incident.DatePrecision
 class Report:
     """What the comparison needs of an incident (or of a spreadsheet row)."""
 
-    key: Hashable  # an incident's id, or ("row", line)
+    key: Hashable  # an incident's id, or ("row", line) (the line alone where rows are counted)
     type: str
     occurred_on: datetime.date
     precision: str
@@ -185,8 +185,14 @@ def recorded_pairs(new: list[Report], exclude=(), within=None) -> set[tuple]:
     """Pairs (new report's key, recorded incident's id) that look like the same attack, the
     incidents in `exclude` left out (and only those among `within`, if given). The database
     compares (a statement per NEW_AT_ONCE reports): what is held grows with the pairs found,
-    and the cost with `new`, not with the database. `exclude` is applied here, to the few
-    pairs found: sent with every statement, a re-imported file's ids cost more than the
+    and the cost with `new`, not with the database."""
+    return set(_recorded_pairs(new, exclude, within))
+
+
+def _recorded_pairs(new: list[Report], exclude, within) -> Iterator[tuple]:
+    """recorded_pairs, a statement's pairs at a time; each pair once (a report is in one
+    statement, and a recorded incident has one target). `exclude` is applied here, to the
+    few pairs found: sent with every statement, a re-imported file's ids cost more than the
     search."""
     connection = connections[Incident.objects.db]
     excluded = set(exclude)
@@ -195,9 +201,8 @@ def recorded_pairs(new: list[Report], exclude=(), within=None) -> set[tuple]:
         try:
             inner, within_params = within.order_by().values("pk").query.sql_with_params()
         except EmptyResultSet:  # the user may see no incident: none to compare with
-            return set()
+            return
         within_sql = f" AND r.{connection.ops.quote_name(Incident._meta.pk.column)} IN ({inner})"
-    pairs = set()
     # Reports share days: each day's window made once per search (not kept after it: a
     # process-wide cache held megabytes in every worker).
     window_text = functools.cache(_window_text)
@@ -215,8 +220,9 @@ def recorded_pairs(new: list[Report], exclude=(), within=None) -> set[tuple]:
             params = (rows, Case.Status.RETRACTED, P.YEAR, P.YEAR, P.MONTH, P.MONTH)
             with connection.cursor() as cursor:
                 cursor.execute(sql, (*params, *within_params))
-                pairs |= {(some[k].key, pk) for k, pk in cursor.fetchall() if pk not in excluded}
-    return pairs
+                for k, pk in cursor.fetchall():
+                    if pk not in excluded:
+                        yield some[k].key, pk
 
 
 def find_pairs(new: list[Report], recorded: list[Report]) -> set[tuple]:
@@ -317,13 +323,16 @@ def count_candidates_for_rows(plan) -> int:
     if not rows:
         return 0
     stored = _stored_keys(rows, plan)
+    # Keyed by line alone: counted here, never set beside recorded incidents' ids.
     new = [
-        Report(("row", row.line), row.type, row.occurred_on, row.precision, stored[row.target_key])
+        Report(row.line, row.type, row.occurred_on, row.precision, stored[row.target_key])
         for row in rows
     ]
     updated = [row.incident.pk for row in rows if row.action == "update"]
     within = None if plan.sees_all else comparable_for(plan.user)
-    return len(pairs_with_recorded(new, exclude=updated, within=within))
+    # Counted, not collected (a pair among the rows is never one with a recorded incident):
+    # a set of every pair was held at an import's peak, the preview's count.
+    return len(find_pairs(new, [])) + sum(1 for _ in _recorded_pairs(new, updated, within))
 
 
 def count_visible_pairs(pairs: Iterable[tuple[int, int]], user) -> int:

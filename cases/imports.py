@@ -434,22 +434,38 @@ def header_columns(header: list[str]) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class PerpetratorRef:
-    """A perpetrator as a row names it (one object for the rows that name it alike)."""
+    """A perpetrator as a row names it (one object for the rows that name it alike), with
+    its keys folded once: the plan and the write look it up many times per row."""
 
     name: str
     acronym: str
     category: str  # "" if not given
     role: str
+    key: str = field(init=False, repr=False)  # fold(name)
+    # The plan's lookups: by name, then by "name (acronym)" — or, with no acronym in the
+    # cell, by the name as an acronym (perpetrator_id).
+    lookups: tuple[str, str] = field(init=False, repr=False)
+
+    def __post_init__(self):
+        key = fold(self.name)
+        object.__setattr__(self, "key", key)
+        other = f"n:{fold(f'{self.name} ({self.acronym})')}" if self.acronym else f"a:{key}"
+        object.__setattr__(self, "lookups", (f"n:{key}", other))
+
+
+# Rows name a file's few perpetrators over and over: one object each, its keys folded once.
+_perpetrator = functools.lru_cache(maxsize=4096)(PerpetratorRef)
 
 
 class Cells:
-    """A row's cells by column name: a list in the file's column order, and the columns'
-    places, one dict for every row of the file (a dict of its own per row was a quarter of
-    what an import held). A column the file lacks reads as "" until the plan fills it in."""
+    """A row's cells by column name: a tuple in the file's column order (one allocation; a
+    list is two), and the columns' places, one dict for every row of the file (a dict of its
+    own per row was a quarter of what an import held). A column the file lacks reads as ""
+    until the plan fills it in; a cell changed (or filled in) is kept beside the tuple."""
 
     __slots__ = ("_cells", "_more", "_places")
 
-    def __init__(self, places: dict[str, int], cells: list[str]):
+    def __init__(self, places: dict[str, int], cells: tuple[str, ...]):
         self._places, self._cells, self._more = places, cells, None
 
     def get(self, column: str, default: str = "") -> str:
@@ -468,20 +484,30 @@ class Cells:
     __iter__ = None  # not a sequence: iter() must not try 0, 1, 2… for ever
 
     def __setitem__(self, column: str, value: str) -> None:
-        place = self._places.get(column)
-        if place is not None and place < len(self._cells):
-            self._cells[place] = value
-        else:
-            if self._more is None:
-                self._more = {}
-            self._more[column] = value
+        if self._more is None:
+            self._more = {}
+        self._more[column] = value
+
+
+class _NoneYet(list):
+    """The errors or changes of a row that has none: one empty list every such row shares
+    (two of their own were a tenth of what an import held); it refuses to grow, so a row's
+    first one makes its own list (Row.error)."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a row's shared empty list: give the row a list of its own")
+
+    append = extend = insert = __setitem__ = __iadd__ = _refuse
+
+
+_NONE_YET = _NoneYet()
 
 
 @dataclass(slots=True)
 class Row:
     line: int
     values: Cells
-    errors: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=lambda: _NONE_YET)
     ref: str = ""
     occurred_on: datetime.date | None = None
     precision: str = Incident.DatePrecision.DAY
@@ -490,7 +516,7 @@ class Row:
     target_name: str = ""
     # (kind, the name's key), as the plan looks the target up.
     target_key: tuple[str, str] = ("organization", "")
-    perpetrators: list[PerpetratorRef] = field(default_factory=list)
+    perpetrators: tuple[PerpetratorRef, ...] = ()
     # The file's columns: one it does not have leaves that field of an incident unchanged.
     columns: frozenset = frozenset(COLUMNS)
     keep_perpetrators: bool = False
@@ -499,27 +525,32 @@ class Row:
     case_id: uuid.UUID | None = None
     # "Defensor/a protegido/a #3F2A9C" (an export's pseudonym): its code, or "?" if malformed.
     pseudonym: str = ""
+    case_key: str = ""  # set_case_key
     # Filled by the plan:
     action: str = ""  # create / update / unchanged / reject
     incident: Incident | None = None
-    changes: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=lambda: _NONE_YET)
 
     def error(self, column: str, message: str) -> None:
+        if self.errors is _NONE_YET:
+            self.errors = []
         self.errors.append((column, message))
 
     def get(self, column: str) -> str:
         return self.values.get(column, "")
 
-    @property
-    def case_key(self) -> str:
-        """What groups rows into one case (stored as the case's import_ref, ≤ 100 chars)."""
+    def set_case_key(self) -> None:
+        """What groups rows into one case (stored as the case's import_ref, ≤ 100 chars): set
+        once the row is checked (the plan and the write ask for it in every pass; folding the
+        title each time was most of an import's folding)."""
         if self.case_id is not None:
-            return f"id:{self.case_id}"
+            self.case_key = f"id:{self.case_id}"
+            return
         key = fold(self.case_title) if self.case_title else f"#{self.ref}"
         if len(key) > MAX_REF:
             digest = hashlib.sha256(key.encode()).hexdigest()[:16]
             key = f"{key[: MAX_REF - 17]}~{digest}"
-        return key
+        self.case_key = key
 
 
 def _split(value: str) -> list[str]:
@@ -626,6 +657,7 @@ def check_row(row: Row, vocab: dict, today: datetime.date) -> Row:
             )
     if not names and (categories or roles):
         row.error("perpetrador", _("empty, but a category or role is given"))
+    perpetrators = []
     for i, name in enumerate(names):
         category_text, role_text = _nth(categories, i), _nth(roles, i)
         category = vocab["categoria_perpetrador"].get(fold(category_text), "")
@@ -641,10 +673,9 @@ def check_row(row: Row, vocab: dict, today: datetime.date) -> Row:
             continue
         match = NAME_WITH_ACRONYM.match(name)
         acronym = match["acronym"] if match else ""
-        row.perpetrators.append(
-            PerpetratorRef(match["name"] if match else name, acronym, category, role)
-        )
-    if len({fold(p.name) for p in row.perpetrators}) != len(row.perpetrators):
+        perpetrators.append(_perpetrator(match["name"] if match else name, acronym, category, role))
+    row.perpetrators = tuple(perpetrators)
+    if len({p.key for p in row.perpetrators}) != len(row.perpetrators):
         row.error("perpetrador", _("the same perpetrator is named twice"))
 
     row.case_title = row.get("caso")
@@ -663,13 +694,16 @@ def check_row(row: Row, vocab: dict, today: datetime.date) -> Row:
         if not _is_web_address(url):
             row.error("fuente_url", _("“%(value)s” is not a web address") % {"value": url[:80]})
         _too_long(row, "fuente_url", 2000)
+    row.set_case_key()
     return row
 
 
 _URL_VALIDATOR = URLValidator(schemes=["http", "https"])
 
 
-@functools.lru_cache(maxsize=10_000)  # a case's rows repeat its source's address
+# A case's rows, side by side, repeat its source's address. Kept for the process's life: a
+# few recent addresses (10,000 of up to 2,000 characters was up to 20 MB in every worker).
+@functools.lru_cache(maxsize=1024)
 def _is_web_address(url: str) -> bool:
     try:
         _URL_VALIDATOR(url)
@@ -705,11 +739,12 @@ def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
         line, cells = table.pop()
         extra = [cell for cell in cells[len(columns) :] if cell]
         values = Cells(
-            places, [same.setdefault(c, c) for c in map(_unquote, cells[: len(columns)])]
+            places, tuple([same.setdefault(c, c) for c in map(_unquote, cells[: len(columns)])])
         )
         row = check_row(Row(line=line, values=values, columns=present), vocab, today)
-        row.perpetrators = [same.setdefault(p, p) for p in row.perpetrators]
+        row.perpetrators = tuple([same.setdefault(p, p) for p in row.perpetrators])
         row.target_key = same.setdefault(row.target_key, row.target_key)
+        row.case_key = same.setdefault(row.case_key, row.case_key)  # a case's rows: one key
         if extra:
             row.error("", _("%(count)d cells beyond the last column") % {"count": len(extra)})
         if row.ref:
@@ -854,11 +889,11 @@ def _names_in(rows: list[Row]) -> tuple[set[str], set[str], set[str], set[str]]:
             kind, key = row.target_key
             (defenders if kind == "defender" else organizations).add(key)
         for perpetrator in row.perpetrators:
-            name = fold(perpetrator.name)
+            name = perpetrator.key
             names.add(name)
             acronyms.add(name)  # an acronym alone in the cell, or one several share
             if perpetrator.acronym:
-                names.add(fold(f"{perpetrator.name} ({perpetrator.acronym})"))
+                names.add(perpetrator.lookups[1][2:])  # "n:<folded name (acronym)>"
     return defenders, organizations, names, acronyms
 
 
@@ -943,13 +978,13 @@ def plan_import(
     named = {}  # incident id → the line that names it
     # A perpetrator not recorded yet needs its category on one of its rows at least.
     categorized = {
-        fold(p.name): p for row in rows if not row.errors for p in row.perpetrators if p.category
+        p.key: p for row in rows if not row.errors for p in row.perpetrators if p.category
     }
     for row in rows:
         if row.errors:
             continue
         for perpetrator in row.perpetrators:
-            key = fold(perpetrator.name)
+            key = perpetrator.key
             if (
                 plan.perpetrators.get(f"a:{key}") == AMBIGUOUS
                 and f"n:{key}" not in plan.perpetrators
@@ -1014,7 +1049,7 @@ def plan_import(
             new.setdefault(key, row.target_name)
         for perpetrator in row.perpetrators:
             if perpetrator_id(perpetrator, plan) is None:
-                key = fold(perpetrator.name)
+                key = perpetrator.key
                 plan.new_perpetrators.setdefault(key, categorized[key])
     plan.duplicates = count_candidates_for_rows(plan)
     return plan
@@ -1104,15 +1139,9 @@ def perpetrator_id(perpetrator: PerpetratorRef, plan: Plan) -> int | None:
     """The perpetrator a row names: by its name (or "name (acronym)"); by its acronym only
     when the cell holds nothing else — "Freddy Bernal (PSUV)" is never "Diosdado Cabello
     (PSUV)"."""
-    name = fold(perpetrator.name)
-    keys = [f"n:{name}"]
-    if perpetrator.acronym:
-        keys.append(f"n:{fold(f'{perpetrator.name} ({perpetrator.acronym})')}")
-    else:
-        keys.append(f"a:{name}")
-    for key in keys:
-        if plan.perpetrators.get(key):  # not AMBIGUOUS
-            return plan.perpetrators[key]
+    for key in perpetrator.lookups:
+        if found := plan.perpetrators.get(key):  # not AMBIGUOUS
+            return found
     return None
 
 
@@ -1128,10 +1157,12 @@ def _keep_absent(row: Row, incident: Incident, plan: Plan, involved: set) -> Non
         row.keep_perpetrators = True
     elif "rol_perpetrador" not in row.columns:
         roles = dict(involved)  # perpetrator id → its role now
-        for i, perpetrator in enumerate(row.perpetrators):
+        kept = []
+        for perpetrator in row.perpetrators:
             pk = perpetrator_id(perpetrator, plan)
-            if pk in roles:  # rows share their perpetrators: this row's gets one of its own
-                row.perpetrators[i] = replace(perpetrator, role=roles[pk])
+            # Rows share their perpetrators: this row's gets one of its own.
+            kept.append(replace(perpetrator, role=roles[pk]) if pk in roles else perpetrator)
+        row.perpetrators = tuple(kept)
 
 
 def _changes(row: Row, incident: Incident, plan: Plan, involved: set) -> list[str]:

@@ -43,6 +43,15 @@ def test_normalized_names():
     assert person_key("Tarazona, Javier") == person_key("javier TARAZONA")
 
 
+def test_caches_kept_for_a_processs_life_stay_small():
+    """Every web worker keeps them for good: some thousands of recent texts, not the 100,000
+    names (16 MiB in each worker) the admin's similar-people page once left in fold's."""
+    from cases.imports import _is_web_address
+
+    assert fold.cache_info().maxsize <= 16_384
+    assert _is_web_address.cache_info().maxsize <= 1024
+
+
 def test_a_likely_duplicate_is_flagged_on_save(documentalist):
     first = report(documentalist, defender=DefenderFactory(full_name="Javier Tarazona"))
     second = report(documentalist, day=17, defender=DefenderFactory(full_name="TARAZONA Javier"))

@@ -364,7 +364,7 @@ def test_the_command_lets_go_of_the_files_bytes_before_writing(tmp_path, monkeyp
 def test_a_rows_cells_read_by_column_on_short_lines_and_as_filled_in():
     from django.template import Context, Template
 
-    cells = imports.Cells({"referencia": 0, "fecha": 1, "tipo": 2}, ["7", "02/07/2021"])
+    cells = imports.Cells({"referencia": 0, "fecha": 1, "tipo": 2}, ("7", "02/07/2021"))
     assert [cells.get(c) for c in ("referencia", "fecha", "tipo", "caso")] == [
         "7",
         "02/07/2021",
@@ -725,3 +725,21 @@ def test_a_case_of_punctuation_only_is_no_case(reviewer, placeholder):
     assert cases["a"] != cases["b"]
     assert Case.objects.count() == 2
     assert placeholder not in {case.title for case in cases.values()}
+
+
+def test_rows_without_errors_share_one_empty_list_that_cannot_grow():
+    """Rows share their empty errors and changes (a list of each per row was a tenth of what
+    an import held): the first error gives a row a list of its own; the shared one refuses
+    to grow, so no row's error can show up on every other row."""
+    first, second = (imports.Row(line=n, values=imports.Cells({}, ())) for n in (2, 3))
+    assert first.errors == [] and first.errors is second.errors and first.changes == []
+    first.error("fecha", "vacía")
+    assert first.errors == [("fecha", "vacía")] and second.errors == []
+    for grow in (
+        lambda: second.errors.append(("x", "y")),
+        lambda: second.changes.extend(["tipo"]),
+        lambda: second.errors.insert(0, ("x", "y")),
+    ):
+        with pytest.raises(TypeError):
+            grow()
+    assert second.errors == [] and imports.Row(line=4, values=second.values).errors == []
