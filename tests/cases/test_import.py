@@ -337,6 +337,30 @@ def test_the_command_dry_run_writes_nothing(tmp_path):
     assert not Incident.objects.exists() and not ImportBatch.objects.exists()
 
 
+def test_the_command_collects_garbage_less_often_while_it_imports(tmp_path, monkeypatch):
+    """An import's objects live to its end: full collections went through all of them again
+    and again. The command collects less often, the objects made before it set aside, and
+    gives the collector's settings back afterwards, also when the import fails."""
+    import gc
+
+    path = tmp_path / "base.csv"
+    path.write_bytes(as_csv([row()]))
+    before, seen, real_run = gc.get_threshold(), [], services.import_batch_run
+
+    def run(**kwargs):
+        seen.append((gc.get_threshold()[0], gc.get_freeze_count() > 0))
+        return real_run(**kwargs)
+
+    monkeypatch.setattr(services, "import_batch_run", run)
+    call_command("import_incidents", str(path), stdout=io.StringIO())
+    assert Incident.objects.count() == 1 and seen == [(10_000, True)]
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    path.write_bytes(as_csv([row(referencia="2", fecha="ayer")]))
+    with pytest.raises(CommandError):
+        call_command("import_incidents", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
 def test_the_command_lets_go_of_the_files_bytes_before_writing(tmp_path, monkeypatch):
     """The file is kept with its batch once planned: its bytes are not held while the rows
     are written (for a big file, megabytes more at the import's peak)."""
