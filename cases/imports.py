@@ -442,15 +442,19 @@ class PerpetratorRef:
     category: str  # "" if not given
     role: str
     key: str = field(init=False, repr=False)  # fold(name)
+    full_key: str = field(init=False, repr=False)  # fold("name (acronym)"), "" without one
     # The plan's lookups: by name, then by "name (acronym)" — or, with no acronym in the
     # cell, by the name as an acronym (perpetrator_id).
     lookups: tuple[str, str] = field(init=False, repr=False)
 
     def __post_init__(self):
         key = fold(self.name)
+        full_key = fold(f"{self.name} ({self.acronym})") if self.acronym else ""
         object.__setattr__(self, "key", key)
-        other = f"n:{fold(f'{self.name} ({self.acronym})')}" if self.acronym else f"a:{key}"
-        object.__setattr__(self, "lookups", (f"n:{key}", other))
+        object.__setattr__(self, "full_key", full_key)
+        object.__setattr__(
+            self, "lookups", (f"n:{key}", f"n:{full_key}" if full_key else f"a:{key}")
+        )
 
 
 # Rows name a file's few perpetrators over and over: one object each, its keys folded once.
@@ -525,7 +529,7 @@ class Row:
     case_id: uuid.UUID | None = None
     # "Defensor/a protegido/a #3F2A9C" (an export's pseudonym): its code, or "?" if malformed.
     pseudonym: str = ""
-    case_key: str = ""  # set_case_key
+    case_key: str = ""  # _case_key, once the row is checked
     # Filled by the plan:
     action: str = ""  # create / update / unchanged / reject
     incident: Incident | None = None
@@ -539,18 +543,18 @@ class Row:
     def get(self, column: str) -> str:
         return self.values.get(column, "")
 
-    def set_case_key(self) -> None:
-        """What groups rows into one case (stored as the case's import_ref, ≤ 100 chars): set
-        once the row is checked (the plan and the write ask for it in every pass; folding the
-        title each time was most of an import's folding)."""
-        if self.case_id is not None:
-            self.case_key = f"id:{self.case_id}"
-            return
-        key = fold(self.case_title) if self.case_title else f"#{self.ref}"
-        if len(key) > MAX_REF:
-            digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-            key = f"{key[: MAX_REF - 17]}~{digest}"
-        self.case_key = key
+
+def _case_key(row: Row) -> str:
+    """What groups rows into one case (stored as the case's import_ref, ≤ 100 chars): made
+    once, when the row is checked (the plan and the write ask for it in every pass; folding
+    the title each time was most of an import's folding)."""
+    if row.case_id is not None:
+        return f"id:{row.case_id}"
+    key = fold(row.case_title) if row.case_title else f"#{row.ref}"
+    if len(key) > MAX_REF:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        key = f"{key[: MAX_REF - 17]}~{digest}"
+    return key
 
 
 def _split(value: str) -> list[str]:
@@ -694,7 +698,7 @@ def check_row(row: Row, vocab: dict, today: datetime.date) -> Row:
         if not _is_web_address(url):
             row.error("fuente_url", _("“%(value)s” is not a web address") % {"value": url[:80]})
         _too_long(row, "fuente_url", 2000)
-    row.set_case_key()
+    row.case_key = _case_key(row)
     return row
 
 
@@ -731,7 +735,7 @@ def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
     places = {column: i for i, column in enumerate(columns) if column not in ERROR_COLUMNS}
     rows, seen = [], {}
     # One copy of each text (as _read_csv), for cells _unquote changed and XLSX; and of each
-    # perpetrator and target as rows name them.
+    # target and case key as rows name them (perpetrators: _perpetrator).
     same = {}
     table.reverse()  # popped from the end: the file's order, each line freed once read
     table.pop()  # the header
@@ -742,7 +746,6 @@ def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
             places, tuple([same.setdefault(c, c) for c in map(_unquote, cells[: len(columns)])])
         )
         row = check_row(Row(line=line, values=values, columns=present), vocab, today)
-        row.perpetrators = tuple([same.setdefault(p, p) for p in row.perpetrators])
         row.target_key = same.setdefault(row.target_key, row.target_key)
         row.case_key = same.setdefault(row.case_key, row.case_key)  # a case's rows: one key
         if extra:
@@ -893,7 +896,7 @@ def _names_in(rows: list[Row]) -> tuple[set[str], set[str], set[str], set[str]]:
             names.add(name)
             acronyms.add(name)  # an acronym alone in the cell, or one several share
             if perpetrator.acronym:
-                names.add(perpetrator.lookups[1][2:])  # "n:<folded name (acronym)>"
+                names.add(perpetrator.full_key)
     return defenders, organizations, names, acronyms
 
 
