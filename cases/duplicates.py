@@ -41,14 +41,15 @@ class Report:
 
 
 def close_in_time(a: Report, b: Report) -> bool:
-    if P.YEAR in (a.precision, b.precision):
-        return a.occurred_on.year == b.occurred_on.year
-    if P.MONTH in (a.precision, b.precision):
-        return (a.occurred_on.year, a.occurred_on.month) == (
-            b.occurred_on.year,
-            b.occurred_on.month,
-        )
-    return abs((a.occurred_on - b.occurred_on).days) <= DAYS
+    return _close(a.occurred_on, a.precision, b.occurred_on, b.precision)
+
+
+def _close(day_a: datetime.date, precision_a: str, day_b: datetime.date, precision_b: str) -> bool:
+    if P.YEAR in (precision_a, precision_b):
+        return day_a.year == day_b.year
+    if P.MONTH in (precision_a, precision_b):
+        return (day_a.year, day_a.month) == (day_b.year, day_b.month)
+    return abs((day_a - day_b).days) <= DAYS
 
 
 def _shift(day: datetime.date, days: int) -> datetime.date:
@@ -195,7 +196,7 @@ def _recorded_pairs(new: list[Report], exclude, within) -> Iterator[tuple]:
     few pairs found: sent with every statement, a re-imported file's ids cost more than the
     search."""
     connection = connections[Incident.objects.db]
-    excluded = set(exclude)
+    excluded = exclude if isinstance(exclude, set | frozenset) else set(exclude)
     within_sql, within_params = "", ()
     if within is not None:
         try:
@@ -297,42 +298,71 @@ def candidate_pairs(incident_ids: Iterable[int]) -> set[tuple[int, int]]:
 
 def _stored_keys(rows, plan) -> dict[tuple[str, str], tuple[str, str]]:
     """A row's target key → the stored key of the record the plan found for it, as the
-    import's incident will have it: a row naming someone by an alias, a merged record's name
-    or a pseudonym is compared as that person. A new record keeps the row's key (its own)."""
-    found = defaultdict(dict)  # kind → {row's key: record id}
-    for row in rows:
-        kind, key = row.target_key
-        pk = (plan.defenders if kind == "defender" else plan.organizations).get(key)
-        if pk is not None:
-            found[kind][key] = pk
-    stored = {row.target_key: row.target_key for row in rows}
-    for kind, model in (("defender", Defender), ("organization", Organization)):
-        name_key = {}
-        ids = sorted(set(found[kind].values()))
-        for chunk in in_batches(model.objects.order_by(), "pk", ids, TARGET_BATCH):
-            name_key.update(chunk.values_list("pk", "name_key"))
-        for key, pk in found[kind].items():
-            stored[(kind, key)] = (kind, name_key.get(pk, key))
+    import's incident will have it, where the two differ: a row naming someone by an alias,
+    a merged record's name or a pseudonym is compared as that person. A row naming a record
+    by its own stored key, or a new record, keeps its key (and is not held here): most rows,
+    TARGET_BATCH of them looked up at a time."""
+    stored = {}
+    for start in range(0, len(rows), TARGET_BATCH):
+        found = defaultdict(dict)  # kind → {row's key: record id}
+        for row in rows[start : start + TARGET_BATCH]:
+            kind, key = row.target_key
+            pk = (plan.defenders if kind == "defender" else plan.organizations).get(key)
+            if pk is not None:
+                found[kind][key] = pk
+        for kind, model in (("defender", Defender), ("organization", Organization)):
+            ids = sorted(set(found[kind].values()))
+            name_key = dict(
+                model.objects.order_by().filter(pk__in=ids).values_list("pk", "name_key")
+            )
+            for key, pk in found[kind].items():
+                if name_key.get(pk, key) != key:
+                    stored[(kind, key)] = (kind, name_key[pk])
     return stored
+
+
+def count_pairs_among(reports: Iterable[Report]) -> int:
+    """len(find_pairs(reports, [])), every report new, keys distinct: counted, not collected,
+    over one sorted list of what the comparison needs (no report, group or pair held)."""
+    compared = sorted((r.type, r.target, r.occurred_on, r.precision) for r in reports)
+    count = 0
+    for i, (type_, target, day, precision) in enumerate(compared):
+        horizon = max(day + datetime.timedelta(days=DAYS), day.replace(month=12, day=31))
+        # The reports after it, while of its group and near enough (no slice: a copy each).
+        for j in range(i + 1, len(compared)):
+            other_type, other_target, other_day, other_precision = compared[j]
+            if other_day > horizon or other_target != target or other_type != type_:
+                break
+            count += _close(day, precision, other_day, other_precision)
+    return count
 
 
 def count_candidates_for_rows(plan) -> int:
     """How many likely duplicates an import would flag that its user may know of (for its
-    preview; the pairs with incidents hidden from them are flagged all the same)."""
+    preview; the pairs with incidents hidden from them are flagged all the same). Counted,
+    not collected, and compared with the recorded incidents NEW_AT_ONCE rows at a time: the
+    preview's count was an import's peak of memory (every row's report, every group of
+    them, every pair)."""
     rows = [row for row in plan.rows if row.action in ("create", "update")]
     if not rows:
         return 0
     stored = _stored_keys(rows, plan)
-    # Keyed by line alone: counted here, never set beside recorded incidents' ids.
-    new = [
-        Report(row.line, row.type, row.occurred_on, row.precision, stored[row.target_key])
-        for row in rows
-    ]
-    updated = [row.incident.pk for row in rows if row.action == "update"]
+
+    def reports(some):
+        # Keyed by line alone: counted here, never set beside recorded incidents' ids.
+        for row in some:
+            target = stored.get(row.target_key, row.target_key)
+            yield Report(row.line, row.type, row.occurred_on, row.precision, target)
+
+    # A pair among the rows is never one with a recorded incident; the incidents the file
+    # updates are left out of the latter, whichever chunk names them.
+    updated = frozenset(row.incident.pk for row in rows if row.action == "update")
     within = None if plan.sees_all else comparable_for(plan.user)
-    # Counted, not collected (a pair among the rows is never one with a recorded incident):
-    # a set of every pair was held at an import's peak, the preview's count.
-    return len(find_pairs(new, [])) + sum(1 for _ in _recorded_pairs(new, updated, within))
+    count = count_pairs_among(reports(rows))
+    for start in range(0, len(rows), NEW_AT_ONCE):
+        new = list(reports(rows[start : start + NEW_AT_ONCE]))
+        count += sum(1 for _ in _recorded_pairs(new, updated, within))
+    return count
 
 
 def count_visible_pairs(pairs: Iterable[tuple[int, int]], user) -> int:

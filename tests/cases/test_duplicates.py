@@ -282,6 +282,32 @@ def test_the_database_finds_exactly_the_pairs_the_rule_describes(seed, at_once, 
     assert duplicates.candidate_pairs(new) == expected - set(flagged)
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_pairs_among_a_files_rows_are_counted_as_found(seed):
+    """The preview counts the pairs among its rows over one sorted list: as many as
+    find_pairs collects, with days across new year, months, years, ties and look-alikes."""
+    import random
+
+    rng = random.Random(seed)
+    reports = []
+    for line in range(400):
+        precision = rng.choice(["day", "day", "day", "month", "year"])
+        day = datetime.date(2020, 12, 1) + datetime.timedelta(days=rng.randrange(400))
+        day = {"day": day, "month": day.replace(day=1), "year": day.replace(month=1, day=1)}
+        target = rng.choice(
+            [("defender", "ana perez"), ("defender", "luis"), ("organization", "x")]
+        )
+        reports.append(
+            duplicates.Report(
+                line, rng.choice(["threat", "raid"]), day[precision], precision, target
+            )
+        )
+    expected = len(duplicates.find_pairs(reports, []))
+    assert expected > 100
+    assert duplicates.count_pairs_among(reports) == expected
+    assert duplicates.count_pairs_among(reversed(reports)) == expected
+
+
 @pytest.mark.parametrize("reports", [3, 30])
 def test_every_pair_is_flagged_and_counted_however_many(documentalist, monkeypatch, reports):
     """A few pairs are saved one by one; many in chunks (FLAG_CHUNK), each with its history,

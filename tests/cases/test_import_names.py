@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from cases import imports
 from organizations.models import Defender, Organization, Perpetrator
 from organizations.services import record_save
-from tests.cases.test_import import plan_of, row, run
+from tests.cases.test_import import as_csv, plan_of, row, run
 from tests.factories import DefenderFactory, OrganizationFactory, PerpetratorFactory
 
 pytestmark = pytest.mark.django_db
@@ -165,5 +165,33 @@ def test_the_preview_counts_the_likely_duplicates_the_import_flags(reviewer, nam
 
     assert plan_of(reviewer, rows).duplicates == 1
     batch, _plan = run(reviewer, rows)
+    batch.refresh_from_db()
+    assert batch.duplicates_flagged == 1
+
+
+@pytest.mark.parametrize("at_once", [1, 2000])
+def test_the_preview_counts_in_chunks_what_the_import_flags(reviewer, monkeypatch, at_once):
+    """The preview compares its rows with the recorded incidents a chunk at a time, and looks
+    up the names they stand for a chunk at a time: an incident the file updates is left out
+    of every chunk's search (its row is compared instead), and an alias still leads to the
+    person, whichever chunk names them."""
+    from cases import duplicates, services
+
+    monkeypatch.setattr(duplicates, "NEW_AT_ONCE", at_once)
+    monkeypatch.setattr(duplicates, "TARGET_BATCH", at_once)
+    DefenderFactory(full_name="Javier Tarazona", known_as="El Profe")
+    run(reviewer, [row()])  # reference 1, recorded
+    rows = [
+        row(referencia="2", victima="El Profe", caso="Otro caso"),
+        row(municipio="Punto Fijo"),  # reference 1 again: an update, in the next chunk
+    ]
+
+    plan = plan_of(reviewer, rows)
+    assert [r.action for r in plan.rows] == ["create", "update"]
+    assert plan.duplicates == 1  # the two rows; not the new one with what the other updates
+    batch, _plan = services.import_batch_prepare(
+        user=reviewer, data=as_csv(rows), file_name="x.csv", origin="Base CDJ"
+    )
+    services.import_batch_run(batch=batch, user=reviewer)
     batch.refresh_from_db()
     assert batch.duplicates_flagged == 1
