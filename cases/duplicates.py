@@ -7,6 +7,7 @@ aside) and dates within DAYS of each other (the same month or year when one of t
 only to the month or year). People and organizations are likely the same when their names
 are alike (organizations.names)."""
 
+import bisect
 import calendar
 import datetime
 import functools
@@ -281,19 +282,30 @@ def incident_reports(incident_ids: Iterable[int]) -> list[Report]:
 
 def candidate_pairs(incident_ids: Iterable[int]) -> set[tuple[int, int]]:
     """New pairs (lower id first) of likely duplicates involving these incidents, leaving out
-    pairs already flagged or decided. NEW_AT_ONCE incidents at a time: the others are in the
-    table by now, so a pair across two of them is found from either side."""
-    ids = list(incident_ids)
-    pairs = set()
+    pairs already flagged or decided."""
+    return {pair for pairs in candidate_pairs_in_chunks(incident_ids) for pair in pairs}
+
+
+def candidate_pairs_in_chunks(incident_ids: Iterable[int]) -> Iterator[list[tuple[int, int]]]:
+    """candidate_pairs, NEW_AT_ONCE incidents (by id) at a time, each chunk's pairs sorted:
+    what is held grows with a chunk's pairs, not with all of them (a file that repeats an
+    earlier one has a pair per row). The other incidents are in the table by now, so a pair
+    of two of them in different chunks is found from either side: it is given with the
+    first chunk only."""
+    ids = sorted(set(incident_ids))
     for start in range(0, len(ids), NEW_AT_ONCE):
         new = incident_reports(ids[start : start + NEW_AT_ONCE])
-        found = pairs_with_recorded(new, [r.key for r in new])
-        pairs |= {(min(a, b), max(a, b)) for a, b in found}
-    known = set()
-    firsts = sorted({first for first, _second in pairs})
-    for chunk in in_batches(DuplicatePair.objects.order_by(), "first_id", firsts, TARGET_BATCH):
-        known |= pairs & set(chunk.values_list("first_id", "second_id"))
-    return pairs - known
+        pairs = set()
+        for a, b in pairs_with_recorded(new, [r.key for r in new]):
+            at = bisect.bisect_left(ids, b, hi=start)
+            if at < start and ids[at] == b:  # given with b's chunk already
+                continue
+            pairs.add((min(a, b), max(a, b)))
+        firsts = sorted({first for first, _second in pairs})
+        known = set()
+        for chunk in in_batches(DuplicatePair.objects.order_by(), "first_id", firsts, TARGET_BATCH):
+            known |= pairs & set(chunk.values_list("first_id", "second_id"))
+        yield sorted(pairs - known)
 
 
 def _stored_keys(rows, plan) -> dict[tuple[str, str], tuple[str, str]]:

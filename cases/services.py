@@ -281,21 +281,24 @@ def duplicates_flag(
     flagged or decided are left alone: "not a duplicate" is never asked again). Returns how
     many were flagged — of those `counted_for` may know of, if given (the others concern
     incidents or protected people hidden from them)."""
-    pairs = sorted(duplicates.candidate_pairs(incident_ids))
     reason = reason or _("Likely duplicate: same target and type, close dates")
-    if len(pairs) > 20:
-        # FLAG_CHUNK at a time: a file that repeats an earlier one flags a pair per row.
-        for start in range(0, len(pairs), FLAG_CHUNK):
-            objs = [
-                DuplicatePair(first_id=a, second_id=b) for a, b in pairs[start : start + FLAG_CHUNK]
-            ]
-            bulk_create_with_history(objs, user=user, reason=reason)
-    else:
-        for a, b in pairs:
-            record_save(DuplicatePair(first_id=a, second_id=b), user=user, reason=reason)
-    if counted_for is not None:
-        return duplicates.count_visible_pairs(pairs, counted_for)
-    return len(pairs)
+    flagged = 0
+    # A chunk of the incidents' pairs at a time (candidate_pairs_in_chunks): a file that
+    # repeats an earlier one flags a pair per row.
+    for pairs in duplicates.candidate_pairs_in_chunks(incident_ids):
+        if len(pairs) > 20:
+            for start in range(0, len(pairs), FLAG_CHUNK):
+                some = pairs[start : start + FLAG_CHUNK]
+                objs = [DuplicatePair(first_id=a, second_id=b) for a, b in some]
+                bulk_create_with_history(objs, user=user, reason=reason)
+        else:
+            for a, b in pairs:
+                record_save(DuplicatePair(first_id=a, second_id=b), user=user, reason=reason)
+        if counted_for is not None:
+            flagged += duplicates.count_visible_pairs(pairs, counted_for)
+        else:
+            flagged += len(pairs)
+    return flagged
 
 
 @transaction.atomic

@@ -275,6 +275,10 @@ def test_the_database_finds_exactly_the_pairs_the_rule_describes(seed, at_once, 
     }
     assert expected  # the random data has pairs to find
     assert duplicates.candidate_pairs(new) == expected
+    # Chunk by chunk, each pair once: two new incidents in two chunks are found from both.
+    chunks = list(duplicates.candidate_pairs_in_chunks(new))
+    assert sum(len(pairs) for pairs in chunks) == len(expected)
+    assert all(pairs == sorted(pairs) for pairs in chunks)
     # Pairs already flagged (or decided) are not new.
     flagged = sorted(expected)[: len(expected) // 2]
     for first, second in flagged:
