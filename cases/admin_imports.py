@@ -193,7 +193,7 @@ class ImportBatchAdmin(HistoryAdmin):
             try:
                 batch, _plan = services.import_batch_prepare(
                     user=request.user,
-                    data=upload.read(),
+                    data=upload,  # read a block at a time
                     file_name=upload.name,
                     origin=form.cleaned_data["origin"],
                     case_status=form.cleaned_data["case_status"],

@@ -7,6 +7,7 @@ and downloadable from the admin. Labels are matched without regard to case, acce
 punctuation ("Táchira", "tachira", "TACHIRA").
 """
 
+import codecs
 import csv
 import datetime
 import functools
@@ -16,6 +17,7 @@ import re
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
+from typing import BinaryIO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -281,11 +283,11 @@ def _cell(value) -> str:
 XLSX_MAX_COLUMNS = 2 * len(COLUMNS)
 
 
-def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
+def _read_xlsx(source: BinaryIO) -> list[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = load_workbook(source, read_only=True, data_only=True)
     except Exception as error:  # a hostile or broken file: say so, never a 500
         raise ImportFileError(
             _("The file is not a readable XLSX workbook (%(error)s). Save it again as XLSX or CSV.")
@@ -321,29 +323,51 @@ def _too_many_rows() -> str:
     }
 
 
-def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+BLOCK = 1024 * 1024  # bytes of a file read at a time
+
+
+def _check_text(source: BinaryIO) -> None:
+    """ImportFileError unless the file is UTF-8 text (a byte order mark aside), read a block
+    at a time: neither the file nor its decoded text is held whole."""
+    if source.read(3) != codecs.BOM_UTF8:
+        source.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    done, nul = 0, False  # bytes read after the mark; a NUL byte seen
+    while True:
+        block = source.read(BLOCK)
+        pending = len(decoder.getstate()[0])  # a character's first bytes, from the last block
+        try:
+            decoder.decode(block, final=not block)
+        except UnicodeDecodeError as error:
+            raise ImportFileError(
+                _(
+                    "The file is not in UTF-8 (byte %(position)d): save it as “CSV UTF-8” or "
+                    "as XLSX. Spreadsheets saved as plain “CSV” use another encoding."
+                )
+                % {"position": done - pending + error.start + 1}
+            ) from None
+        if not block:
+            break
+        nul = nul or b"\x00" in block  # in UTF-8, only the NUL character has a zero byte
+        done += len(block)
+    if nul:
+        raise ImportFileError(_("The file is not a text CSV file: use CSV UTF-8 or XLSX."))
+
+
+def _read_csv(source: BinaryIO) -> list[tuple[int, list[str]]]:
+    if source.read(2) in (b"\xff\xfe", b"\xfe\xff"):
         raise ImportFileError(
             _("The file is in UTF-16: save it as “CSV UTF-8 (delimitado por comas)”.")
         )
-    try:
-        data.decode("utf-8-sig")  # checked whole, not kept: the reader decodes as it goes
-    except UnicodeDecodeError as error:
-        raise ImportFileError(
-            _(
-                "The file is not in UTF-8 (byte %(position)d): save it as “CSV UTF-8” or as "
-                "XLSX. Spreadsheets saved as plain “CSV” use another encoding."
-            )
-            % {"position": error.start + 1}
-        ) from None
-    if b"\x00" in data:  # in UTF-8, only the NUL character has a zero byte
-        raise ImportFileError(_("The file is not a text CSV file: use CSV UTF-8 or XLSX."))
-    end = data.find(b"\n")
-    first_line = data[: end if end >= 0 else len(data)]
+    source.seek(0)
+    _check_text(source)
+    source.seek(0)
+    first_line = source.readline()
+    source.seek(0)
     delimiter = ";" if first_line.count(b";") > first_line.count(b",") else ","
     # Decoded a block at a time: neither the whole text nor a StringIO's copy of it (four
     # bytes a character) is held beside the cells.
-    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+    text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
     reader = csv.reader(text, delimiter=delimiter)
     rows, start, same = [], 1, {}
     try:
@@ -358,30 +382,46 @@ def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
             _("Line %(line)d: the CSV file is malformed (%(error)s).")
             % {"line": reader.line_num, "error": error}
         ) from None
+    finally:
+        text.detach()  # the caller's file stays open
     return rows
 
 
-def read_table(data: bytes, file_name: str) -> list[tuple[int, list[str]]]:
+def _blank(source: BinaryIO) -> bool:
+    """Nothing but spaces and line ends (bytes.strip's), a block at a time."""
+    while block := source.read(BLOCK):
+        if block.strip():
+            return False
+    return True
+
+
+def read_table(data: bytes | BinaryIO, file_name: str) -> list[tuple[int, list[str]]]:
     """(line number, cells) for every line of the first sheet or the CSV, header included.
-    Raises ImportFileError for a file that cannot be read at all."""
-    if len(data) > settings.IMPORT_MAX_MEGABYTES * 1024 * 1024:
+    Raises ImportFileError for a file that cannot be read at all. `data`: the file's bytes,
+    or the file itself (opened in binary, seekable), read a block at a time."""
+    source = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    size = source.seek(0, io.SEEK_END)
+    if size > settings.IMPORT_MAX_MEGABYTES * 1024 * 1024:
         raise ImportFileError(
             _("The file is larger than %(max)d MB: split it into several files.")
             % {"max": settings.IMPORT_MAX_MEGABYTES}
         )
-    if not data.strip():
+    source.seek(0)
+    if _blank(source):
         raise ImportFileError(_("The file is empty."))
-    is_zip = data.startswith(b"PK\x03\x04")
+    source.seek(0)
+    is_zip = source.read(4) == b"PK\x03\x04"
+    source.seek(0)
     if file_name.lower().endswith((".xlsx", ".xlsm")) or is_zip:
         if not is_zip:
             raise ImportFileError(
                 _("The file is named .xlsx but is not an XLSX workbook: save it again as XLSX.")
             )
-        rows = _read_xlsx(data)
+        rows = _read_xlsx(source)
     elif file_name.lower().endswith(".xls"):
         raise ImportFileError(_("Old Excel files (.xls) are not read: save it as XLSX."))
     else:
-        rows = _read_csv(data)
+        rows = _read_csv(source)
     rows = [(line, cells) for line, cells in rows if any(cells)]
     if not rows:
         raise ImportFileError(_("The file is empty."))

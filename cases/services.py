@@ -2,9 +2,11 @@
 
 import functools
 import hashlib
+import io
 import uuid
 from collections.abc import Iterable
 from datetime import date
+from typing import BinaryIO
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -507,7 +509,7 @@ class ImportRejected(ValidationError):
 def import_batch_prepare(
     *,
     user: AbstractBaseUser,
-    data: bytes,
+    data: bytes | BinaryIO,
     file_name: str,
     origin: str = "",
     case_status: str = ImportBatch.CaseStatus.IN_REVIEW,
@@ -517,14 +519,17 @@ def import_batch_prepare(
 ) -> tuple[ImportBatch, imports.Plan]:
     """Keep an uploaded file and plan its import (the preview). Raises ImportFileError for a
     file that cannot be read at all, or that has more than `max_rows` rows (nothing is kept
-    then). With `lock`, planned under the lock imports share, held to the end of the
+    then). `data`: the file's bytes, or the file itself (opened in binary, seekable; read a
+    block at a time, never held whole). With `lock`, planned under the lock imports share,
+    held to the end of the
     caller's transaction: import_batch_run may then carry out this plan without planning
     the file again (the command, which plans and imports in one transaction)."""
     if case_status == ImportBatch.CaseStatus.VERIFIED and not (
         trusted or user.has_perm("cases.verify_case")
     ):
         raise ValidationError(_("Only reviewers import cases as verified."), code="permission")
-    table = imports.read_table(data, file_name)
+    source = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    table = imports.read_table(source, file_name)
     if max_rows is not None and len(table) - 1 > max_rows:
         raise imports.ImportFileError(
             _(
@@ -539,11 +544,11 @@ def import_batch_prepare(
     batch = ImportBatch(
         origin=origin,
         file_name=file_name[-255:],
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=file_sha256(File(source)),
         case_status=case_status,
         created_by=user,
     )
-    batch.file.save(file_name, ContentFile(data), save=False)
+    batch.file.save(file_name, File(source), save=False)
     if lock:
         _imports_lock()
     plan = imports.plan_import(
@@ -568,11 +573,10 @@ def import_batch_plan(
     *, batch: ImportBatch, user: AbstractBaseUser, trusted: bool = False
 ) -> imports.Plan:
     """Plan the kept file again, against the database as it is now."""
-    with batch.file.open("rb") as stored:
-        data = stored.read()
-    if hashlib.sha256(data).hexdigest() != batch.sha256:
-        raise ValidationError(_("The stored file has changed since it was uploaded."))
-    rows = imports.parse_table(imports.read_table(data, batch.file_name))
+    with batch.file.open("rb") as stored:  # read a block at a time, never held whole
+        if file_sha256(stored) != batch.sha256:
+            raise ValidationError(_("The stored file has changed since it was uploaded."))
+        rows = imports.parse_table(imports.read_table(stored, batch.file_name))
     return imports.plan_import(
         rows, origin=batch.origin, case_status=batch.case_status, user=user, trusted=trusted
     )

@@ -1,6 +1,7 @@
 """Importing spreadsheets (issue 7): the template's forms, bad rows, idempotence, updates,
 history, retraction, the admin's upload → preview → confirm, and the export round trip."""
 
+import codecs
 import csv
 import datetime
 import io
@@ -282,6 +283,30 @@ def test_a_file_that_cannot_be_read_says_why(data, name, message):
         imports.parse_table(imports.read_table(data, name))
 
 
+@pytest.mark.parametrize("block", [1, 2, 5, 1024 * 1024])
+def test_a_file_is_read_a_block_at_a_time_as_its_bytes_are(monkeypatch, block):
+    """The command hands the file itself, read a block at a time: the same table as its
+    bytes, a character split across two blocks read whole, and a wrong byte found at its
+    place in the file (after the byte order mark) whatever the blocks."""
+    monkeypatch.setattr(imports, "BLOCK", block)
+    text = '\ufeffreferencia;fecha;tipo;victima\n1;2/7/2021;"Amenaza\nde muerte";Ña Tábata\n'
+    data = text.encode()
+    assert imports.read_table(io.BytesIO(data), "a.csv") == imports.read_table(data, "a.csv")
+    assert imports.read_table(data, "a.csv")[1] == (
+        2,
+        ["1", "2/7/2021", "Amenaza\nde muerte", "Ña Tábata"],
+    )
+    for wrong, place in [(b"a,b\nc,\xe9x\n", 7), (b"a,b\nc,\xc3", 7), (b"a,b\nc,\xc3\xa9\xff", 9)]:
+        for prefix in (b"", codecs.BOM_UTF8):
+            with pytest.raises(imports.ImportFileError, match=rf"\(byte {place}\)"):
+                imports.read_table(io.BytesIO(prefix + wrong), "a.csv")
+    with pytest.raises(imports.ImportFileError, match="CSV UTF-8 o XLSX"):
+        imports.read_table(io.BytesIO(b"a,b\n" * 3 + b"c\x00\n"), "a.csv")
+    for blank in (b"", b" \n\r\n\t " * 3):
+        with pytest.raises(imports.ImportFileError, match="vacío"):
+            imports.read_table(io.BytesIO(blank), "a.csv")
+
+
 def test_a_file_over_the_limit_is_refused(settings):
     settings.IMPORT_MAX_MEGABYTES = 1
     with pytest.raises(imports.ImportFileError, match="1 MB"):
@@ -361,28 +386,40 @@ def test_the_command_collects_garbage_less_often_while_it_imports(tmp_path, monk
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
 
 
-def test_the_command_lets_go_of_the_files_bytes_before_writing(tmp_path, monkeypatch):
-    """The file is kept with its batch once planned: its bytes are not held while the rows
-    are written (for a big file, megabytes more at the import's peak)."""
+def test_the_command_reads_the_file_a_block_at_a_time_and_closes_it_before_writing(
+    tmp_path, monkeypatch
+):
+    """The command hands the file, not its bytes: never read whole (a big file's bytes were
+    held beside its rows, megabytes more at the import's peak), and closed once planned."""
     import pathlib
-    import sys
 
     path = tmp_path / "base.csv"
-    path.write_bytes(as_csv([row()]))
-    read, real_read = [], pathlib.Path.read_bytes
-    monkeypatch.setattr(
-        pathlib.Path, "read_bytes", lambda self: read.append(real_read(self)) or read[-1]
-    )
-    references, real_run = [], services.import_batch_run
+    path.write_bytes(as_csv([row(referencia=str(n)) for n in range(20)]))
+    asked, opened, real_open = [], [], pathlib.Path.open
+
+    class Reader(io.BufferedReader):
+        def read(self, size=-1):
+            asked.append(size)
+            return super().read(size)
+
+    def open_(self, mode="r", *args, **kwargs):
+        if self != path:
+            return real_open(self, mode, *args, **kwargs)
+        opened.append(Reader(io.FileIO(self, "r")))
+        return opened[-1]
+
+    monkeypatch.setattr(pathlib.Path, "open", open_)
+    closed, real_run = [], services.import_batch_run
 
     def run(**kwargs):
-        references.append(sys.getrefcount(read[0]))
+        closed.append(opened[0].closed)
         return real_run(**kwargs)
 
     monkeypatch.setattr(services, "import_batch_run", run)
     call_command("import_incidents", str(path), stdout=io.StringIO())
-    assert Incident.objects.count() == 1
-    assert references == [2]  # `read`, and getrefcount's own argument: no one else
+    assert Incident.objects.count() == 20
+    assert asked and all(size is not None and 0 < size <= imports.BLOCK for size in asked)
+    assert closed == [True]
 
 
 def test_a_rows_cells_read_by_column_on_short_lines_and_as_filled_in():

@@ -72,27 +72,31 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         path = Path(options["file"])
         try:
-            data = path.read_bytes()
+            source = path.open("rb")  # read a block at a time, never held whole
         except OSError as error:
             raise CommandError(
                 _("Cannot read %(file)s: %(error)s") % {"file": path, "error": error},
                 returncode=NOTHING,
             ) from None
-        user = self._user(options["user"])
+        try:
+            user = self._user(options["user"])
+        except CommandError:
+            source.close()
+            raise
         started = time.monotonic()
         batch = None
         try:
             with fewer_collections(), transaction.atomic():
-                batch, plan = services.import_batch_prepare(
-                    user=user,
-                    data=data,
-                    file_name=path.name,
-                    origin=options["origin"],
-                    case_status=options["status"],
-                    trusted=True,
-                    lock=True,  # planned once: the plan holds until this transaction ends
-                )
-                del data  # kept with the batch now: not held while the rows are written
+                with source:  # kept with the batch once planned
+                    batch, plan = services.import_batch_prepare(
+                        user=user,
+                        data=source,
+                        file_name=path.name,
+                        origin=options["origin"],
+                        case_status=options["status"],
+                        trusted=True,
+                        lock=True,  # planned once: the plan holds until this transaction ends
+                    )
                 write = not options["dry_run"] and (not plan.rejected or options["skip_invalid"])
                 if write:
                     plan = services.import_batch_run(
