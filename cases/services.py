@@ -4,7 +4,7 @@ import functools
 import hashlib
 import io
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import BinaryIO
 
@@ -271,6 +271,13 @@ def incident_unmark_duplicate(
 
 FLAG_CHUNK = 2000  # likely duplicates written at a time
 
+# Long work tells how far it is: (what, how many done, of how many). The command prints it.
+Progress = Callable[[str, int, int], None]
+
+
+def _quiet(what: str, done: int, total: int) -> None:
+    """Progress told to no one (the admin's requests, the one-incident saves)."""
+
 
 def duplicates_flag(
     *,
@@ -278,6 +285,7 @@ def duplicates_flag(
     user: AbstractBaseUser | None,
     reason: str = "",
     counted_for: AbstractBaseUser | None = None,
+    progress: Progress = _quiet,
 ) -> int:
     """Record the likely duplicates of these incidents for reviewers to decide (pairs already
     flagged or decided are left alone: "not a duplicate" is never asked again). Returns how
@@ -285,9 +293,10 @@ def duplicates_flag(
     incidents or protected people hidden from them)."""
     reason = reason or _("Likely duplicate: same target and type, close dates")
     flagged = 0
+    ids = sorted(set(incident_ids))
     # A chunk of the incidents' pairs at a time (candidate_pairs_in_chunks): a file that
     # repeats an earlier one flags a pair per row.
-    for pairs in duplicates.candidate_pairs_in_chunks(incident_ids):
+    for done, pairs in enumerate(duplicates.candidate_pairs_in_chunks(ids), start=1):
         if len(pairs) > 20:
             for start in range(0, len(pairs), FLAG_CHUNK):
                 some = pairs[start : start + FLAG_CHUNK]
@@ -300,6 +309,8 @@ def duplicates_flag(
             flagged += duplicates.count_visible_pairs(pairs, counted_for)
         else:
             flagged += len(pairs)
+        compared = min(done * duplicates.NEW_AT_ONCE, len(ids))
+        progress(_("incidents compared for likely duplicates"), compared, len(ids))
     return flagged
 
 
@@ -516,6 +527,7 @@ def import_batch_prepare(
     trusted: bool = False,
     max_rows: int | None = None,
     lock: bool = False,
+    progress: Progress = _quiet,
 ) -> tuple[ImportBatch, imports.Plan]:
     """Keep an uploaded file and plan its import (the preview). Raises ImportFileError for a
     file that cannot be read at all, or that has more than `max_rows` rows (nothing is kept
@@ -540,6 +552,7 @@ def import_batch_prepare(
             % {"count": len(table) - 1, "max": max_rows}
         )
     rows = imports.parse_table(table)
+    progress(_("rows read and checked"), len(rows), len(rows))
     origin = (origin or file_name.rsplit(".", 1)[0]).strip()[:100]
     batch = ImportBatch(
         origin=origin,
@@ -554,6 +567,7 @@ def import_batch_prepare(
     plan = imports.plan_import(
         rows, origin=origin, case_status=case_status, user=user, trusted=trusted
     )
+    progress(_("rows compared with the database"), len(rows), len(rows))
     _set_counts(batch, plan)
     record_save(batch, user=user, reason=_("Uploaded for preview"))
     return batch, plan
@@ -590,6 +604,7 @@ def import_batch_run(
     skip_invalid: bool = False,
     trusted: bool = False,
     plan: imports.Plan | None = None,
+    progress: Progress = _quiet,
 ) -> imports.Plan:
     """Carry out an import: checks every row again, then writes everything or nothing —
     unless `skip_invalid`, when the good rows are imported and the bad ones listed in the
@@ -609,7 +624,7 @@ def import_batch_run(
         raise ImportRejected(plan)
     try:
         with transaction.atomic():
-            flagged = _import_write(plan, batch, user)
+            flagged = _import_write(plan, batch, user, progress)
     except IntegrityError:
         # A record made outside imports (the admin) at the same moment took a name.
         raise ImportConflict() from None
@@ -640,7 +655,9 @@ def _checked(objs: list) -> list:
     return objs
 
 
-def _import_write(plan: imports.Plan, batch: ImportBatch, user: AbstractBaseUser) -> int:
+def _import_write(
+    plan: imports.Plan, batch: ImportBatch, user: AbstractBaseUser, progress: Progress
+) -> int:
     reason = batch.reason
     bulk = functools.partial(bulk_create_with_history, user=user, reason=reason)
     created = plan.of("create")
@@ -670,13 +687,20 @@ def _import_write(plan: imports.Plan, batch: ImportBatch, user: AbstractBaseUser
     for first in range(0, len(created), IMPORT_CHUNK):
         rows = created[first : first + IMPORT_CHUNK]
         incident_ids += _import_create(rows, plan, batch, user=user, bulk=bulk)
+        progress(_("new rows written"), len(incident_ids), len(created))
 
-    updated = [_import_update(row, plan, user=user, reason=reason) for row in plan.of("update")]
+    changed = plan.of("update")
+    updated = []
+    for row in changed:
+        updated.append(_import_update(row, plan, user=user, reason=reason))
+        if len(updated) % IMPORT_CHUNK == 0 or len(updated) == len(changed):
+            progress(_("rows updated"), len(updated), len(changed))
     return duplicates_flag(
         incident_ids=incident_ids + updated,
         user=user,
         reason=reason,
         counted_for=None if plan.sees_all else user,
+        progress=progress,
     )
 
 

@@ -422,6 +422,44 @@ def test_the_command_reads_the_file_a_block_at_a_time_and_closes_it_before_writi
     assert closed == [True]
 
 
+def test_the_command_tells_how_far_it_is(tmp_path, monkeypatch):
+    """A long import says what it is doing, on stderr (stdout keeps the summary): reading,
+    comparing, writing and looking for duplicates, a chunk at a time; nothing with -v 0."""
+    import re
+
+    from cases import duplicates
+
+    monkeypatch.setattr(services, "IMPORT_CHUNK", 2)
+    monkeypatch.setattr(duplicates, "NEW_AT_ONCE", 2)
+    path = tmp_path / "base.csv"
+
+    def told(**values):
+        path.write_bytes(as_csv([row(referencia=str(n), **values) for n in range(5)]))
+        stderr = io.StringIO()
+        call_command("import_incidents", str(path), stdout=io.StringIO(), stderr=stderr)
+        return [re.sub(r" \(\d+ s\)$", "", line) for line in stderr.getvalue().splitlines()]
+
+    compared = "incidentes comparados en busca de posibles duplicados"
+    assert told() == [
+        "filas leídas y comprobadas: 5 de 5",
+        "filas comparadas con la base de datos: 5 de 5",
+        "filas nuevas escritas: 2 de 5",
+        "filas nuevas escritas: 4 de 5",
+        "filas nuevas escritas: 5 de 5",
+        f"{compared}: 2 de 5",
+        f"{compared}: 4 de 5",
+        f"{compared}: 5 de 5",
+    ]
+    assert told(municipio="Punto Fijo")[2:5] == [
+        "filas actualizadas: 2 de 5",
+        "filas actualizadas: 4 de 5",
+        "filas actualizadas: 5 de 5",
+    ]
+    stderr = io.StringIO()
+    call_command("import_incidents", str(path), verbosity=0, stdout=io.StringIO(), stderr=stderr)
+    assert stderr.getvalue() == ""
+
+
 def test_a_rows_cells_read_by_column_on_short_lines_and_as_filled_in():
     from django.template import Context, Template
 

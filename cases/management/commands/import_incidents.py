@@ -83,7 +83,8 @@ class Command(BaseCommand):
         except CommandError:
             source.close()
             raise
-        started = time.monotonic()
+        started = self.started = time.monotonic()
+        self.verbosity = options["verbosity"]
         batch = None
         try:
             with fewer_collections(), transaction.atomic():
@@ -96,6 +97,7 @@ class Command(BaseCommand):
                         case_status=options["status"],
                         trusted=True,
                         lock=True,  # planned once: the plan holds until this transaction ends
+                        progress=self._progress,
                     )
                 write = not options["dry_run"] and (not plan.rejected or options["skip_invalid"])
                 if write:
@@ -105,6 +107,7 @@ class Command(BaseCommand):
                         skip_invalid=options["skip_invalid"],
                         trusted=True,
                         plan=plan,
+                        progress=self._progress,
                     )
                 else:
                     transaction.set_rollback(True)
@@ -145,6 +148,22 @@ class Command(BaseCommand):
             raise CommandError(
                 _("No user %(name)s.") % {"name": username}, returncode=NOTHING
             ) from None
+
+    def _progress(self, what: str, done: int, total: int) -> None:
+        """How far the import is, on stderr (stdout keeps the summary): a line per step, one
+        line rewritten in a terminal. Quiet with --verbosity 0."""
+        if self.verbosity < 1:
+            return
+        line = _("%(what)s: %(done)d of %(total)d (%(seconds).0f s)") % {
+            "what": what,
+            "done": done,
+            "total": total,
+            "seconds": time.monotonic() - self.started,
+        }
+        if self.stderr.isatty():
+            self.stderr.write(f"\r{line}\033[K", ending="\n" if done >= total else "")
+        else:
+            self.stderr.write(line)
 
     def _report(self, plan, seconds: float, options) -> None:
         for row in plan.rejected[:200]:
