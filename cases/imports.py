@@ -283,6 +283,28 @@ def _cell(value) -> str:
 XLSX_MAX_COLUMNS = 2 * len(COLUMNS)
 
 
+# Columns whose cells are each their row's own (a reference repeated is an error): one entry
+# each in the dict of shared texts, for nothing.
+OWN_COLUMNS = frozenset({"referencia"})
+
+
+class _Shared:
+    """One copy of each text a file repeats (its states, types, dates, outlets, cases), the
+    columns in OWN_COLUMNS left out: a file's rows, once read, share them."""
+
+    def __init__(self):
+        self.texts, self.own = {}, None  # own: the places of OWN_COLUMNS, from the header
+
+    def cells(self, cells: list[str]) -> list[str]:
+        if self.own is None:
+            if not any(cells):  # blank lines before the header
+                return cells
+            names = (fold(cell).replace(" ", "_") for cell in cells)
+            self.own = frozenset(i for i, name in enumerate(names) if name in OWN_COLUMNS)
+        texts, own = self.texts, self.own
+        return [cell if i in own else texts.setdefault(cell, cell) for i, cell in enumerate(cells)]
+
+
 def _read_xlsx(source: BinaryIO) -> list[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
@@ -298,13 +320,13 @@ def _read_xlsx(source: BinaryIO) -> list[tuple[int, list[str]]]:
             raise ImportFileError(_("The XLSX workbook has no sheet with rows (only charts)."))
         sheet = book.worksheets[0]
         sheet.reset_dimensions()  # read the rows there are, not the ones the file claims
-        rows = []
+        rows, shared = [], _Shared()
         limit = settings.IMPORT_MAX_ROWS + 1
         cells = sheet.iter_rows(values_only=True, max_col=XLSX_MAX_COLUMNS)
         for number, row in enumerate(cells, start=1):
             if number > limit:
                 raise ImportFileError(_too_many_rows())
-            rows.append((number, [_cell(value) for value in row]))
+            rows.append((number, shared.cells([_cell(value) for value in row])))
         return rows
     except ImportFileError:
         raise
@@ -369,13 +391,12 @@ def _read_csv(source: BinaryIO) -> list[tuple[int, list[str]]]:
     # bytes a character) is held beside the cells.
     text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
     reader = csv.reader(text, delimiter=delimiter)
-    rows, start, same = [], 1, {}
+    rows, start, shared = [], 1, _Shared()
     try:
         for row in reader:
             if len(rows) > settings.IMPORT_MAX_ROWS:
                 raise ImportFileError(_too_many_rows())
-            # One copy of each text: a file repeats its states, types, outlets, cases.
-            rows.append((start, [same.setdefault(v, v) for v in map(str.strip, row)]))
+            rows.append((start, shared.cells(list(map(str.strip, row)))))
             start = reader.line_num + 1
     except csv.Error as error:
         raise ImportFileError(
@@ -774,17 +795,15 @@ def parse_table(table: list[tuple[int, list[str]]]) -> list[Row]:
     present = frozenset(columns) - set(ERROR_COLUMNS)
     places = {column: i for i, column in enumerate(columns) if column not in ERROR_COLUMNS}
     rows, seen = [], {}
-    # One copy of each text (as _read_csv), for cells _unquote changed and XLSX; and of each
-    # target and case key as rows name them (perpetrators: _perpetrator).
+    # One copy of each target and case key as rows name them (perpetrators: _perpetrator; the
+    # cells were shared as the file was read, _Shared).
     same = {}
     table.reverse()  # popped from the end: the file's order, each line freed once read
     table.pop()  # the header
     while table:
         line, cells = table.pop()
         extra = [cell for cell in cells[len(columns) :] if cell]
-        values = Cells(
-            places, tuple([same.setdefault(c, c) for c in map(_unquote, cells[: len(columns)])])
-        )
+        values = Cells(places, tuple(map(_unquote, cells[: len(columns)])))
         row = check_row(Row(line=line, values=values, columns=present), vocab, today)
         row.target_key = same.setdefault(row.target_key, row.target_key)
         row.case_key = same.setdefault(row.case_key, row.case_key)  # a case's rows: one key

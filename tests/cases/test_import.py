@@ -460,6 +460,32 @@ def test_the_command_tells_how_far_it_is(tmp_path, monkeypatch):
     assert stderr.getvalue() == ""
 
 
+@pytest.mark.parametrize("name", ["a.csv", "a.xlsx"])
+def test_a_files_repeated_texts_are_held_once_and_its_references_are_not_kept_aside(
+    monkeypatch, name
+):
+    """The rows of a file share one copy of each text it repeats (a state, a date, a case);
+    its references, each a row's own, are not kept in the dict of shared texts (an entry
+    each for nothing, at a file's peak)."""
+    kept = []
+    real_cells = imports._Shared.cells
+
+    def cells(self, row):
+        kept.append(self.texts)
+        return real_cells(self, row)
+
+    monkeypatch.setattr(imports._Shared, "cells", cells)
+    rows = [row(referencia=f"R-{n}", fecha="2021-07-02") for n in range(3)]
+    data = as_csv(rows) if name.endswith(".csv") else imports.as_xlsx(rows)
+    header, *lines = imports.read_table(data, name)
+    place = {column: i for i, column in enumerate(imports.header_columns(header[1]))}
+    first, second = lines[0][1], lines[1][1]
+    for column in ("fecha", "estado", "caso", "victima"):
+        assert first[place[column]] is second[place[column]]
+    assert [cells[place["referencia"]] for _line, cells in lines] == ["R-0", "R-1", "R-2"]
+    assert not {"R-0", "R-1", "R-2"} & set(kept[0])
+
+
 def test_a_rows_cells_read_by_column_on_short_lines_and_as_filled_in():
     from django.template import Context, Template
 
