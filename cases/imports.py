@@ -384,7 +384,11 @@ def _read_csv(source: BinaryIO) -> list[tuple[int, list[str]]]:
     source.seek(0)
     _check_text(source)
     source.seek(0)
-    first_line = source.readline()
+    # The separator the header uses: the first line with something on it (blank lines above
+    # the table would say ",").
+    first_line = b""
+    while not first_line.strip() and (line := source.readline()):
+        first_line = line
     source.seek(0)
     delimiter = ";" if first_line.count(b";") > first_line.count(b",") else ","
     # Decoded a block at a time: neither the whole text nor a StringIO's copy of it (four

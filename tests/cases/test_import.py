@@ -2,6 +2,7 @@
 history, retraction, the admin's upload → preview → confirm, and the export round trip."""
 
 import codecs
+import contextlib
 import csv
 import datetime
 import io
@@ -290,12 +291,10 @@ def test_a_file_is_read_a_block_at_a_time_as_its_bytes_are(monkeypatch, block):
     place in the file (after the byte order mark) whatever the blocks."""
     monkeypatch.setattr(imports, "BLOCK", block)
     text = '\ufeffreferencia;fecha;tipo;victima\n1;2/7/2021;"Amenaza\nde muerte";Ña Tábata\n'
-    data = text.encode()
-    assert imports.read_table(io.BytesIO(data), "a.csv") == imports.read_table(data, "a.csv")
-    assert imports.read_table(data, "a.csv")[1] == (
-        2,
-        ["1", "2/7/2021", "Amenaza\nde muerte", "Ña Tábata"],
-    )
+    assert imports.read_table(io.BytesIO(text.encode()), "a.csv") == [
+        (1, ["referencia", "fecha", "tipo", "victima"]),
+        (2, ["1", "2/7/2021", "Amenaza\nde muerte", "Ña Tábata"]),
+    ]
     for wrong, place in [(b"a,b\nc,\xe9x\n", 7), (b"a,b\nc,\xc3", 7), (b"a,b\nc,\xc3\xa9\xff", 9)]:
         for prefix in (b"", codecs.BOM_UTF8):
             with pytest.raises(imports.ImportFileError, match=rf"\(byte {place}\)"):
@@ -305,6 +304,69 @@ def test_a_file_is_read_a_block_at_a_time_as_its_bytes_are(monkeypatch, block):
     for blank in (b"", b" \n\r\n\t " * 3):
         with pytest.raises(imports.ImportFileError, match="vacío"):
             imports.read_table(io.BytesIO(blank), "a.csv")
+
+
+def test_blank_lines_before_the_header_leave_the_separator_to_the_header():
+    """A ";" file with blank lines above its header (a spreadsheet's empty rows over the
+    table) is read with the header's separator, not with the blank first line's ","."""
+    data = b"\r\n  \r\nreferencia;fecha;tipo;victima\r\n1;02/07/2021;Amenazas;Ana\r\n"
+    assert imports.read_table(data, "a.csv") == [
+        (3, ["referencia", "fecha", "tipo", "victima"]),
+        (4, ["1", "02/07/2021", "Amenazas", "Ana"]),
+    ]
+
+
+def test_the_command_reads_a_file_it_cannot_seek_in(tmp_path):
+    """A pipe (`<(zcat base.csv.gz)`, /dev/stdin) is copied aside a block at a time, as far
+    as the size limit, and imported like a file."""
+    import os
+    import threading
+
+    pipe = tmp_path / "base.csv"
+    os.mkfifo(pipe)
+    data = as_csv([row(referencia=str(n)) for n in range(3)])
+    writer = threading.Thread(target=pipe.write_bytes, args=(data,))
+    writer.start()
+    call_command("import_incidents", str(pipe), stdout=io.StringIO(), stderr=io.StringIO())
+    writer.join()
+    assert Incident.objects.count() == 3
+    assert ImportBatch.objects.get().file_name == "base.csv"
+
+
+def test_the_command_says_so_when_the_file_cannot_be_read_halfway(tmp_path, monkeypatch):
+    """A read that fails after the file was opened (a disk error, a network share gone) is a
+    clear error with nothing written and nothing kept, not a traceback."""
+    path = tmp_path / "base.csv"
+    path.write_bytes(as_csv([row()]))
+
+    def fail(source, file_name):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(imports, "read_table", fail)
+    with pytest.raises(CommandError, match="No se puede importar .*Input/output error"):
+        call_command("import_incidents", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+    assert not ImportBatch.objects.exists() and not Incident.objects.exists()
+
+
+def test_the_command_refuses_a_pipe_past_the_size_limit(tmp_path, settings):
+    import os
+    import threading
+
+    settings.IMPORT_MAX_MEGABYTES = 1
+    pipe = tmp_path / "base.csv"
+    os.mkfifo(pipe)
+    data = as_csv([row()]) + b"x" * (2 * 1024 * 1024)
+
+    def write():
+        with contextlib.suppress(BrokenPipeError):
+            pipe.write_bytes(data)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    with pytest.raises(CommandError, match="1 MB"):
+        call_command("import_incidents", str(pipe), stdout=io.StringIO(), stderr=io.StringIO())
+    writer.join()
+    assert not ImportBatch.objects.exists()
 
 
 def test_a_file_over_the_limit_is_refused(settings):

@@ -1,8 +1,10 @@
 import contextlib
 import gc
+import tempfile
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -71,18 +73,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         path = Path(options["file"])
+        user = self._user(options["user"])
         try:
-            source = path.open("rb")  # read a block at a time, never held whole
+            source = self._seekable(path.open("rb"))  # read a block at a time, never whole
         except OSError as error:
             raise CommandError(
                 _("Cannot read %(file)s: %(error)s") % {"file": path, "error": error},
                 returncode=NOTHING,
             ) from None
-        try:
-            user = self._user(options["user"])
-        except CommandError:
-            source.close()
-            raise
         started = self.started = time.monotonic()
         self.verbosity = options["verbosity"]
         batch = None
@@ -116,6 +114,14 @@ class Command(BaseCommand):
         except ValidationError as error:  # services.ImportConflict too: run it again
             self._forget(batch)
             raise CommandError(" ".join(error.messages), returncode=NOTHING) from None
+        except OSError as error:  # the file (or the copy kept of it) read or written halfway
+            self._forget(batch)
+            raise CommandError(
+                _("Cannot import %(file)s: %(error)s") % {"file": path, "error": error},
+                returncode=NOTHING,
+            ) from None
+        finally:
+            source.close()  # closed once planned; here if planning never began
         if not write:
             self._forget(batch)
         self._report(plan, time.monotonic() - started, options)
@@ -129,6 +135,20 @@ class Command(BaseCommand):
                 else _("%(count)d rows rejected: nothing was imported.")
             ) % {"count": len(plan.rejected)}
             raise CommandError(message, returncode=PARTIAL if written else NOTHING)
+
+    @staticmethod
+    def _seekable(source):
+        """The file, or for a pipe (`<(zcat base.csv.gz)`, /dev/stdin), its bytes copied aside
+        a block at a time: as far as one byte past the size limit, which read_table refuses."""
+        if source.seekable():
+            return source
+        copy = tempfile.TemporaryFile()  # returned open: handle closes it
+        limit = settings.IMPORT_MAX_MEGABYTES * 1024 * 1024 + 1
+        with source:
+            while copy.tell() < limit and (block := source.read(imports.BLOCK)):
+                copy.write(block[: limit - copy.tell()])
+        copy.seek(0)
+        return copy
 
     @staticmethod
     def _forget(batch) -> None:
@@ -160,10 +180,12 @@ class Command(BaseCommand):
             "total": total,
             "seconds": time.monotonic() - self.started,
         }
+        plain = str  # not in the red of errors, which stderr is styled with in a terminal
         if self.stderr.isatty():
-            self.stderr.write(f"\r{line}\033[K", ending="\n" if done >= total else "")
+            ending = "\n" if done >= total else ""
+            self.stderr.write(f"\r{line}\033[K", style_func=plain, ending=ending)
         else:
-            self.stderr.write(line)
+            self.stderr.write(line, style_func=plain)
 
     def _report(self, plan, seconds: float, options) -> None:
         for row in plan.rejected[:200]:
