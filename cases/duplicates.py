@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import combinations
+from operator import attrgetter
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
@@ -315,28 +316,33 @@ def _stored_keys(rows, plan) -> dict[tuple[str, str], tuple[str, str]]:
     by its own stored key, or a new record, keeps its key (and is not held here): most rows,
     TARGET_BATCH of them looked up at a time."""
     stored = {}
-    for start in range(0, len(rows), TARGET_BATCH):
-        found = defaultdict(dict)  # kind → {row's key: record id}
-        for row in rows[start : start + TARGET_BATCH]:
-            kind, key = row.target_key
-            pk = (plan.defenders if kind == "defender" else plan.organizations).get(key)
-            if pk is not None:
-                found[kind][key] = pk
-        for kind, model in (("defender", Defender), ("organization", Organization)):
-            ids = sorted(set(found[kind].values()))
-            name_key = dict(
-                model.objects.order_by().filter(pk__in=ids).values_list("pk", "name_key")
-            )
-            for key, pk in found[kind].items():
-                if name_key.get(pk, key) != key:
-                    stored[(kind, key)] = (kind, name_key[pk])
+    for kind, model in (("defender", Defender), ("organization", Organization)):
+        index = plan.defenders if kind == "defender" else plan.organizations
+        found = {}  # row's key → record id, up to TARGET_BATCH of them at a time
+        for last, row in enumerate(rows, start=1 - len(rows)):
+            row_kind, key = row.target_key
+            if row_kind == kind and (pk := index.get(key)) is not None:
+                found[key] = pk
+            if found and (len(found) == TARGET_BATCH or last == 0):
+                name_key = {}
+                ids = sorted(set(found.values()))
+                for chunk in in_batches(model.objects.order_by(), "pk", ids, TARGET_BATCH):
+                    name_key.update(chunk.values_list("pk", "name_key"))
+                for key_, pk_ in found.items():
+                    if name_key.get(pk_, key_) != key_:
+                        stored[(kind, key_)] = (kind, name_key[pk_])
+                found = {}
     return stored
 
 
 def count_pairs_among(reports: Iterable[Report]) -> int:
     """len(find_pairs(reports, [])), every report new, keys distinct: counted, not collected,
     over one sorted list of what the comparison needs (no report, group or pair held)."""
-    compared = sorted((r.type, r.target, r.occurred_on, r.precision) for r in reports)
+    return _count_sorted(sorted((r.type, r.target, r.occurred_on, r.precision) for r in reports))
+
+
+def _count_sorted(compared: list[tuple]) -> int:
+    """count_pairs_among over (type, target, date, precision) of each report, sorted."""
     count = 0
     for i, (type_, target, day, precision) in enumerate(compared):
         horizon = max(day + datetime.timedelta(days=DAYS), day.replace(month=12, day=31))
@@ -370,10 +376,23 @@ def count_candidates_for_rows(plan) -> int:
     # updates are left out of the latter, whichever chunk names them.
     updated = frozenset(row.incident.pk for row in rows if row.action == "update")
     within = None if plan.sees_all else comparable_for(plan.user)
-    count = count_pairs_among(reports(rows))
-    for start in range(0, len(rows), NEW_AT_ONCE):
-        new = list(reports(rows[start : start + NEW_AT_ONCE]))
-        count += sum(1 for _ in _recorded_pairs(new, updated, within))
+    # The pairs among the rows, over what the comparison needs of each (no report made).
+    compared = [
+        (row.type, stored.get(row.target_key, row.target_key), row.occurred_on, row.precision)
+        for row in rows
+    ]
+    compared.sort()
+    count = _count_sorted(compared)
+    del compared
+    # By target kind and date: each statement full (it holds one kind), each chunk's days few
+    # (its windows made once a chunk).
+    for kind in ("defender", "organization"):
+        of_kind = sorted(
+            (row for row in rows if row.target_key[0] == kind), key=attrgetter("occurred_on")
+        )
+        for start in range(0, len(of_kind), NEW_AT_ONCE):
+            new = list(reports(of_kind[start : start + NEW_AT_ONCE]))
+            count += sum(1 for _ in _recorded_pairs(new, updated, within))
     return count
 
 

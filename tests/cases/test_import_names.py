@@ -180,18 +180,20 @@ def test_the_preview_counts_in_chunks_what_the_import_flags(reviewer, monkeypatc
     monkeypatch.setattr(duplicates, "NEW_AT_ONCE", at_once)
     monkeypatch.setattr(duplicates, "TARGET_BATCH", at_once)
     DefenderFactory(full_name="Javier Tarazona", known_as="El Profe")
-    run(reviewer, [row()])  # reference 1, recorded
+    run(reviewer, [row(), org_row("FundaRedes", referencia="9", caso="Allanamiento")])
     rows = [
         row(referencia="2", victima="El Profe", caso="Otro caso"),
-        row(municipio="Punto Fijo"),  # reference 1 again: an update, in the next chunk
+        org_row("FUNDAREDES", referencia="3", caso="Otro allanamiento"),  # pairs with 9
+        row(municipio="Punto Fijo"),  # reference 1 again: an update, in a later chunk
     ]
 
     plan = plan_of(reviewer, rows)
-    assert [r.action for r in plan.rows] == ["create", "update"]
-    assert plan.duplicates == 1  # the two rows; not the new one with what the other updates
+    assert [r.action for r in plan.rows] == ["create", "create", "update"]
+    # Lines 2 and 4; line 3 and reference 9. Not line 2 with what line 4 updates.
+    assert plan.duplicates == 2
     batch, _plan = services.import_batch_prepare(
         user=reviewer, data=as_csv(rows), file_name="x.csv", origin="Base CDJ"
     )
     services.import_batch_run(batch=batch, user=reviewer)
     batch.refresh_from_db()
-    assert batch.duplicates_flagged == 1
+    assert batch.duplicates_flagged == 2
