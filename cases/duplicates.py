@@ -54,6 +54,12 @@ def _close(day_a: datetime.date, precision_a: str, day_b: datetime.date, precisi
     return abs((day_a - day_b).days) <= DAYS
 
 
+def _horizon(day: datetime.date) -> datetime.date:
+    """The last date a report of `day` may be close in time to (DAYS after, or the end of its
+    year): where a window sliding over sorted dates stops."""
+    return max(day + datetime.timedelta(days=DAYS), day.replace(month=12, day=31))
+
+
 def _shift(day: datetime.date, days: int) -> datetime.date:
     """`day` moved by `days`, no further than the calendar goes."""
     try:
@@ -244,10 +250,7 @@ def find_pairs(new: list[Report], recorded: list[Report]) -> set[tuple]:
         members.sort(key=lambda r: r.occurred_on)
         # A sliding window over the dates: a pair is within DAYS or in the same year.
         for i, a in enumerate(members):
-            horizon = max(
-                a.occurred_on + datetime.timedelta(days=DAYS),
-                a.occurred_on.replace(month=12, day=31),
-            )
+            horizon = _horizon(a.occurred_on)
             for b in members[i + 1 :]:
                 if b.occurred_on > horizon:
                     break
@@ -318,21 +321,31 @@ def _stored_keys(rows, plan) -> dict[tuple[str, str], tuple[str, str]]:
     stored = {}
     for kind, model in (("defender", Defender), ("organization", Organization)):
         index = plan.defenders if kind == "defender" else plan.organizations
-        found = {}  # row's key → record id, up to TARGET_BATCH of them at a time
-        for last, row in enumerate(rows, start=1 - len(rows)):
+        found = {}  # row's key → record id, TARGET_BATCH of them at a time
+        for row in rows:
             row_kind, key = row.target_key
             if row_kind == kind and (pk := index.get(key)) is not None:
                 found[key] = pk
-            if found and (len(found) == TARGET_BATCH or last == 0):
-                name_key = {}
-                ids = sorted(set(found.values()))
-                for chunk in in_batches(model.objects.order_by(), "pk", ids, TARGET_BATCH):
-                    name_key.update(chunk.values_list("pk", "name_key"))
-                for key_, pk_ in found.items():
-                    if name_key.get(pk_, key_) != key_:
-                        stored[(kind, key_)] = (kind, name_key[pk_])
-                found = {}
+                if len(found) == TARGET_BATCH:
+                    stored.update(_renamed(kind, model, found))
+                    found = {}
+        stored.update(_renamed(kind, model, found))
     return stored
+
+
+def _renamed(kind: str, model, found: dict[str, int]) -> dict:
+    """(kind, row's key) → (kind, stored key) for the records found whose stored key is not
+    the row's (found: row's key → record id)."""
+    name_key = {}
+    for chunk in in_batches(
+        model.objects.order_by(), "pk", sorted(set(found.values())), TARGET_BATCH
+    ):
+        name_key.update(chunk.values_list("pk", "name_key"))
+    return {
+        (kind, key): (kind, name_key[pk])
+        for key, pk in found.items()
+        if name_key.get(pk, key) != key
+    }
 
 
 def count_pairs_among(reports: Iterable[Report]) -> int:
@@ -345,7 +358,7 @@ def _count_sorted(compared: list[tuple]) -> int:
     """count_pairs_among over (type, target, date, precision) of each report, sorted."""
     count = 0
     for i, (type_, target, day, precision) in enumerate(compared):
-        horizon = max(day + datetime.timedelta(days=DAYS), day.replace(month=12, day=31))
+        horizon = _horizon(day)
         # The reports after it, while of its group and near enough (no slice: a copy each).
         for j in range(i + 1, len(compared)):
             other_type, other_target, other_day, other_precision = compared[j]
@@ -366,24 +379,17 @@ def count_candidates_for_rows(plan) -> int:
         return 0
     stored = _stored_keys(rows, plan)
 
-    def reports(some):
-        # Keyed by line alone: counted here, never set beside recorded incidents' ids.
-        for row in some:
-            target = stored.get(row.target_key, row.target_key)
-            yield Report(row.line, row.type, row.occurred_on, row.precision, target)
+    def target(row):  # as the import's incident will have it
+        return stored.get(row.target_key, row.target_key)
 
     # A pair among the rows is never one with a recorded incident; the incidents the file
     # updates are left out of the latter, whichever chunk names them.
     updated = frozenset(row.incident.pk for row in rows if row.action == "update")
     within = None if plan.sees_all else comparable_for(plan.user)
     # The pairs among the rows, over what the comparison needs of each (no report made).
-    compared = [
-        (row.type, stored.get(row.target_key, row.target_key), row.occurred_on, row.precision)
-        for row in rows
-    ]
-    compared.sort()
-    count = _count_sorted(compared)
-    del compared
+    count = _count_sorted(
+        sorted((row.type, target(row), row.occurred_on, row.precision) for row in rows)
+    )
     # By target kind and date: each statement full (it holds one kind), each chunk's days few
     # (its windows made once a chunk).
     for kind in ("defender", "organization"):
@@ -391,7 +397,11 @@ def count_candidates_for_rows(plan) -> int:
             (row for row in rows if row.target_key[0] == kind), key=attrgetter("occurred_on")
         )
         for start in range(0, len(of_kind), NEW_AT_ONCE):
-            new = list(reports(of_kind[start : start + NEW_AT_ONCE]))
+            # Keyed by line alone: counted here, never set beside recorded incidents' ids.
+            new = [
+                Report(row.line, row.type, row.occurred_on, row.precision, target(row))
+                for row in of_kind[start : start + NEW_AT_ONCE]
+            ]
             count += sum(1 for _ in _recorded_pairs(new, updated, within))
     return count
 

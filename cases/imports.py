@@ -299,7 +299,7 @@ class _Shared:
         if self.own is None:
             if not any(cells):  # blank lines before the header
                 return cells
-            names = (fold(cell).replace(" ", "_") for cell in cells)
+            names = map(column_name, cells)
             self.own = frozenset(i for i, name in enumerate(names) if name in OWN_COLUMNS)
         texts, own = self.texts, self.own
         return [cell if i in own else texts.setdefault(cell, cell) for i, cell in enumerate(cells)]
@@ -420,11 +420,16 @@ def _blank(source: BinaryIO) -> bool:
     return True
 
 
+def as_file(data: bytes | BinaryIO) -> BinaryIO:
+    """A file's bytes as a file to read (not copied); a file as it is."""
+    return io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+
+
 def read_table(data: bytes | BinaryIO, file_name: str) -> list[tuple[int, list[str]]]:
     """(line number, cells) for every line of the first sheet or the CSV, header included.
     Raises ImportFileError for a file that cannot be read at all. `data`: the file's bytes,
     or the file itself (opened in binary, seekable), read a block at a time."""
-    source = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    source = as_file(data)
     size = source.seek(0, io.SEEK_END)
     if size > settings.IMPORT_MAX_MEGABYTES * 1024 * 1024:
         raise ImportFileError(
@@ -453,10 +458,15 @@ def read_table(data: bytes | BinaryIO, file_name: str) -> list[tuple[int, list[s
     return rows
 
 
+def column_name(cell: str) -> str:
+    """The template column a header cell names ("Fuente URL" → "fuente_url")."""
+    return fold(cell).replace(" ", "_")
+
+
 def header_columns(header: list[str]) -> list[str]:
     """The template column of each header cell; ImportFileError naming the columns that are
     missing, unknown or repeated."""
-    columns = [fold(cell).replace(" ", "_") for cell in header]
+    columns = [column_name(cell) for cell in header]
     while columns and not columns[-1]:
         columns.pop()
     if len(columns) > XLSX_MAX_COLUMNS:

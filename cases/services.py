@@ -2,7 +2,6 @@
 
 import functools
 import hashlib
-import io
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -533,14 +532,14 @@ def import_batch_prepare(
     file that cannot be read at all, or that has more than `max_rows` rows (nothing is kept
     then). `data`: the file's bytes, or the file itself (opened in binary, seekable; read a
     block at a time, never held whole). With `lock`, planned under the lock imports share,
-    held to the end of the
-    caller's transaction: import_batch_run may then carry out this plan without planning
-    the file again (the command, which plans and imports in one transaction)."""
+    held to the end of the caller's transaction: import_batch_run may then carry out this
+    plan without planning the file again (the command, which plans and imports in one
+    transaction)."""
     if case_status == ImportBatch.CaseStatus.VERIFIED and not (
         trusted or user.has_perm("cases.verify_case")
     ):
         raise ValidationError(_("Only reviewers import cases as verified."), code="permission")
-    source = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    source = imports.as_file(data)
     table = imports.read_table(source, file_name)
     if max_rows is not None and len(table) - 1 > max_rows:
         raise imports.ImportFileError(

@@ -219,6 +219,15 @@ def test_an_organization_merge_from_the_admin(client_for, reviewer, documentalis
     assert client.get("/admin/organizations/organization/similar/").status_code == 200
 
 
+def random_day(rng, first: datetime.date, days: int) -> tuple[datetime.date, str]:
+    """A date among `days` from `first`, most known to the day, some to the month or year
+    only (then the month's or year's first day, as stored)."""
+    precision = rng.choice(["day", "day", "day", "month", "year"])
+    day = first + datetime.timedelta(days=rng.randrange(days))
+    stored = {"day": day, "month": day.replace(day=1), "year": day.replace(month=1, day=1)}
+    return stored[precision], precision
+
+
 @pytest.mark.parametrize("seed, at_once", [(1, 5000), (2, 5000), (3, 5000), (4, 7)])
 def test_the_database_finds_exactly_the_pairs_the_rule_describes(seed, at_once, monkeypatch):
     """The search (a join the database makes) against the rule written out pair by pair:
@@ -235,9 +244,7 @@ def test_the_database_finds_exactly_the_pairs_the_rule_describes(seed, at_once, 
     cases = [CaseFactory(status=status) for status in ("verified", "verified", "retracted")]
     incidents = []
     for _ in range(70):
-        precision = rng.choice(["day", "day", "day", "month", "year"])
-        day = datetime.date(2021, 12, 20) + datetime.timedelta(days=rng.randrange(25))
-        day = {"day": day, "month": day.replace(day=1), "year": day.replace(month=1, day=1)}
+        day, precision = random_day(rng, datetime.date(2021, 12, 20), 25)
         target = rng.choice(
             [{"defender": rng.choice(people)}, {"defender": None, "organization": org}]
         )
@@ -245,7 +252,7 @@ def test_the_database_finds_exactly_the_pairs_the_rule_describes(seed, at_once, 
             IncidentFactory(
                 case=rng.choice(cases),
                 type=rng.choice(["threat", "raid"]),
-                occurred_on=day[precision],
+                occurred_on=day,
                 date_precision=precision,
                 **target,
             )
@@ -295,16 +302,12 @@ def test_pairs_among_a_files_rows_are_counted_as_found(seed):
     rng = random.Random(seed)
     reports = []
     for line in range(400):
-        precision = rng.choice(["day", "day", "day", "month", "year"])
-        day = datetime.date(2020, 12, 1) + datetime.timedelta(days=rng.randrange(400))
-        day = {"day": day, "month": day.replace(day=1), "year": day.replace(month=1, day=1)}
+        day, precision = random_day(rng, datetime.date(2020, 12, 1), 400)
         target = rng.choice(
             [("defender", "ana perez"), ("defender", "luis"), ("organization", "x")]
         )
         reports.append(
-            duplicates.Report(
-                line, rng.choice(["threat", "raid"]), day[precision], precision, target
-            )
+            duplicates.Report(line, rng.choice(["threat", "raid"]), day, precision, target)
         )
     expected = len(duplicates.find_pairs(reports, []))
     assert expected > 100
