@@ -17,6 +17,8 @@ class SecurityEvent(models.Model):
         DEVICE_RESET = "device_reset", _("Second factor reset")
         PERMISSION_CHANGE = "permission_change", _("Permissions changed")
         EXPORT = "export", _("Export")
+        TEAM_CHANGE = "team_change", _("Case team changed")
+        AUDIT_ANCHOR = "audit_anchor", _("Audit chain anchored")
 
     kind = models.CharField(_("event"), max_length=32, choices=Kind)
     user = models.ForeignKey(

@@ -3,6 +3,7 @@ import datetime
 import nested_admin
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -33,13 +34,23 @@ from cases.models import (
     Transfer,
 )
 from organizations.admin import DefenderAdmin, OrganizationAdmin
-from organizations.history import HistoryAdmin, ReadableHistoryContextHelper, VisibleOnlyMixin
+from organizations.admin_base import (
+    RecordAdmin,
+    RecordForm,
+    RecordInlineMixin,
+    ScopedRelatedFilter,
+    VisibleOnlyMixin,
+)
+from organizations.history import ReadableHistoryContextHelper
 from organizations.models import Defender, Organization
 
 
-def case_related_history(case_id: int, user) -> list[dict]:
+def case_related_history(case: Case, user) -> list[dict]:
     """Revisions of a case's incidents, involvements and sources, newest first, each with
-    its readable diff against the previous revision of the same record."""
+    its readable diff against the previous revision of the same record (a source's witness
+    and contact only for the case team)."""
+    case_id = case.pk
+    hidden = {Source: frozenset() if case.is_on_team(user) else SOURCE_TEAM_FIELDS}
     histories = [
         (
             Incident,
@@ -73,7 +84,9 @@ def case_related_history(case_id: int, user) -> list[dict]:
             changes = []
             if previous is not None and previous.id == record.id:
                 delta = record.diff_against(previous, foreign_keys_are_objs=True)
-                helper = ReadableHistoryContextHelper(model, record)
+                helper = ReadableHistoryContextHelper(
+                    model, record, hidden_fields=hidden.get(model, frozenset())
+                )
                 changes = helper.context_for_delta_changes(delta)
             rows.append(
                 {
@@ -209,19 +222,6 @@ class CaseMonthFilter(MonthFilter):
     incident_path = "case_id"
 
 
-def changes_since(model, pk: int, version: int) -> list[str]:
-    """What others saved on a record after `version`, one readable line per revision."""
-    records = list(model.history.filter(id=pk, version__gte=version).order_by("history_id"))
-    lines = []
-    for previous, record in zip(records, records[1:], strict=False):
-        delta = record.diff_against(previous, foreign_keys_are_objs=True)
-        changes = ReadableHistoryContextHelper(model, record).context_for_delta_changes(delta)
-        shown = "; ".join(f"{c['field']}: {c['old']} → {c['new']}" for c in changes) or "—"
-        when = date_format(timezone.localtime(record.history_date), "SHORT_DATETIME_FORMAT")
-        lines.append(f"{record.history_user or '—'} ({when}): {shown}")
-    return lines
-
-
 class PreloadedAutocomplete(AutocompleteSelect):
     """An autocomplete that shows its current value from the object the form already holds
     (select_related / prefetch), not with one query per widget: a case with 50 incidents and
@@ -281,49 +281,13 @@ class PrefetchedInlineFormSet(nested_admin.formsets.NestedInlineFormSet):
         return self._queryset
 
 
-class VersionedForm(forms.ModelForm):
-    """Carries the version the user loaded; saving over a newer one is refused with what
-    changed meanwhile, so nothing is silently overwritten."""
-
-    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["loaded_version"].initial = self.instance.version
-
-    def clean(self):
-        cleaned = super().clean()
-        loaded = cleaned.get("loaded_version")
-        if self.instance.pk is None:
-            return cleaned
-        if loaded is None:
-            raise ValidationError(
-                _("The form came without the version you loaded: reload the page."), code="stale"
-            )
-        model = type(self.instance)
-        current = model.objects.filter(pk=self.instance.pk).values_list("version", flat=True)
-        current = current.first()
-        if current is not None and current != loaded:
-            message = _(
-                "Someone else saved this %(record)s while you were editing it, so your changes "
-                "were not saved. Reload the page to see the current version, then apply your "
-                "changes again. Changed meanwhile: %(changes)s"
-            ) % {
-                "record": model._meta.verbose_name,
-                "changes": " | ".join(changes_since(model, self.instance.pk, loaded)) or "—",
-            }
-            raise ValidationError(message, code="stale")
-        self.instance.version = loaded  # the services compare it again, under a row lock
-        return cleaned
-
-
-class CaseForm(VersionedForm):
+class CaseForm(RecordForm):
     class Meta:
         model = Case
         fields = (*Case.EDITABLE_FIELDS, "team")
 
 
-class IncidentForm(PreloadedFormMixin, VersionedForm):
+class IncidentForm(PreloadedFormMixin, RecordForm):
     class Meta:
         model = Incident
         fields = (
@@ -339,15 +303,12 @@ class IncidentForm(PreloadedFormMixin, VersionedForm):
             "duplicate_of",
         )
 
-    def save(self, commit=True):
-        incident = super().save(commit=False)
-        if commit:
-            # The history's user comes from the request (HistoryRequestMiddleware).
-            services.incident_save(incident=incident, user=None)
-        return incident
+    def save_record(self, obj):
+        # The history's user comes from the request (HistoryRequestMiddleware).
+        services.incident_save(incident=obj, user=None)
 
 
-class SourceForm(forms.ModelForm):
+class SourceForm(RecordForm):
     class Meta:
         model = Source
         fields = (
@@ -363,21 +324,19 @@ class SourceForm(forms.ModelForm):
             "contact",
         )
 
-    def save(self, commit=True):
-        source = super().save(commit=False)
-        services.source_fingerprint(source)
-        if commit:
-            source.save()
-        return source
+    def save_record(self, obj):
+        services.source_save(source=obj, user=None)
 
 
-class InvolvementForm(PreloadedFormMixin, forms.ModelForm):
+class InvolvementForm(PreloadedFormMixin, RecordForm):
     class Meta:
         model = Involvement
         fields = ("perpetrator", "role")
 
 
-class InvolvementInline(PreloadedWidgetsMixin, CaseLockMixin, nested_admin.NestedTabularInline):
+class InvolvementInline(
+    RecordInlineMixin, PreloadedWidgetsMixin, CaseLockMixin, nested_admin.NestedTabularInline
+):
     model = Involvement
     form = InvolvementForm
     formset = PrefetchedInlineFormSet
@@ -410,7 +369,11 @@ class DuplicateMarkingMixin:
 
 
 class IncidentInline(
-    PreloadedWidgetsMixin, DuplicateMarkingMixin, CaseLockMixin, nested_admin.NestedStackedInline
+    RecordInlineMixin,
+    PreloadedWidgetsMixin,
+    DuplicateMarkingMixin,
+    CaseLockMixin,
+    nested_admin.NestedStackedInline,
 ):
     model = Incident
     form = IncidentForm
@@ -418,7 +381,7 @@ class IncidentInline(
     can_delete = False  # an incident is marked duplicate or its case retracted, never deleted
     autocomplete_fields = ("defender", "organization", "duplicate_of")
     fieldsets = (
-        (None, {"fields": ("type", ("occurred_on", "date_precision"), "loaded_version")}),
+        (None, {"fields": ("type", ("occurred_on", "date_precision"))}),
         (_("Who was attacked (one only)"), {"fields": (("defender", "organization"),)}),
         (None, {"fields": (("state", "municipality"), "description", "duplicate_of")}),
     )
@@ -445,7 +408,12 @@ class IncidentInline(
         )
 
 
-class SourceInline(VisibleOnlyMixin, CaseLockMixin, nested_admin.NestedStackedInline):
+SOURCE_TEAM_FIELDS = frozenset({"witness", "contact"})
+
+
+class SourceInline(
+    RecordInlineMixin, VisibleOnlyMixin, CaseLockMixin, nested_admin.NestedStackedInline
+):
     model = Source
 
     form = SourceForm
@@ -458,9 +426,21 @@ class SourceInline(VisibleOnlyMixin, CaseLockMixin, nested_admin.NestedStackedIn
         (_("Protected (encrypted)"), {"classes": ("collapse",), "fields": ("witness", "contact")}),
     )
 
+    def get_fieldsets(self, request, obj=None):
+        # Witness and contact: the case team's and coordinators' only (left out of the form
+        # too, so a post cannot change them), whatever the source's own flag.
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or obj.is_on_team(request.user):
+            return fieldsets
+        return [
+            (name, options)
+            for name, options in fieldsets
+            if not SOURCE_TEAM_FIELDS & set(flatten_fieldsets([(name, options)]))
+        ]
+
 
 @admin.register(Case)
-class CaseAdmin(VisibleOnlyMixin, CaseLockMixin, HistoryAdmin, nested_admin.NestedModelAdmin):
+class CaseAdmin(VisibleOnlyMixin, CaseLockMixin, RecordAdmin, nested_admin.NestedModelAdmin):
     form = CaseForm
     list_display = ("title", "status", "confidentiality", "state", "incident_count", "updated_at")
     list_filter = (
@@ -469,12 +449,12 @@ class CaseAdmin(VisibleOnlyMixin, CaseLockMixin, HistoryAdmin, nested_admin.Nest
         "state",
         "incidents__type",
         CaseMonthFilter,
-        ("import_batch", admin.RelatedOnlyFieldListFilter),
+        ("import_batch", ScopedRelatedFilter),
     )
     search_fields = ("title", "summary", "place")
     readonly_fields = ("status", "created_by", "created_at", "updated_by", "updated_at")
     fieldsets = (
-        (None, {"fields": ("title", "summary", ("state", "place"), "loaded_version")}),
+        (None, {"fields": ("title", "summary", ("state", "place"))}),
         (_("Workflow"), {"fields": (("status", "confidentiality"), "team")}),
         (
             _("Record"),
@@ -494,7 +474,7 @@ class CaseAdmin(VisibleOnlyMixin, CaseLockMixin, HistoryAdmin, nested_admin.Nest
         case = self._visible_object(request, object_id)
         context = dict(extra_context or {})
         if self.has_view_or_change_permission(request, case):
-            context["related_history"] = case_related_history(case.pk, request.user)
+            context["related_history"] = case_related_history(case, request.user)
         return super().history_view(request, object_id, extra_context=context)
 
     def get_queryset(self, request):
@@ -504,6 +484,13 @@ class CaseAdmin(VisibleOnlyMixin, CaseLockMixin, HistoryAdmin, nested_admin.Nest
         # Meta.ordering does not apply to a GROUP BY query: say it (autocomplete pages on it).
         return visible.annotate(_incident_count=incidents).order_by(*Case._meta.ordering, "pk")
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        # The team is granted by coordinators, never taken: others only read it.
+        if request.user.has_perm("cases.change_case_team"):
+            return fields
+        return (*fields, "team")
+
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "team":
             kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True)
@@ -511,9 +498,14 @@ class CaseAdmin(VisibleOnlyMixin, CaseLockMixin, HistoryAdmin, nested_admin.Nest
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def save_related(self, request, form, formsets, change):
+        # The team through its services, which log every change in the security log.
+        team = form.cleaned_data.pop("team", None)
         super().save_related(request, form, formsets, change)
+        case = form.instance
+        if team is not None:
+            services.case_team_set(case=case, members=team, by=request.user, request=request)
         if not change:
-            form.instance.team.add(request.user)  # whoever records a case is on its team
+            services.case_team_join_as_recorder(case=case, user=request.user, request=request)
 
     @admin.display(description=_("incidents"), ordering="_incident_count")
     def incident_count(self, case):
@@ -567,7 +559,7 @@ class IncidentAdmin(
     NameSearchMixin,
     DuplicateMarkingMixin,
     CaseLockMixin,
-    HistoryAdmin,
+    RecordAdmin,
     nested_admin.NestedModelAdmin,
 ):
     form = IncidentForm
@@ -579,15 +571,16 @@ class IncidentAdmin(
         "state",
         "date_precision",
         MonthFilter,
-        # All batches (a short table), not "those used": that would scan every incident.
-        "import_batch",
+        # The batches the user may see (a short table), not "those used": that would scan
+        # every incident.
+        ("import_batch", ScopedRelatedFilter),
     )
     list_select_related = ("case", "defender", "organization")
     ordering = ("-occurred_on", "-id")
     search_fields = ("defender__full_name", "organization__name", "case__title", "description")
     autocomplete_fields = ("case", "defender", "organization", "duplicate_of")
     fieldsets = (
-        (None, {"fields": ("case", "type", ("occurred_on", "date_precision"), "loaded_version")}),
+        (None, {"fields": ("case", "type", ("occurred_on", "date_precision"))}),
         (_("Who was attacked (one only)"), {"fields": (("defender", "organization"),)}),
         (None, {"fields": (("state", "municipality"), "description", "duplicate_of")}),
     )
@@ -623,13 +616,13 @@ class IncidentAdmin(
         services.incident_save(incident=obj, user=request.user)
 
 
-class TransferInline(nested_admin.NestedTabularInline):
+class TransferInline(RecordInlineMixin, nested_admin.NestedTabularInline):
     model = Transfer
     extra = 0
     fields = ("moved_on", "place", "note")
 
 
-class DetentionInline(nested_admin.NestedStackedInline):
+class DetentionInline(RecordInlineMixin, nested_admin.NestedStackedInline):
     """On its arbitrary-detention incident."""
 
     model = Detention
@@ -649,17 +642,20 @@ class DetentionInline(nested_admin.NestedStackedInline):
     inlines = (TransferInline,)
 
     def get_fieldsets(self, request, obj=None):
-        return without_health_notes(super().get_fieldsets(request, obj), request)
+        # obj: the incident the detention belongs to.
+        case = obj.case if obj is not None else None
+        return without_health_notes(super().get_fieldsets(request, obj), request, case)
 
 
-def without_health_notes(fieldsets, request):
-    """Health notes are for the legal team only (the fieldset, and so the form, drop them)."""
-    if request.user.has_perm("cases.follow_detentions"):
+def without_health_notes(fieldsets, request, case: Case | None):
+    """Health notes are for the case team and coordinators only (the fieldset, and so the
+    form, drop them); whoever records a new detention may enter them."""
+    if case is None or case.is_on_team(request.user):
         return fieldsets
     return [(name, opts) for name, opts in fieldsets if "health_notes" not in opts["fields"]]
 
 
-class HearingInline(admin.TabularInline):
+class HearingInline(RecordInlineMixin, admin.TabularInline):
     model = Hearing
     extra = 1
     can_delete = False
@@ -674,7 +670,7 @@ class HearingInline(admin.TabularInline):
     )
 
 
-class LegalActionInline(admin.TabularInline):
+class LegalActionInline(RecordInlineMixin, admin.TabularInline):
     model = LegalAction
     extra = 0
     can_delete = False
@@ -682,7 +678,7 @@ class LegalActionInline(admin.TabularInline):
 
 
 @admin.register(Proceeding)
-class ProceedingAdmin(VisibleOnlyMixin, NameSearchMixin, HistoryAdmin):
+class ProceedingAdmin(VisibleOnlyMixin, NameSearchMixin, RecordAdmin):
     list_display = ("court", "stage", "pretrial_detention_since", "deferrals", "lawyer")
     list_filter = ("stage", "charges")
     search_fields = ("court", "judge", "defendants__full_name")
@@ -715,7 +711,7 @@ class ProceedingAdmin(VisibleOnlyMixin, NameSearchMixin, HistoryAdmin):
             fields.remove("case_file_number")  # the legal team's only
         return fields
 
-    def history_hidden_fields(self, request):
+    def history_hidden_fields(self, request, obj):
         if request.user.has_perm("cases.view_case_file_number"):
             return frozenset()
         return frozenset({"case_file_number"})
@@ -726,9 +722,7 @@ class ProceedingAdmin(VisibleOnlyMixin, NameSearchMixin, HistoryAdmin):
 
 
 @admin.register(Detention)
-class DetentionAdmin(
-    VisibleOnlyMixin, NameSearchMixin, HistoryAdmin, nested_admin.NestedModelAdmin
-):
+class DetentionAdmin(VisibleOnlyMixin, NameSearchMixin, RecordAdmin, nested_admin.NestedModelAdmin):
     """The legal team edits detentions here (the incident itself may be read-only to them)."""
 
     list_display = ("__str__", "status", "place_of_detention", "days", "lawyer")
@@ -743,10 +737,11 @@ class DetentionAdmin(
         return ("incident",) if obj is not None else ()
 
     def get_fieldsets(self, request, obj=None):
-        return without_health_notes(super().get_fieldsets(request, obj), request)
+        case = obj.incident.case if obj is not None else None
+        return without_health_notes(super().get_fieldsets(request, obj), request, case)
 
-    def history_hidden_fields(self, request):
-        if request.user.has_perm("cases.follow_detentions"):
+    def history_hidden_fields(self, request, obj):
+        if obj.incident.case.is_on_team(request.user):
             return frozenset()
         return frozenset({"health_notes"})
 

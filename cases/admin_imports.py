@@ -18,7 +18,7 @@ from accounts.models import SecurityEvent
 from accounts.services import security_event_record
 from cases import imports, services
 from cases.models import DuplicatePair, ImportBatch, Incident
-from organizations.history import HistoryAdmin, VisibleOnlyMixin
+from organizations.admin_base import RecordAdmin, VisibleOnlyMixin
 
 PREVIEW_ROWS = 200
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -79,7 +79,7 @@ class RetractForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("Why"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class ImportBatchAdmin(HistoryAdmin):
+class ImportBatchAdmin(VisibleOnlyMixin, RecordAdmin):
     list_display = (
         "origin",
         "file_name",
@@ -112,15 +112,6 @@ class ImportBatchAdmin(HistoryAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-    def get_queryset(self, request):
-        # A batch's origin, file name and counts say whose data it holds: its uploader's,
-        # coordinators' and (to retract it) reviewers' business only.
-        queryset = super().get_queryset(request)
-        user = request.user
-        if user.has_perm("cases.view_all_cases") or user.has_perm("cases.retract_importbatch"):
-            return queryset
-        return queryset.filter(created_by=request.user)
 
     def add_view(self, request, form_url="", extra_context=None):
         return redirect("admin:cases_importbatch_upload")
@@ -405,7 +396,7 @@ class DecisionForm(forms.Form):
     reason = forms.CharField(required=False, max_length=500)
 
 
-class DuplicatePairAdmin(VisibleOnlyMixin, HistoryAdmin):
+class DuplicatePairAdmin(VisibleOnlyMixin, RecordAdmin):
     list_display = ("pair", "type", "status", "detected_at", "decided_by")
     list_filter = ("status", "first__type")
     list_select_related = (

@@ -1138,8 +1138,8 @@ def _pseudonym_index(defenders) -> dict[str, set[int]]:
         defenders.filter(merged_into__isnull=False).order_by().values_list("id", "merged_into_id")
     )
     protected = defenders.filter(identity_protected=True).order_by()
-    for pk, public_id in protected.values_list("id", "public_id"):
-        index[Defender.pseudonym_code(public_id)].add(survivor_id(pk, merged_into))
+    for pk, key in protected.values_list("id", "pseudonym_key"):
+        index[Defender.pseudonym_code(key)].add(survivor_id(pk, merged_into))
     return index
 
 
@@ -1151,7 +1151,7 @@ def _resolve_pseudonym(row: Row, incident, pseudonyms: dict[str, set[int]], plan
     if (
         current is not None
         and current.identity_protected
-        and Defender.pseudonym_code(current.public_id) == row.pseudonym
+        and Defender.pseudonym_code(current.pseudonym_key) == row.pseudonym
     ):
         found = {current.merged_into_id or current.pk}
     else:

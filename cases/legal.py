@@ -160,10 +160,13 @@ def timeline(detention: Detention) -> list[Event]:
 
 
 def calendar_hearings(user):
-    """Hearings of the court cases this lawyer follows (or of detentions they follow)."""
-    followed = Proceeding.objects.filter(
-        Q(lawyer=user) | Q(incidents__detention__lawyer=user)
-    ).values("pk")
+    """Hearings of the court cases this lawyer follows (or of detentions they follow), among
+    those they may see: following a court case does not open a restricted case to them."""
+    followed = (
+        Proceeding.objects.visible_to(user)
+        .filter(Q(lawyer=user) | Q(incidents__detention__lawyer=user))
+        .values("pk")
+    )
     return (
         Hearing.objects.filter(proceeding__in=followed)
         .select_related("proceeding")

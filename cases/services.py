@@ -17,35 +17,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import SecurityEvent
+from accounts.services import security_event_record
 from cases import duplicates, imports
 from cases.models import Case, DuplicatePair, ImportBatch, Incident, Involvement, Source
 from organizations.audit import bulk_create_with_history
 from organizations.models import Defender, Organization, Perpetrator
-from organizations.services import record_save
-
-
-class StaleEditError(ValidationError):
-    """Someone saved the record after this copy of it was loaded."""
-
-
-def version_bump(obj: Case | Incident) -> None:
-    """Refuse to save a copy older than the stored record (no lost updates); else raise its
-    version. Locks the row until the end of the transaction."""
-    if obj.pk is None:
-        return
-    stored = type(obj).objects.select_for_update().values_list("version", flat=True)
-    current = stored.get(pk=obj.pk)
-    if current != obj.version:
-        raise StaleEditError(
-            _(
-                "Someone else saved this record (version %(current)d) after you opened it "
-                "(version %(yours)d). Your changes were not saved: reload the page and apply "
-                "them again."
-            )
-            % {"current": current, "yours": obj.version},
-            code="stale",
-        )
-    obj.version = current + 1
+from organizations.services import (  # noqa: F401  (StaleEditError: the admin catches it)
+    StaleEditError,
+    protection_turned_on,
+    record_save,
+)
 
 
 def file_sha256(file: File) -> str:
@@ -66,8 +48,7 @@ def case_save(*, case: Case, user: AbstractBaseUser, reason: str = "") -> Case:
         case.created_by = user
     else:
         # Never write `status` from a form: a colleague may have moved the case meanwhile.
-        update_fields = [*Case.EDITABLE_FIELDS, "updated_by", "updated_at", "version"]
-    version_bump(case)
+        update_fields = [*Case.EDITABLE_FIELDS, "updated_by", "updated_at"]
     case.updated_by = user
     record_save(case, user=user, reason=reason, update_fields=update_fields)
     return case
@@ -88,8 +69,52 @@ def case_create(
         title=title, summary=summary, confidentiality=confidentiality, state=state, place=place
     )
     case_save(case=case, user=user, reason=reason)
-    case.team.add(user)  # whoever records a case is on its team
+    case_team_join_as_recorder(case=case, user=user)
     return case
+
+
+def _team_change(case: Case, *, add=(), remove=(), by: AbstractBaseUser, request=None) -> None:
+    case._history_user = by  # the team's history names who changed it
+    if remove:
+        case.team.remove(*remove)
+    if add:
+        case.team.add(*add)
+    if add or remove:
+        security_event_record(
+            kind=SecurityEvent.Kind.TEAM_CHANGE,
+            request=request,
+            user=by,
+            case=str(case.public_id),
+            added=sorted(user.get_username() for user in add),
+            removed=sorted(user.get_username() for user in remove),
+        )
+
+
+@transaction.atomic
+def case_team_set(
+    *, case: Case, members: Iterable[AbstractBaseUser], by: AbstractBaseUser, request=None
+) -> None:
+    """Who is on the case team: granted by coordinators only (cases.change_case_team), never
+    taken by anyone for themselves. Every change is in the security log and the case's
+    history."""
+    if not by.has_perm("cases.change_case_team"):
+        raise ValidationError(_("Only a coordinator changes a case's team."), code="permission")
+    wanted = {user.pk: user for user in members}
+    current = {user.pk: user for user in case.team.all()}
+    _team_change(
+        case,
+        add=[wanted[pk] for pk in sorted(wanted.keys() - current.keys())],
+        remove=[current[pk] for pk in sorted(current.keys() - wanted.keys())],
+        by=by,
+        request=request,
+    )
+
+
+@transaction.atomic
+def case_team_join_as_recorder(*, case: Case, user: AbstractBaseUser, request=None) -> None:
+    """Whoever records a case is on its team (logged like any team change)."""
+    if not case.team.filter(pk=user.pk).exists():
+        _team_change(case, add=[user], by=user, request=request)
 
 
 @transaction.atomic
@@ -146,7 +171,6 @@ def incident_save(
 ) -> Incident:
     """Create or update one incident, refusing a stale copy (its perpetrators are saved
     with it by the admin)."""
-    version_bump(incident)
     record_save(incident, user=user, reason=reason)
     duplicates_flag(incident_ids=[incident.pk], user=user)
     return incident
@@ -197,12 +221,12 @@ def case_transition(*, case: Case, user: AbstractBaseUser, status: str, reason: 
         raise ValidationError(problem, code="invalid_transition")
     locked.status = status
     locked.updated_by = user
-    locked.version += 1  # an edit form opened before the move is now stale
+    # Its version is raised: an edit form opened before the move is now stale.
     record_save(
         locked,
         user=user,
         reason=reason or _("Status: %(status)s") % {"status": Case.Status(status).label},
-        update_fields=["status", "updated_by", "updated_at", "version"],
+        update_fields=["status", "updated_by", "updated_at"],
     )
     case.status, case.updated_by, case.updated_at = locked.status, user, locked.updated_at
     case.version = locked.version
@@ -236,12 +260,11 @@ def incident_mark_duplicate(
     # Lock the original too: its case must not leave the counted statuses meanwhile.
     Case.objects.select_for_update().get(pk=original.case_id)
     incident.duplicate_of = original
-    incident.version += 1
     record_save(
         incident,
         user=user,
         reason=reason or _("Duplicate of incident %(id)s") % {"id": original.public_id},
-        update_fields=["duplicate_of", "updated_at", "version"],
+        update_fields=["duplicate_of", "updated_at"],
     )
     return incident
 
@@ -255,12 +278,11 @@ def incident_unmark_duplicate(
     if incident.duplicate_of_id is None:
         return incident
     incident.duplicate_of = None
-    incident.version += 1
     record_save(
         incident,
         user=user,
         reason=reason or _("No longer marked as a duplicate"),
-        update_fields=["duplicate_of", "updated_at", "version"],
+        update_fields=["duplicate_of", "updated_at"],
     )
     return incident
 
@@ -377,15 +399,12 @@ def _merge_check(survivor, merged) -> None:
         raise ValidationError(_("One of them was already merged into another record."))
 
 
-def _repoint(objects, field: str, survivor, *, user, reason, versioned=False) -> list[int]:
+def _repoint(objects, field: str, survivor, *, user, reason, timestamped=False) -> list[int]:
     """Point each object's `field` at `survivor`, one audited save each."""
     changed = []
     for obj in objects:
         setattr(obj, field, survivor)
-        update_fields = [field]
-        if versioned:
-            obj.version += 1
-            update_fields += ["updated_at", "version"]
+        update_fields = [field, "updated_at"] if timestamped else [field]
         record_save(obj, user=user, reason=reason, update_fields=update_fields)
         changed.append(obj.pk)
     return changed
@@ -405,14 +424,14 @@ def defender_merge(
     # merged one, kept for the history, would otherwise tie a real name to a pseudonym.
     protected = survivor.identity_protected or merged.identity_protected
     if protected:
-        # Public ids are pseudonym codes: a history reason naming both would tie them too.
+        # A history reason naming both ids would tie the protected record to the named one.
         reason = reason or _("Merged with another record of the same person (identity protected)")
     reason = reason or _("Defender %(merged)s merged into %(survivor)s") % {
         "merged": merged.public_id,
         "survivor": survivor.public_id,
     }
     incidents = Incident.objects.select_for_update().filter(defender=merged)
-    moved = _repoint(incidents, "defender", survivor, user=user, reason=reason, versioned=True)
+    moved = _repoint(incidents, "defender", survivor, user=user, reason=reason, timestamped=True)
     _repoint(merged.memberships.all(), "defender", survivor, user=user, reason=reason)
     # Records merged into `merged` before lead straight to the survivor: no chains of merges.
     for proceeding in merged.proceedings.all():
@@ -421,23 +440,21 @@ def defender_merge(
         proceeding.defendants.add(survivor)
     survivor.identity_protected = protected
     survivor.known_as = survivor.known_as or merged.known_as
-    record_save(
-        survivor,
-        user=user,
-        reason=reason,
-        update_fields=["identity_protected", "known_as", "updated_at"],
-    )
+    update_fields = ["identity_protected", "known_as", "updated_at"]
+    if protection_turned_on(survivor):
+        survivor.pseudonym_key = uuid.uuid4()  # as defender_save does
+        update_fields.append("pseudonym_key")
+    record_save(survivor, user=user, reason=reason, update_fields=update_fields)
     # Records merged into `merged` before lead straight to the survivor: no chains of merges.
     earlier = Defender.objects.select_for_update().filter(merged_into=merged).order_by("pk")
     for record in [merged, *earlier]:
         record.merged_into = survivor
+        update_fields = ["merged_into", "identity_protected", "updated_at"]
         record.identity_protected = record.identity_protected or protected
-        record_save(
-            record,
-            user=user,
-            reason=reason,
-            update_fields=["merged_into", "identity_protected", "updated_at"],
-        )
+        if protection_turned_on(record):
+            record.pseudonym_key = uuid.uuid4()
+            update_fields.append("pseudonym_key")
+        record_save(record, user=user, reason=reason, update_fields=update_fields)
     duplicates_flag(incident_ids=moved, user=user, reason=reason)
     return survivor
 
@@ -456,7 +473,9 @@ def organization_merge(
         "survivor": survivor.public_id,
     }
     incidents = Incident.objects.select_for_update().filter(organization=merged)
-    moved = _repoint(incidents, "organization", survivor, user=user, reason=reason, versioned=True)
+    moved = _repoint(
+        incidents, "organization", survivor, user=user, reason=reason, timestamped=True
+    )
     _repoint(merged.memberships.all(), "organization", survivor, user=user, reason=reason)
     survivor.acronym = survivor.acronym or merged.acronym
     record_save(survivor, user=user, reason=reason, update_fields=["acronym", "updated_at"])
@@ -803,7 +822,6 @@ def _import_update(row, plan: imports.Plan, *, user, reason: str) -> int:
     incident.municipality, incident.description = row.get("municipio"), row.get("descripcion")
     incident.defender_id = target if kind == "defender" else None
     incident.organization_id = target if kind == "organization" else None
-    incident.version += 1
     record_save(incident, user=user, reason=reason)
     if row.keep_perpetrators:  # the file has no perpetrator column
         return incident.pk
@@ -859,12 +877,8 @@ def import_batch_retract(*, batch: ImportBatch, user: AbstractBaseUser, reason: 
         if case.status == Case.Status.RETRACTED:
             continue
         case.status, case.updated_by = Case.Status.RETRACTED, user
-        case.version += 1
         record_save(
-            case,
-            user=user,
-            reason=text,
-            update_fields=["status", "updated_by", "updated_at", "version"],
+            case, user=user, reason=text, update_fields=["status", "updated_by", "updated_at"]
         )
     batch.status, batch.retracted_by = ImportBatch.Status.RETRACTED, user
     batch.retracted_at, batch.retraction_reason = timezone.now(), reason

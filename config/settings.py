@@ -19,6 +19,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "django-insecure-development-only-set-SECRET_KEY-in-production"  # nosec B105
 # Used only when FIELD_ENCRYPTION_KEYS is unset; refused the same way when DEBUG is off.
 DEV_FIELD_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQtb25seS1maWVsZC1rZXktMDAwMDA="
+# Used only when AUDIT_CHAIN_KEYS is unset; refused the same way when DEBUG is off.
+DEV_AUDIT_CHAIN_KEY = "development-only-audit-chain-key-set-AUDIT_CHAIN_KEYS"  # nosec B105
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -93,6 +95,18 @@ def env_fernet_keys(name: str, default: list[str]) -> list[str]:
     return keys
 
 
+def env_secrets(name: str, default: list[str], *, min_length: int = 32) -> list[str]:
+    """Secret keys, newest first, each at least `min_length` characters."""
+    keys = env_list(name, default)
+    for position, key in enumerate(keys, start=1):
+        if len(key) < min_length:
+            raise ImproperlyConfigured(
+                f"{name}: key {position} is shorter than {min_length} characters. Make one "
+                "with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+    return keys
+
+
 def env_database(name: str, default: str) -> dict:
     url = env_str(name, default)
     try:
@@ -127,6 +141,13 @@ SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 # Encrypts the most sensitive fields (contact data, witness identity). Not SECRET_KEY:
 # rotating one must not touch the other. Comma-separated, newest first.
 FIELD_ENCRYPTION_KEYS = env_fernet_keys("FIELD_ENCRYPTION_KEYS", [DEV_FIELD_ENCRYPTION_KEY])
+# Keys the audit chain's HMAC is made with (organizations.audit), kept out of the database so
+# that whoever can write to it cannot rewrite the history unseen. Comma-separated, newest
+# first: the first chains new rows, all verify old ones.
+AUDIT_CHAIN_KEYS = env_secrets("AUDIT_CHAIN_KEYS", [DEV_AUDIT_CHAIN_KEY])
+# Each anchor of the chain's heads (verify_audit) is also appended here, one JSON line each,
+# when set: a file on another disk or a mount that the database's users cannot write.
+AUDIT_ANCHOR_FILE = env_str("AUDIT_ANCHOR_FILE", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

@@ -4,7 +4,7 @@ from django.db.models import OuterRef, Subquery
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from organizations.history import HistoryAdmin, VisibleOnlyMixin
+from organizations.admin_base import RecordAdmin, RecordInlineMixin, VisibleOnlyMixin
 from organizations.models import (
     Ally,
     ApiKey,
@@ -14,18 +14,18 @@ from organizations.models import (
     Organization,
     Perpetrator,
 )
-from organizations.services import api_key_create, api_key_revoke
+from organizations.services import api_key_create, api_key_revoke, defender_save
 
 
 @admin.register(Organization)
-class OrganizationAdmin(HistoryAdmin):
+class OrganizationAdmin(RecordAdmin):
     list_display = ("name", "acronym", "kind", "state")
     list_filter = ("kind", "state")
     search_fields = ("name", "acronym")
     fields = ("name", "acronym", "kind", "state", "website")
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(RecordInlineMixin, admin.TabularInline):
     model = Membership
     extra = 1
     can_delete = False  # a membership that ended gets its end date
@@ -35,8 +35,11 @@ class MembershipInline(admin.TabularInline):
     verbose_name_plural = _("memberships in organizations")
 
 
+CONTACT_FIELDS = frozenset({"phone", "email", "address"})
+
+
 @admin.register(Defender)
-class DefenderAdmin(VisibleOnlyMixin, HistoryAdmin):
+class DefenderAdmin(VisibleOnlyMixin, RecordAdmin):
     list_display = ("full_name", "known_as", "gender", "state", "identity_protected")
     list_filter = ("state", "gender", "profiles", "identity_protected")
     search_fields = ("full_name", "known_as")
@@ -54,9 +57,29 @@ class DefenderAdmin(VisibleOnlyMixin, HistoryAdmin):
     }
     inlines = (MembershipInline,)
 
+    def get_fieldsets(self, request, obj=None):
+        # Contact details: the case teams' and coordinators' only (left out of the form too,
+        # so a post cannot change them).
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or obj.contact_visible_to(request.user):
+            return fieldsets
+        return [
+            (name, opts) for name, opts in fieldsets if not CONTACT_FIELDS & set(opts["fields"])
+        ]
+
+    def history_hidden_fields(self, request, obj):
+        # The pseudonym key would tie the pseudonym to the name: never shown.
+        hidden = {"pseudonym_key"}
+        if not obj.contact_visible_to(request.user):
+            hidden |= CONTACT_FIELDS
+        return frozenset(hidden)
+
+    def save_model(self, request, obj, form, change):
+        defender_save(defender=obj, user=request.user)
+
 
 @admin.register(Perpetrator)
-class PerpetratorAdmin(HistoryAdmin):
+class PerpetratorAdmin(RecordAdmin):
     list_display = ("name", "acronym", "category", "kind", "parent")
     list_filter = ("category", "kind")
     list_select_related = ("parent",)
@@ -65,7 +88,7 @@ class PerpetratorAdmin(HistoryAdmin):
     fields = ("name", "acronym", "category", "kind", "parent")
 
 
-class ApiKeyInline(admin.TabularInline):
+class ApiKeyInline(RecordInlineMixin, admin.TabularInline):
     """The ally's keys, read-only here: create one with "Add API key", revoke from its list."""
 
     model = ApiKey
@@ -80,7 +103,7 @@ class ApiKeyInline(admin.TabularInline):
 
 
 @admin.register(Ally)
-class AllyAdmin(HistoryAdmin):
+class AllyAdmin(RecordAdmin):
     list_display = ("name", "contact_name", "active", "created_at")
     list_filter = ("active",)
     search_fields = ("name", "contact_name")
@@ -97,7 +120,7 @@ class ApiKeyCreateForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(HistoryAdmin):
+class ApiKeyAdmin(RecordAdmin):
     """Keys are created here (the secret is shown once, on the page that follows) and
     revoked with the list action. Nothing else about a key changes."""
 

@@ -9,16 +9,39 @@ queryset, which refuses them; write through the services instead.
 import datetime
 import functools
 import hashlib
+import hmac
 import json
 import uuid
 
+from django.conf import settings
 from django.db import connection, connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 class AuditBypassError(RuntimeError):
     pass
+
+
+class Versioned(models.Model):
+    """A record people edit: every save raises its version, and a save of an older copy is
+    refused (organizations.services.record_save), so nobody silently overwrites a colleague."""
+
+    version = models.PositiveIntegerField(
+        gettext_lazy("version"),
+        default=1,
+        editable=False,
+        help_text=gettext_lazy("Raised by every save."),
+    )
+
+    class Meta:
+        abstract = True
+
+
+def is_versioned(model) -> bool:
+    """Whether `model` (a class or an instance) is a Versioned record."""
+    return issubclass(model if isinstance(model, type) else type(model), Versioned)
 
 
 class AuditedQuerySet(models.QuerySet):
@@ -56,16 +79,57 @@ def _canonical(value):
     return value
 
 
+def chain_keys() -> list[bytes]:
+    """AUDIT_CHAIN_KEYS, newest first: the first chains new rows, all verify old ones."""
+    return [key.encode() for key in settings.AUDIT_CHAIN_KEYS]
+
+
+def _newest_hash(model) -> str:
+    rows = model._default_manager.order_by(f"-{model._meta.pk.attname}")
+    return rows.values_list("history_hash", flat=True).first() or ""
+
+
+class ChainedHistoryQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Chains the rows as save() would, in one table lock: simple-history writes a
+        many-to-many field's history rows (a case's team, a court case's defendants) this
+        way."""
+        objs = list(objs)
+        if not objs:
+            return objs
+        model = self.model
+        with transaction.atomic(using=self.db):
+            _lock_history_table(model._meta.db_table)
+            previous = _newest_hash(model)
+            for obj in objs:
+                obj.history_previous_hash = previous
+                obj.history_hash = previous = obj.chain_hash(previous)
+            created = super().bulk_create(objs, *args, **kwargs)
+            _refuse_unordered([obj.pk for obj in created])
+        return created
+
+
+def _refuse_unordered(ids: list) -> None:
+    # The chain is read in key order: the database must have numbered the rows in the order
+    # they were chained, or the write is refused (and rolled back).
+    if None in ids or ids != sorted(ids) or len(set(ids)) != len(ids):
+        raise AuditBypassError("History rows were not numbered in order: batch refused.")
+
+
 class ChainedHistory(models.Model):
-    """Base of every history model: each row carries a SHA-256 over its values and the
-    previous row's hash, so a changed, removed or inserted row breaks the chain
-    (`python manage.py verify_audit`). Values are hashed decrypted, so key rotation keeps
-    the chain intact."""
+    """Base of every history model (many-to-many ones included): each row carries an
+    HMAC-SHA-256, under a key kept outside the database (AUDIT_CHAIN_KEYS), over its values
+    and the previous row's hash. A row changed, removed or inserted by someone without the
+    key breaks the chain; rows removed from the end are found against the heads
+    `verify_audit` anchors in the security log. Values are hashed decrypted, so rotating
+    the field encryption keys keeps the chain intact."""
 
     history_previous_hash = models.CharField(max_length=64, editable=False, default="")
     history_hash = models.CharField(max_length=64, editable=False, default="")
 
-    NOT_HASHED = frozenset({"history_id", "history_hash", "history_previous_hash"})
+    NOT_HASHED = frozenset({"history_hash", "history_previous_hash"})
+
+    objects = ChainedHistoryQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -76,8 +140,7 @@ class ChainedHistory(models.Model):
         # One writer at a time per history table, or two rows would claim the same parent.
         with transaction.atomic():
             _lock_history_table(self._meta.db_table)
-            rows = type(self)._default_manager.order_by("-history_id")
-            previous = rows.values_list("history_hash", flat=True).first() or ""
+            previous = _newest_hash(type(self))
             self.history_previous_hash = previous
             self.history_hash = self.chain_hash(previous)
             super().save(*args, **kwargs)
@@ -87,26 +150,36 @@ class ChainedHistory(models.Model):
             {field.attname: field.value_from_object(self) for field in self._meta.concrete_fields}
         )
 
-    def chain_hash(self, previous: str) -> str:
-        return self.hash_of(self.chain_payload(), previous)
+    def chain_hash(self, previous: str, key: bytes | None = None) -> str:
+        return self.hash_of(self.chain_payload(), previous, key)
+
+    def chain_holds(self, previous: str, keys: list[bytes]) -> bool:
+        """Whether this row's hash is its values' and `previous`'s under one of `keys`."""
+        payload = self.chain_payload()
+        return any(
+            hmac.compare_digest(self.history_hash, self.hash_of(payload, previous, key))
+            for key in keys
+        )
 
     @classmethod
     def payload_of(cls, values: dict) -> bytes:
-        """The hashed text of a row given as {attname: value} (every concrete field): its
-        values as JSON, keys sorted at every level — the text of json.dumps(…, sort_keys=True,
-        default=str, ensure_ascii=False), made with one encoder."""
+        """The hashed text of a row given as {attname: value} (every concrete field but the
+        key and the hashes): its values as JSON, keys sorted at every level — the text of
+        json.dumps(…, sort_keys=True, default=str, ensure_ascii=False), made with one
+        encoder."""
         hashed = {name: _canonical(values[name]) for name in cls._hashed_attnames()}
         return _PAYLOAD_ENCODER.encode(hashed).encode()
 
     @classmethod
     @functools.cache
     def _hashed_attnames(cls) -> tuple[str, ...]:
-        names = [field.attname for field in cls._meta.concrete_fields]
-        return tuple(name for name in names if name not in cls.NOT_HASHED)
+        skipped = cls.NOT_HASHED | {cls._meta.pk.attname}
+        return tuple(f.attname for f in cls._meta.concrete_fields if f.attname not in skipped)
 
     @staticmethod
-    def hash_of(payload: bytes, previous: str) -> str:
-        return hashlib.sha256(previous.encode() + b"\n" + payload).hexdigest()
+    def hash_of(payload: bytes, previous: str, key: bytes | None = None) -> str:
+        message = previous.encode() + b"\n" + payload
+        return hmac.new(key or chain_keys()[0], message, hashlib.sha256).hexdigest()
 
 
 def _lock_history_table(table: str) -> None:
@@ -158,18 +231,13 @@ def bulk_create_with_history(
         if field.attname not in given and field.attname not in tracked
     }
     _lock_history_table(history_model._meta.db_table)
-    previous = (
-        history_model._default_manager.order_by("-history_id")
-        .values_list("history_hash", flat=True)
-        .first()
-        or ""
-    )
+    previous, key = _newest_hash(history_model), chain_keys()[0]
     rows = []
     for obj in objs:
         values = {**defaults, **given, **{name: getattr(obj, name) for name in tracked}}
         values["history_previous_hash"] = previous
         payload = history_model.payload_of(values)
-        values["history_hash"] = previous = history_model.hash_of(payload, previous)
+        values["history_hash"] = previous = history_model.hash_of(payload, previous, key)
         rows.append(values)
     if connection.vendor == "postgresql":
         _copy_rows(history_model, rows)
@@ -177,11 +245,7 @@ def bulk_create_with_history(
     written = models.QuerySet(history_model).bulk_create(
         [history_model(**values) for values in rows], batch_size=batch_size
     )
-    ids = [row.history_id for row in written]
-    # The chain is read in history_id order: the database must have numbered the rows in the
-    # order they were chained, or the batch is refused (and rolled back).
-    if None in ids or ids != sorted(ids) or len(set(ids)) != len(ids):
-        raise AuditBypassError("History rows were not numbered in order: batch refused.")
+    _refuse_unordered([row.history_id for row in written])
     return objs
 
 
@@ -289,25 +353,88 @@ def chained_history_models() -> list[type[ChainedHistory]]:
     return [model for model in apps.get_models() if issubclass(model, ChainedHistory)]
 
 
-def first_broken_row(model: type[ChainedHistory]) -> tuple[int, str] | None:
-    """The first row of a history table whose chain does not hold, and why; None if intact."""
+def first_broken_row(
+    model: type[ChainedHistory], *, after: tuple[int, str] | None = None
+) -> tuple[int, str] | None:
+    """The first row of a history table whose chain does not hold, and why; None if intact.
+    `after`: (key, hash) of a row already verified (an anchored head): only the rows after
+    it are read."""
+    keys = chain_keys()
+    pk = model._meta.pk.attname
+    rows = model._default_manager.order_by(pk)
     previous = ""
-    for row in model._default_manager.order_by("history_id").iterator(chunk_size=2000):
+    if after is not None:
+        rows = rows.filter(**{f"{pk}__gt": after[0]})
+        previous = after[1]
+    for row in rows.iterator(chunk_size=2000):
         if row.history_previous_hash != previous:
-            return row.history_id, _("a row before it was removed, added or reordered")
-        if row.chain_hash(previous) != row.history_hash:
-            return row.history_id, _("its values were changed after it was written")
+            return row.pk, _("a row before it was removed, added or reordered")
+        if not row.chain_holds(previous, keys):
+            return row.pk, _("its values were changed after it was written")
         previous = row.history_hash
+    return None
+
+
+def table_heads() -> dict[str, dict]:
+    """Each history table's size and newest row: what an anchor records."""
+    heads = {}
+    for model in chained_history_models():
+        pk = model._meta.pk.attname
+        newest = model._default_manager.order_by(f"-{pk}").values_list(pk, "history_hash").first()
+        heads[model._meta.db_table] = {
+            "rows": model._default_manager.count(),
+            "last_id": newest[0] if newest else None,
+            "last_hash": newest[1] if newest else "",
+        }
+    return heads
+
+
+def anchor_signature(heads: dict, at: str, key: bytes | None = None) -> str:
+    """HMAC of an anchor (its heads and its time) under the chain's key: an anchor written
+    into the security log by anyone without the key does not verify."""
+    text = json.dumps({"at": at, "heads": heads}, sort_keys=True).encode()
+    return hmac.new(key or chain_keys()[0], text, hashlib.sha256).hexdigest()
+
+
+def anchor_holds(heads: dict, at: str, signature: str) -> bool:
+    return any(
+        hmac.compare_digest(signature, anchor_signature(heads, at, key)) for key in chain_keys()
+    )
+
+
+def lost_tail(model: type[ChainedHistory], anchored: dict) -> tuple[int, str] | None:
+    """Whether rows the table had when it was anchored are gone: its newest row then must
+    still be there, unchanged, with as many rows up to it."""
+    if anchored.get("last_id") is None:
+        return None
+    pk = model._meta.pk.attname
+    rows = model._default_manager
+    stored = rows.filter(**{pk: anchored["last_id"]}).values_list("history_hash", flat=True)
+    stored = stored.first()
+    if stored is None:
+        return anchored["last_id"], _(
+            "this row, the newest when the chain was last anchored, is missing: rows at the "
+            "end of the table were removed"
+        )
+    if stored != anchored["last_hash"]:
+        return anchored["last_id"], _("this row differs from the one anchored")
+    if rows.filter(**{f"{pk}__lte": anchored["last_id"]}).count() < anchored["rows"]:
+        return anchored["last_id"], _("rows up to this one were removed since it was anchored")
     return None
 
 
 APPEND_ONLY_FUNCTION = """
 CREATE OR REPLACE FUNCTION defensores_history_append_only() RETURNS trigger AS $$
 BEGIN
-    -- rotate_field_keys re-encrypts values in place; the plaintext (and the hash) is unchanged.
+    -- rotate_field_keys re-encrypts values in place (the plaintext, and so the hash, is
+    -- unchanged), connected as a member of defensores_history_rewriter: never the
+    -- application's own role, which may set the variable but is not a member.
     IF TG_OP = 'UPDATE'
-       AND current_setting('defensores.history_rewrite', true) = 'rotate_field_keys' THEN
-        RETURN NEW;
+       AND current_setting('defensores.history_rewrite', true) = 'rotate_field_keys'
+       AND EXISTS (SELECT FROM pg_roles WHERE rolname = 'defensores_history_rewriter') THEN
+        IF pg_has_role(current_user, 'defensores_history_rewriter', 'MEMBER') THEN
+            RETURN NEW;
+        END IF;
     END IF;
     RAISE EXCEPTION 'history is append-only: % on % refused', TG_OP, TG_TABLE_NAME
         USING ERRCODE = 'insufficient_privilege';

@@ -38,20 +38,6 @@ class ReadableHistoryContextHelper(HistoricalRecordContextHelper):
         return value
 
 
-class VisibleOnlyMixin:
-    """An admin (or inline) whose queryset holds only what the user may see: the model's
-    `visible_to(user)`. List, search, autocomplete, change and history pages all use it."""
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        visible = self.model.objects.visible_to(request.user)
-        if not visible.query.where:
-            # Sees everything: no semi-join over the whole table (it would defeat the
-            # estimated count and the ordered index scan of a big list).
-            return queryset
-        return queryset.filter(pk__in=visible.values("pk"))
-
-
 class HistoryAdmin(SimpleHistoryAdmin):
     """Every audited model's admin: history shows who changed which field, from what to what;
     nothing is deleted."""
@@ -59,14 +45,13 @@ class HistoryAdmin(SimpleHistoryAdmin):
     show_full_result_count = False
     paginator = LargeTablePaginator
 
-    def history_hidden_fields(self, request) -> frozenset[str]:
-        """Fields this user may not see, so their history must not show them either."""
+    def history_hidden_fields(self, request, obj) -> frozenset[str]:
+        """Fields of `obj` this user may not see, so its history must not show them either."""
         return frozenset()
 
     def get_historical_record_context_helper(self, request, historical_record):
-        return ReadableHistoryContextHelper(
-            self.model, historical_record, hidden_fields=self.history_hidden_fields(request)
-        )
+        hidden = self.history_hidden_fields(request, request._history_object)
+        return ReadableHistoryContextHelper(self.model, historical_record, hidden_fields=hidden)
 
     def has_delete_permission(self, request, obj=None):
         # Nothing in the domain is deleted: cases are retracted, incidents marked as
@@ -90,7 +75,7 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return obj
 
     def history_view(self, request, object_id, extra_context=None):
-        self._visible_object(request, object_id)
+        request._history_object = self._visible_object(request, object_id)
         return super().history_view(request, object_id, extra_context=extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from organizations.audit import AuditedQuerySet, ChainedHistory
+from organizations.audit import AuditedQuerySet, ChainedHistory, Versioned
 from organizations.encryption import EncryptedTextField
 from organizations.fields import URLField
 from organizations.names import fold, organization_key, person_key
@@ -56,7 +56,7 @@ def is_ally(user) -> bool:
     return getattr(user, "is_ally", False)
 
 
-class Organization(NameKeysModel):
+class Organization(Versioned, NameKeysModel):
     class Kind(models.TextChoices):
         HUMAN_RIGHTS_NGO = "human_rights_ngo", _("Human rights NGO")
         HUMANITARIAN = "humanitarian", _("Humanitarian organization")
@@ -161,10 +161,22 @@ class Profile(models.Model):
 
 
 class DefenderQuerySet(AuditedQuerySet):
+    def followed_by(self, user):
+        """Defenders `user` works with: named in a case whose team they are on, or recorded
+        by them and not yet named in any incident. Only they (and coordinators) know a
+        protected defender's name, and anyone's contact details."""
+        if not user.is_authenticated or is_ally(user):
+            return self.none()
+        return self.filter(
+            models.Q(incidents__case__team=user)
+            | models.Q(incidents__isnull=True, merged_into__isnull=True, created_by=user)
+            # A record merged into another has no incidents left: it follows the survivor.
+            | models.Q(merged_into__incidents__case__team=user)
+        ).distinct()
+
     def visible_to(self, user):
-        """Defenders who asked for identity protection are listed only for the teams of
-        their cases (and coordinators), and while no incident names them yet, for staff
-        recording them."""
+        """Defenders who asked for identity protection are listed only for those who follow
+        them (followed_by) and coordinators; the others for all staff."""
         if not user.is_authenticated:
             return self.none()
         if is_ally(user):
@@ -172,17 +184,11 @@ class DefenderQuerySet(AuditedQuerySet):
             return self.none()
         if user.has_perm("cases.view_all_cases"):
             return self
-        return self.filter(
-            models.Q(identity_protected=False)
-            | models.Q(incidents__case__team=user)
-            # A protected record merged into another has no incidents left: it is seen by
-            # those who see the person it was merged into.
-            | models.Q(incidents__isnull=True, merged_into__isnull=True)
-            | models.Q(merged_into__incidents__case__team=user)
-        ).distinct()
+        followed = Defender.objects.followed_by(user).values("pk")
+        return self.filter(models.Q(identity_protected=False) | models.Q(pk__in=followed))
 
 
-class Defender(NameKeysModel):
+class Defender(Versioned, NameKeysModel):
     class Gender(models.TextChoices):
         FEMALE = "female", _("Female")
         MALE = "male", _("Male")
@@ -212,9 +218,25 @@ class Defender(NameKeysModel):
             "stable pseudonym in lists, reports, exports and public pages."
         ),
     )
-    phone = EncryptedTextField(_("phone"), help_text=_("Encrypted. Never exported."))
-    email = EncryptedTextField(_("e-mail"), help_text=_("Encrypted. Never exported."))
-    address = EncryptedTextField(_("address"), help_text=_("Encrypted. Never exported."))
+    pseudonym_key = models.UUIDField(
+        _("pseudonym key"),
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        help_text=_(
+            "A random value of its own, never shown: a protected defender's pseudonym and the "
+            "id allies see come from it, and it is replaced whenever protection is turned on."
+        ),
+    )
+    phone = EncryptedTextField(
+        _("phone"), help_text=_("Encrypted. Only for the case team; never exported.")
+    )
+    email = EncryptedTextField(
+        _("e-mail"), help_text=_("Encrypted. Only for the case team; never exported.")
+    )
+    address = EncryptedTextField(
+        _("address"), help_text=_("Encrypted. Only for the case team; never exported.")
+    )
     organizations = models.ManyToManyField(
         Organization,
         through="Membership",
@@ -243,6 +265,15 @@ class Defender(NameKeysModel):
             "everything that named it now names the other one."
         ),
     )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     name_key = _key_field()  # person_key(full_name)
@@ -252,7 +283,10 @@ class Defender(NameKeysModel):
     NAME_KEY_FIELDS = ("name_key", "known_as_key")
     objects = DefenderQuerySet.as_manager()
     history = HistoricalRecords(
-        bases=[ChainedHistory], m2m_fields=[profiles], excluded_fields=NAME_KEY_FIELDS
+        bases=[ChainedHistory],
+        m2m_fields=[profiles],
+        m2m_bases=[ChainedHistory],
+        excluded_fields=NAME_KEY_FIELDS,
     )
 
     class Meta:
@@ -285,17 +319,34 @@ class Defender(NameKeysModel):
 
     @property
     def pseudonym(self) -> str:
-        return self.pseudonym_of(self.public_id)
+        return self.pseudonym_of(self.pseudonym_key)
 
     @staticmethod
-    def pseudonym_of(public_id: uuid.UUID) -> str:
-        """Stable for a defender (derived from the public id), reveals nothing of the name."""
-        return _("Protected defender #%(code)s") % {"code": Defender.pseudonym_code(public_id)}
+    def pseudonym_of(key: uuid.UUID) -> str:
+        """Stable while protection lasts (derived from the pseudonym key), reveals nothing of
+        the name nor of any id shown before protection."""
+        return _("Protected defender #%(code)s") % {"code": Defender.pseudonym_code(key)}
 
     @staticmethod
-    def pseudonym_code(public_id: uuid.UUID) -> str:
+    def pseudonym_code(key: uuid.UUID) -> str:
         """The six characters of a pseudonym (spreadsheet imports read them back)."""
-        return hashlib.sha256(public_id.bytes).hexdigest()[:6].upper()
+        return hashlib.sha256(key.bytes).hexdigest()[:6].upper()
+
+    def shown_id(self, *, named: bool) -> uuid.UUID:
+        """The id a reader sees: the public id with the name, the pseudonym key without it
+        (so the two never link)."""
+        return self.public_id if named else self.pseudonym_key
+
+    def is_followed_by(self, user) -> bool:
+        return Defender.objects.followed_by(user).filter(pk=self.pk).exists()
+
+    def contact_visible_to(self, user) -> bool:
+        """Phone, e-mail and address: for the case teams and coordinators only."""
+        if is_ally(user) or not user.is_authenticated:
+            return False
+        if self.pk is None or user.has_perm("cases.view_all_cases"):
+            return True
+        return self.is_followed_by(user)
 
     def name_for(self, user, *, on_team: bool = False) -> str:
         """The name `user` may see: the pseudonym unless they may know who it is."""
@@ -303,12 +354,12 @@ class Defender(NameKeysModel):
             return str(self.pseudonym) if self.identity_protected else self.display_name
         if not self.identity_protected or on_team or user.has_perm("cases.view_all_cases"):
             return self.display_name
-        if self.incidents.filter(case__team=user).exists():
+        if self.is_followed_by(user):
             return self.display_name
         return str(self.pseudonym)
 
 
-class Membership(models.Model):
+class Membership(Versioned):
     defender = models.ForeignKey(
         Defender, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("defender")
     )
@@ -345,7 +396,7 @@ class Membership(models.Model):
         return f"{self.defender} — {self.organization}"
 
 
-class Perpetrator(NameKeysModel):
+class Perpetrator(Versioned, NameKeysModel):
     """An institution or an individual said to have carried out, ordered or amplified attacks."""
 
     class Kind(models.TextChoices):
@@ -429,7 +480,7 @@ class Perpetrator(NameKeysModel):
             ancestor = ancestor.parent
 
 
-class Ally(models.Model):
+class Ally(Versioned):
     """An allied organization (another NGO, a rapporteur's team, researchers) that pulls
     our published data over the API with its own keys."""
 

@@ -1,11 +1,11 @@
 from django.contrib import admin
 
-from organizations.history import HistoryAdmin
+from organizations.admin_base import RecordAdmin
 from reports.models import MonthlySnapshot
 
 
 @admin.register(MonthlySnapshot)
-class MonthlySnapshotAdmin(HistoryAdmin):
+class MonthlySnapshotAdmin(RecordAdmin):
     """Published months: read-only (published from the report page)."""
 
     list_display = ("period", "version", "published_by", "published_at")

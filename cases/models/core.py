@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from cases.storage import source_storage
-from organizations.audit import AuditedQuerySet, ChainedHistory
+from organizations.audit import AuditedQuerySet, ChainedHistory, Versioned
 from organizations.encryption import EncryptedTextField
 from organizations.fields import URLField
 from organizations.models import Defender, Organization, Perpetrator, is_ally
@@ -52,7 +52,7 @@ class CaseQuerySet(AuditedQuerySet):
         return self.filter(status__in=statuses)
 
 
-class Case(models.Model):
+class Case(Versioned):
     """One story of what happened; it groups the incidents that are counted."""
 
     class Status(models.TextChoices):
@@ -133,8 +133,9 @@ class Case(models.Model):
         related_name="case_teams",
         verbose_name=_("case team"),
         help_text=_(
-            "Staff assigned to the case. Only they and coordinators see it when it is "
-            "restricted, its confidential sources, and the names of protected defenders."
+            "Staff assigned to the case (by coordinators; whoever records a case is on it). "
+            "Only they and coordinators see it when it is restricted, its confidential "
+            "sources, witnesses and contacts, and the names of protected defenders."
         ),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -156,12 +157,11 @@ class Case(models.Model):
         editable=False,
         help_text=_("The “caso” column of the spreadsheet (or the row, if it had none)."),
     )
-    version = models.PositiveIntegerField(
-        _("version"), default=1, editable=False, help_text=_("Raised by every save.")
-    )
 
     objects = CaseQuerySet.as_manager()
-    history = HistoricalRecords(bases=[ChainedHistory], m2m_fields=[team])
+    history = HistoricalRecords(
+        bases=[ChainedHistory], m2m_fields=[team], m2m_bases=[ChainedHistory]
+    )
 
     class Meta:
         verbose_name = _("case")
@@ -173,6 +173,7 @@ class Case(models.Model):
             ("publish_case", _("Can publish cases")),
             ("retract_case", _("Can retract cases")),
             ("view_all_cases", _("Can see restricted cases and protected identities")),
+            ("change_case_team", _("Can change who is on a case's team")),
         ]
         constraints = [
             # Re-imports find the case of a spreadsheet's "caso" by it.
@@ -193,6 +194,15 @@ class Case(models.Model):
 
     def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.status]
+
+    def is_on_team(self, user) -> bool:
+        """Whether `user` is on this case's team, or sees everything (coordinators): who may
+        see and edit its witnesses, contacts and health notes. A new case's recorder is."""
+        if is_ally(user) or not user.is_authenticated:
+            return False
+        if self.pk is None or sees_everything(user):
+            return True
+        return self.team.filter(pk=user.pk).exists()
 
     def is_editable_by(self, user) -> bool:
         """Whether `user`, who may change cases, may change this one and what it holds."""
@@ -238,7 +248,7 @@ class IncidentQuerySet(AuditedQuerySet):
         return self.filter(occurred_on__year=year)
 
 
-class Incident(models.Model):
+class Incident(Versioned):
     """The counting unit: one type of attack against one target on one date."""
 
     class Type(models.TextChoices):
@@ -334,9 +344,6 @@ class Incident(models.Model):
         blank=True,
         editable=False,
         help_text=_("The row’s “referencia”: a corrected file updates the incident by it."),
-    )
-    version = models.PositiveIntegerField(
-        _("version"), default=1, editable=False, help_text=_("Raised by every save.")
     )
 
     objects = IncidentQuerySet.as_manager()
@@ -458,7 +465,7 @@ class Incident(models.Model):
         return None
 
 
-class Involvement(models.Model):
+class Involvement(Versioned):
     """A perpetrator's part in one incident."""
 
     class Role(models.TextChoices):
@@ -516,7 +523,7 @@ class SourceQuerySet(AuditedQuerySet):
         )
 
 
-class Source(models.Model):
+class Source(Versioned):
     class Kind(models.TextChoices):
         TESTIMONY = "testimony", _("Testimony")
         PRESS = "press", _("Press")
@@ -549,11 +556,16 @@ class Source(models.Model):
     )
     witness = EncryptedTextField(
         _("witness identity"),
-        help_text=_("Who gave the testimony. Encrypted; never shown outside the case team."),
+        help_text=_(
+            "Who gave the testimony. Encrypted; only the case team and coordinators see it."
+        ),
     )
     contact = EncryptedTextField(
         _("source contact"),
-        help_text=_("How to reach the source again. Encrypted; never exported."),
+        help_text=_(
+            "How to reach the source again. Encrypted; only the case team and coordinators "
+            "see it; never exported."
+        ),
     )
     confidential = models.BooleanField(
         _("confidential"),

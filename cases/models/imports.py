@@ -18,6 +18,17 @@ def import_upload_to(batch: "ImportBatch", filename: str) -> str:
     return f"imports/{uuid.uuid4().hex}.{extension[:10]}"
 
 
+class ImportBatchQuerySet(AuditedQuerySet):
+    def visible_to(self, user):
+        """A batch's origin, file name and counts say whose data it holds: its uploader's,
+        coordinators' and (to retract it) reviewers' business only."""
+        if not user.is_authenticated or getattr(user, "is_ally", False):
+            return self.none()
+        if user.has_perm("cases.view_all_cases") or user.has_perm("cases.retract_importbatch"):
+            return self
+        return self.filter(created_by=user)
+
+
 class ImportBatch(models.Model):
     """One spreadsheet imported (or previewed) by one person: what it created, changed and
     rejected. A batch is retracted as a whole, never deleted."""
@@ -89,7 +100,7 @@ class ImportBatch(models.Model):
     retracted_at = models.DateTimeField(_("retracted at"), null=True, blank=True, editable=False)
     retraction_reason = models.TextField(_("why it was retracted"), blank=True, editable=False)
 
-    objects = AuditedQuerySet.as_manager()
+    objects = ImportBatchQuerySet.as_manager()
     history = HistoricalRecords(bases=[ChainedHistory])
 
     class Meta:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from cases.models.core import Case, Incident
-from organizations.audit import AuditedQuerySet, ChainedHistory
+from organizations.audit import AuditedQuerySet, ChainedHistory, Versioned
 from organizations.encryption import EncryptedTextField
 from organizations.models import Defender, Perpetrator
 
@@ -36,7 +36,7 @@ class DetentionQuerySet(AuditedQuerySet):
         return self.exclude(status__in=Detention.FREE_STATUSES)
 
 
-class Detention(models.Model):
+class Detention(Versioned):
     class Status(models.TextChoices):
         INCOMMUNICADO = "incommunicado", _("Incommunicado")
         DETAINED = "detained", _("Detained")
@@ -118,7 +118,11 @@ class Detention(models.Model):
         help_text=_("Date of the latest information about the detainee."),
     )
     health_notes = EncryptedTextField(
-        _("health notes"), help_text=_("Confidential and encrypted. Never exported.")
+        _("health notes"),
+        help_text=_(
+            "Confidential and encrypted: only the case team and coordinators see it. "
+            "Never exported."
+        ),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -174,7 +178,7 @@ class Detention(models.Model):
             raise ValidationError(errors)
 
 
-class Transfer(models.Model):
+class Transfer(Versioned):
     detention = models.ForeignKey(
         Detention, on_delete=models.CASCADE, related_name="transfers", verbose_name=_("detention")
     )
@@ -223,7 +227,7 @@ class ProceedingQuerySet(AuditedQuerySet):
         return self.exclude(incidents__in=Incident.objects.exclude(pk__in=visible.values("pk")))
 
 
-class Proceeding(models.Model):
+class Proceeding(Versioned):
     class Stage(models.TextChoices):
         INVESTIGATION = "investigation", _("Investigation")
         PRELIMINARY_HEARING = "preliminary_hearing", _("Preliminary hearing")
@@ -268,7 +272,11 @@ class Proceeding(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = ProceedingQuerySet.as_manager()
-    history = HistoricalRecords(bases=[ChainedHistory], m2m_fields=[charges, defendants, incidents])
+    history = HistoricalRecords(
+        bases=[ChainedHistory],
+        m2m_fields=[charges, defendants, incidents],
+        m2m_bases=[ChainedHistory],
+    )
 
     class Meta:
         verbose_name = _("court case")
@@ -295,7 +303,7 @@ class Proceeding(models.Model):
         )
 
 
-class Hearing(models.Model):
+class Hearing(Versioned):
     class Kind(models.TextChoices):
         PRESENTATION = "presentation", _("Presentation hearing")
         PRELIMINARY = "preliminary", _("Preliminary hearing")
@@ -353,7 +361,7 @@ class Hearing(models.Model):
             )
 
 
-class LegalAction(models.Model):
+class LegalAction(Versioned):
     class Kind(models.TextChoices):
         HABEAS_CORPUS = "habeas_corpus", _("Habeas corpus")
         AMPARO = "amparo", _("Amparo")

@@ -377,6 +377,7 @@ class TestHistoryIsReadOnly:
                 "gender": "female",
                 "profiles": [lawyer_profile.pk],
                 "state": "VE-S",
+                "loaded_version": defender.version,
                 **management("memberships", 0),
             },
         )
@@ -533,7 +534,7 @@ class TestNoLostUpdates:
         response = save(second, "Título de la revisora")
         assert response.status_code == 200
         page = response.content.decode()
-        assert "guardó este caso mientras usted lo editaba" in page
+        assert "guardó este registro (caso) mientras usted lo editaba" in page
         assert "Título original → Título de la coordinadora" in page
         assert "coordinadora" in page
         case.refresh_from_db()

@@ -1,9 +1,10 @@
 from django.apps import apps
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, models, transaction
 from django.utils.translation import gettext as _
 
 from organizations.encryption import EncryptedTextField
+from organizations.migration_helpers import REWRITER_ROLE
 
 
 def encrypted_fields() -> list[tuple[type[models.Model], list[str]]]:
@@ -31,9 +32,23 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, batch_size, **options):
         if connection.vendor == "postgresql":
-            # History tables refuse UPDATE (append-only trigger) except for this command:
-            # the plaintext, and so the audit hash chain, stays the same.
+            # History tables refuse UPDATE (append-only trigger) except for this command, run
+            # by a member of the rewriter role: the plaintext, and so the chain, is unchanged.
             with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = %s) "
+                    "AND pg_has_role(current_user, %s, 'MEMBER')",
+                    [REWRITER_ROLE, REWRITER_ROLE],
+                )
+                if not cursor.fetchone()[0]:
+                    raise CommandError(
+                        _(
+                            "History rows are re-encrypted only by a database role that is a "
+                            "member of %(role)s, never by the application's own: run this "
+                            "command with DATABASE_URL naming such a role."
+                        )
+                        % {"role": REWRITER_ROLE}
+                    )
                 cursor.execute("SET LOCAL defensores.history_rewrite = 'rotate_field_keys'")
         for model, names in encrypted_fields():
             # A plain QuerySet: rewriting ciphertext changes no data, so it is not a history

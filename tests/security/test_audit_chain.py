@@ -1,0 +1,131 @@
+"""Finding 6: an insider with the database, not the application's keys, must not be able to
+rewrite the history or cut its tail without verify_audit saying where."""
+
+import hashlib
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+
+from cases import services
+from cases.models import Case
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the append-only triggers are PostgreSQL's"
+)
+
+
+def verify() -> str:
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out)
+    return out.getvalue()
+
+
+def raw(sql: str, params=()) -> None:
+    """SQL as an insider runs it, past the append-only triggers where there are any."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+
+
+@pytest.fixture
+def case(documentalist, reviewer):
+    case = services.case_create(user=documentalist, title="Detención en Coro")
+    case.title = "Detención de activistas en Coro"
+    services.case_save(case=case, user=documentalist)
+    case.team.add(reviewer)
+    case.summary = "Resumen"
+    services.case_save(case=case, user=documentalist)
+    return case
+
+
+def test_a_row_rewritten_with_its_chain_recomputed_is_found(case):
+    history = Case.history.model
+    rows = list(history.objects.order_by("history_id"))
+    first = rows[0]
+    # The insider edits a value and recomputes every hash after it as the chain's code did:
+    # SHA-256 over the previous hash and the row's values. No key is needed for that.
+    with transaction.atomic():
+        raw(
+            f"UPDATE {history._meta.db_table} SET title = %s WHERE history_id = %s",
+            ["Otro", first.history_id],
+        )
+        previous = ""
+        for row in history.objects.order_by("history_id"):
+            digest = hashlib.sha256(previous.encode() + b"\n" + row.chain_payload()).hexdigest()
+            raw(
+                f"UPDATE {history._meta.db_table} SET history_previous_hash = %s, "
+                "history_hash = %s WHERE history_id = %s",
+                [previous, digest, row.history_id],
+            )
+            previous = digest
+    with pytest.raises(CommandError) as error:
+        verify()
+    assert history._meta.db_table in str(error.value)
+    assert str(first.history_id) in str(error.value)
+
+
+def test_removing_the_newest_rows_of_a_history_table_is_found(case):
+    verify()  # anchors each table's head outside it
+    history = Case.history.model
+    newest = history.objects.order_by("-history_id").first()
+    with transaction.atomic():
+        raw(f"DELETE FROM {history._meta.db_table} WHERE history_id = %s", [newest.history_id])
+    with pytest.raises(CommandError) as error:
+        verify()
+    assert history._meta.db_table in str(error.value)
+    assert str(newest.history_id) in str(error.value)
+
+
+def test_a_removed_team_change_is_found(case):
+    team_history = Case.team.through  # the live table…
+    history = [m for m in _history_models() if m._meta.db_table == "cases_historicalcase_team"]
+    assert history, "the case team's history table is chained"
+    model = history[0]
+    assert team_history.objects.filter(case=case).exists()
+    first = model.objects.order_by("m2m_history_id").first()
+    with transaction.atomic():
+        raw(f"DELETE FROM {model._meta.db_table} WHERE m2m_history_id = %s", [first.pk])
+    with pytest.raises(CommandError) as error:
+        verify()
+    assert model._meta.db_table in str(error.value)
+
+
+def _history_models():
+    from organizations.audit import chained_history_models
+
+    return chained_history_models()
+
+
+def test_each_verification_anchors_the_heads_in_the_security_log(case):
+    from accounts.models import SecurityEvent
+
+    verify()
+    anchor = SecurityEvent.objects.filter(kind="audit_anchor").latest("occurred_at")
+    heads = anchor.details["heads"]
+    assert heads["cases_historicalcase"]["rows"] == Case.history.count()
+
+
+@postgres_only
+def test_the_apps_own_role_cannot_use_the_rewrite_bypass(case):
+    from django.db.utils import DatabaseError
+
+    table = Case.history.model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
+            "'defensores_app_test') THEN CREATE ROLE defensores_app_test NOSUPERUSER; "
+            "END IF; END $$"
+        )
+        cursor.execute(f"GRANT SELECT, UPDATE ON {table} TO defensores_app_test")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL ROLE defensores_app_test")
+            cursor.execute("SET LOCAL defensores.history_rewrite = 'rotate_field_keys'")
+            cursor.execute(f"UPDATE {table} SET title = 'x'")
