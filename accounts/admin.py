@@ -1,3 +1,5 @@
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -5,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import SecurityEvent
+from accounts.services import access_attempts_unlock
 
 User = get_user_model()
 
@@ -29,6 +32,25 @@ class SecurityEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class LockoutAdmin(AccessAttemptAdmin):
+    """Failed logins per username and address; a locked pair is unlocked here at once."""
+
+    actions = ("unlock",)
+
+    @admin.action(description=_("Unlock (lift the lockout now)"), permissions=["delete"])
+    def unlock(self, request, queryset):
+        count = access_attempts_unlock(attempts=queryset, by=request.user)
+        messages.success(
+            request,
+            ngettext("%(count)d lockout lifted.", "%(count)d lockouts lifted.", count)
+            % {"count": count},
+        )
 
 
 admin.site.unregister(User)

@@ -55,3 +55,15 @@ def security_log_prune(*, now: datetime.datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.SECURITY_LOG_RETENTION_DAYS)
     deleted, _ = SecurityEvent.objects.filter(occurred_at__lt=cutoff).delete()
     return deleted
+
+
+@transaction.atomic
+def access_attempts_unlock(*, attempts, by: AbstractBaseUser) -> int:
+    """Lift these lockouts now (a coordinator, from the admin). Each is in the security log
+    with who lifted it. Returns how many."""
+    count = 0
+    for attempt in attempts:
+        attempt._unlocked_by = by.get_username()
+        attempt.delete()
+        count += 1
+    return count

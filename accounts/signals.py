@@ -39,6 +39,9 @@ def _login_failed(sender, credentials, request=None, **kwargs):
 
 @receiver(user_locked_out)
 def _locked_out(sender, request, username, ip_address, **kwargs):
+    # Only when the lock begins: axes says it again for each attempt refused during it.
+    if getattr(request, "axes_failures_since_start", None) is None:
+        return
     security_event_record(
         kind=SecurityEvent.Kind.LOCKOUT,
         request=request,
@@ -52,11 +55,15 @@ def _unlocked(sender, instance, **kwargs):
     # Deleting attempts below the limit (a good login after a typo) is no unlock.
     if instance.failures_since_start < settings.AXES_FAILURE_LIMIT:
         return
+    # Who lifted it (accounts.services.access_attempts_unlock), or "" when it cooled off.
+    by = getattr(instance, "_unlocked_by", None)
     security_event_record(
         kind=SecurityEvent.Kind.UNLOCK,
         user=User.objects.filter(username=instance.username).first(),
         username=instance.username or "",
         failures=instance.failures_since_start,
+        address=instance.ip_address,
+        **({"by": by} if by else {"cooled_off": True} if by == "" else {}),
     )
 
 

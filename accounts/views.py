@@ -1,11 +1,13 @@
+import math
 from urllib.parse import urlencode
 
 from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django_otp import user_has_device
 from two_factor.views import LoginView as TwoFactorLoginView
 
+from accounts.lockout import cool_off
 from accounts.models import SecurityEvent
 from accounts.services import security_event_record
 
@@ -33,3 +35,9 @@ class LoginView(TwoFactorLoginView):
                 step=self.steps.current,
             )
         return super().render(form, **kwargs)
+
+
+def locked_out(request, credentials=None):
+    """AXES_LOCKOUT_CALLABLE: the lockout page, saying how long until the lock cools off."""
+    minutes = math.ceil(cool_off(request).total_seconds() / 60)
+    return render(request, "accounts/locked_out.html", {"minutes": minutes}, status=429)

@@ -82,11 +82,8 @@ class Names:
         self.everything = not is_ally(user) and sees_everything(user)
         self.known: set[int] = set()
         if not is_ally(user) and not self.everything:
-            self.known = set(
-                Defender.objects.filter(identity_protected=True, incidents__case__team=user)
-                .values_list("pk", flat=True)
-                .distinct()
-            )
+            followed = Defender.objects.followed_by(user).filter(identity_protected=True)
+            self.known = set(followed.values_list("pk", flat=True))
 
     def may_name(self, defender: Defender) -> bool:
         return self.may_name_id(defender.pk, defender.identity_protected)
@@ -96,6 +93,10 @@ class Names:
 
     def of(self, defender: Defender) -> str:
         return defender.display_name if self.may_name(defender) else str(defender.pseudonym)
+
+    def id_of(self, defender: Defender) -> str:
+        """The id shown with the name, or the pseudonym's own (they never link)."""
+        return str(defender.shown_id(named=self.may_name(defender)))
 
 
 # --- Querysets ------------------------------------------------------------------------------
@@ -161,6 +162,7 @@ def incident_row(incident: Incident, names: Names) -> dict:
         incident.type,
         incident.defender_id,
         getattr(defender, "public_id", None),
+        getattr(defender, "pseudonym_key", None),
         getattr(defender, "full_name", None),
         getattr(defender, "known_as", None),
         getattr(defender, "identity_protected", None),
@@ -195,6 +197,7 @@ def _row(values: tuple, perpetrators: list, members: list, names: Names, type_la
         kind,
         defender_id,
         defender_public_id,
+        pseudonym_key,
         full_name,
         known_as,
         protected,
@@ -209,10 +212,12 @@ def _row(values: tuple, perpetrators: list, members: list, names: Names, type_la
         named = names.may_name_id(defender_id, protected)
         target = {
             "target_kind": "defender",
-            "target_id": str(defender_public_id),
+            # Without the name, the pseudonym's own id: nothing ties it to the name or to
+            # the id shown before protection was asked for.
+            "target_id": str(defender_public_id if named else pseudonym_key),
             "target_name": Defender.display_name_of(full_name, known_as)
             if named
-            else str(Defender.pseudonym_of(_uuid(defender_public_id))),
+            else str(Defender.pseudonym_of(_uuid(pseudonym_key))),
             "target_protected": not named,
             # A protected defender's organization could name them: never shown with the
             # pseudonym.
@@ -256,6 +261,7 @@ EXPORT_FIELDS = (
     "type",
     "defender_id",
     "defender__public_id",
+    "defender__pseudonym_key",
     "defender__full_name",
     "defender__known_as",
     "defender__identity_protected",
@@ -266,7 +272,13 @@ EXPORT_FIELDS = (
     Greatest("updated_at", "case__updated_at"),  # the row changed when either did
     "sources_count",
 )
-PUBLIC_IDS = {"public_id", "case__public_id", "defender__public_id", "organization__public_id"}
+PUBLIC_IDS = {
+    "public_id",
+    "case__public_id",
+    "defender__public_id",
+    "defender__pseudonym_key",
+    "organization__public_id",
+}
 
 
 def _public_id(field: str, vendor: str):
@@ -733,7 +745,7 @@ class DefenderSerializer(serializers.Serializer):
         names = self.context["names"]
         named = names.may_name(defender)
         return {
-            "id": str(defender.public_id),
+            "id": names.id_of(defender),
             "name": names.of(defender),
             "identity_protected": defender.identity_protected,
             "state": defender.state if named else "",
@@ -756,6 +768,21 @@ class DefenderViewSet(ApiViewSet):
         else:
             queryset = Defender.objects.visible_to(user)
         return queryset.prefetch_related(Prefetch("profiles"))
+
+    def get_object(self):
+        """By the id the caller was shown: the public id with the name, the pseudonym's own
+        without it (never the other, which would tie them)."""
+        try:
+            shown = uuid.UUID(str(self.kwargs["id"]))
+        except ValueError:
+            raise NotFound() from None
+        names = Names(self.request.user)
+        candidates = self.get_queryset().filter(Q(public_id=shown) | Q(pseudonym_key=shown))
+        for defender in candidates:
+            if names.id_of(defender) == str(shown):
+                self.check_object_permissions(self.request, defender)
+                return defender
+        raise NotFound()
 
 
 # --- Changes feed ---------------------------------------------------------------------------
@@ -851,8 +878,47 @@ def _ever_shared(user) -> Q:
     return Q(case_id__in=cases.values("id"))
 
 
+def _withdrawn_defender_ids(user, names: Names, since, until) -> list[str]:
+    """Ids of defenders the caller was shown at `since` and is not shown now: protection
+    turned on (or off) gave them another id, and the old one must leave the caller's copy.
+    A fixed number of queries, however many defenders changed."""
+    changed = Defender.history.filter(history_date__gt=since, history_date__lte=until)
+    then = Defender.history.filter(id=OuterRef("pk"), history_date__lte=since).order_by(
+        "-history_date", "-history_id"
+    )
+    rows = (
+        Defender.objects.filter(pk__in=changed.values("id"))
+        .annotate(
+            was_protected=Subquery(then.values("identity_protected")[:1]),
+            old_key=Subquery(then.values("pseudonym_key")[:1]),
+        )
+        .exclude(was_protected__isnull=True)  # recorded after `since`: never shown then
+    )
+    old_ids = {}
+    for pk, public_id, key, protected, was_protected, old_key in rows.values_list(
+        "pk", "public_id", "pseudonym_key", "identity_protected", "was_protected", "old_key"
+    ):
+        old = public_id if names.may_name_id(pk, was_protected) else old_key
+        now = public_id if names.may_name_id(pk, protected) else key
+        if str(old) != str(now):
+            old_ids[pk] = str(old)
+    if not old_ids:
+        return []
+    # Only an id the caller was given: a defender of an incident they held then.
+    incidents = dict(
+        Incident.objects.filter(defender_id__in=old_ids).values_list("pk", "defender_id")
+    )
+    held = _exported_at(user, list(incidents), since)
+    return sorted({old_ids[incidents[pk]] for pk in held})
+
+
 class ChangeSerializer(serializers.Serializer):
     id = serializers.UUIDField()
+    record = serializers.ChoiceField(
+        choices=["incident", "defender"],
+        help_text="What the id names: an incident of the export, or a defender (only ever "
+        "withdrawn: an id that is no longer shown, e.g. once identity protection is on).",
+    )
     action = serializers.ChoiceField(choices=["upsert", "delete"])
     incident = IncidentRowSerializer(allow_null=True)
 
@@ -904,17 +970,30 @@ class ChangesView(LoggedMixin, APIView):
         # names a record they were not given.
         held = _exported_at(user, [pk for pk in pks if pk not in current], since)
         results = []
+        if after is None:  # once per poll, on its first page
+            results += [
+                {"id": shown, "record": "defender", "action": "delete", "incident": None}
+                for shown in _withdrawn_defender_ids(user, names, since, until)
+            ]
         for pk, public_id in page:
             if pk in current:
                 results.append(
                     {
                         "id": str(public_id),
+                        "record": "incident",
                         "action": "upsert",
                         "incident": incident_row(current[pk], names),
                     }
                 )
             elif pk in held:
-                results.append({"id": str(public_id), "action": "delete", "incident": None})
+                results.append(
+                    {
+                        "id": str(public_id),
+                        "record": "incident",
+                        "action": "delete",
+                        "incident": None,
+                    }
+                )
         self.rows_served = len(results)
         next_url = None
         if more:

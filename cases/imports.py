@@ -15,6 +15,7 @@ import hashlib
 import io
 import re
 import uuid
+import zipfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
@@ -305,9 +306,55 @@ class _Shared:
         return [cell if i in own else texts.setdefault(cell, cell) for i, cell in enumerate(cells)]
 
 
+MB = 1024 * 1024
+# The most a part of a real workbook expands, and the most that is decompressed at all: a
+# 100,000-row sheet (the most rows read) is about 100 MB of XML, 17 times its compressed size.
+XLSX_MAX_RATIO = 100
+XLSX_MAX_PARTS = 10_000
+
+
+def _check_expansion(source: BinaryIO) -> None:
+    """ImportFileError for a workbook that would expand far beyond its size (a decompression
+    bomb), told by the ZIP's central directory before anything is decompressed. The sizes it
+    declares are the most zipfile (and so openpyxl) will ever decompress."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise ImportFileError(
+            _("The file is not a readable XLSX workbook (%(error)s). Save it again as XLSX or CSV.")
+            % {"error": type(error).__name__}
+        ) from None
+    finally:
+        source.seek(0)
+    limit = settings.IMPORT_MAX_UNCOMPRESSED_MEGABYTES
+    total = sum(part.file_size for part in parts)
+    if len(parts) > XLSX_MAX_PARTS or total > limit * MB:
+        raise ImportFileError(
+            _(
+                "Decompressed, this workbook would take %(size)d MB, and at most %(max)d MB are "
+                "read: split it into several files, or save it as CSV."
+            )
+            % {"size": total // MB, "max": limit}
+        )
+    for part in parts:
+        if part.file_size > MB and part.file_size > XLSX_MAX_RATIO * max(part.compress_size, 1):
+            raise ImportFileError(
+                _(
+                    "A part of this workbook (%(part)s) decompresses to %(ratio)d times its "
+                    "size: it is not an ordinary spreadsheet. Save it again as XLSX or CSV."
+                )
+                % {
+                    "part": part.filename[:100],
+                    "ratio": part.file_size // max(part.compress_size, 1),
+                }
+            )
+
+
 def _read_xlsx(source: BinaryIO) -> list[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
+    _check_expansion(source)
     try:
         book = load_workbook(source, read_only=True, data_only=True)
     except Exception as error:  # a hostile or broken file: say so, never a 500

@@ -579,16 +579,30 @@ def import_batch_prepare(
         case_status=case_status,
         created_by=user,
     )
-    batch.file.save(file_name, File(source), save=False)
     if lock:
         _imports_lock()
     plan = imports.plan_import(
         rows, origin=origin, case_status=case_status, user=user, trusted=trusted
     )
     progress(_("rows compared with the database"), len(rows), len(rows))
-    _set_counts(batch, plan)
-    record_save(batch, user=user, reason=_("Uploaded for preview"))
+    # The file is kept only once it is planned, and not at all if this fails.
+    try:
+        batch.file.save(file_name, File(source), save=False)
+        _set_counts(batch, plan)
+        record_save(batch, user=user, reason=_("Uploaded for preview"))
+    except BaseException:
+        import_batch_discard_files(batch)
+        raise
     return batch, plan
+
+
+def import_batch_discard_files(batch: ImportBatch | None) -> None:
+    """Delete the files kept for a batch that was refused or rolled back."""
+    if batch is None:
+        return
+    for kept in (batch.file, batch.error_file):
+        if kept:
+            kept.storage.delete(kept.name)
 
 
 def _set_counts(batch: ImportBatch, plan: imports.Plan) -> None:

@@ -137,6 +137,9 @@ def env_database(name: str, default: str) -> dict:
 
 
 DEBUG = env_bool("DEBUG", False)
+# Behind a TLS proxy every request comes from the proxy's address: say how many proxies to
+# trust (lockout, throttles and logs then read the client's address from X-Forwarded-For).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 # Encrypts the most sensitive fields (contact data, witness identity). Not SECRET_KEY:
 # rotating one must not touch the other. Comma-separated, newest first.
@@ -187,6 +190,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A request with NUL or another control character gets a 400 before anything else.
+    "accounts.middleware.ControlCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -324,12 +329,17 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # The client's address for throttles: the one the trusted proxies saw, never a
+    # X-Forwarded-For header as the client sent it.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 # Requests per key (or staff user, or anonymous address): "<n>/second|minute|hour|day".
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "600/minute")
 # Full exports (each streams everything that matches) per key, and refused keys per address.
 API_EXPORT_THROTTLE_RATE = env_str("API_EXPORT_THROTTLE_RATE", "60/hour")
 API_FAILED_KEY_RATE = env_str("API_FAILED_KEY_RATE", "30/minute")
+# Requests with no key at all, per address (each is answered 401 and logged).
+API_ANONYMOUS_RATE = env_str("API_ANONYMOUS_RATE", "30/minute")
 # The changes feed tells clients to ask again from this long before its last answer, so a
 # transaction that committed late is never missed (events are idempotent).
 API_CHANGES_OVERLAP_SECONDS = env_int("API_CHANGES_OVERLAP_SECONDS", 300)
@@ -378,20 +388,20 @@ OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Defensores")
 TWO_FACTOR_PATCH_ADMIN = False  # config/admin.py is the two-factor admin site
 TWO_FACTOR_REMEMBER_COOKIE_AGE = None  # every login asks for the second factor
 
-# Lockout: after AXES_FAILURE_LIMIT failed logins the account is locked, whatever the IP;
-# so is an IP address that fails that often across accounts (password spraying). Both stay
-# locked until a coordinator unlocks them (or LOCKOUT_COOLOFF_HOURS pass, if set).
+# Lockout (accounts.lockout): AXES_FAILURE_LIMIT failed logins of one username from one
+# address lock that pair only, for 15 minutes, doubling with each lockout in a day; a
+# coordinator may unlock at once. Someone else's failures never lock a colleague out.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_COOLOFF_TIME = env_int("LOCKOUT_COOLOFF_HOURS", 0) or None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
+AXES_COOLOFF_TIME = "accounts.lockout.cool_off"
+# Attempts during a lock do not restart it (nor make the next one longer).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
-# Behind a TLS proxy every request comes from the proxy's address: say how many proxies to
-# trust, or one person's typos would lock every colleague out.
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 if TRUSTED_PROXY_COUNT:
     AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_VERBOSE = False
 
 SECURITY_LOG_RETENTION_DAYS = env_int("SECURITY_LOG_RETENTION_DAYS", 730, minimum=1)
@@ -399,6 +409,9 @@ SECURITY_LOG_RETENTION_DAYS = env_int("SECURITY_LOG_RETENTION_DAYS", 730, minimu
 # Spreadsheet imports: larger files, or more rows, are refused with a message (split them).
 IMPORT_MAX_MEGABYTES = env_int("IMPORT_MAX_MEGABYTES", 20, minimum=1)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 100_000, minimum=1)
+# An XLSX is a ZIP: a workbook that would decompress to more than this is refused before it
+# is read (100,000 rows of the template are about 100 MB of XML).
+IMPORT_MAX_UNCOMPRESSED_MEGABYTES = env_int("IMPORT_MAX_UNCOMPRESSED_MEGABYTES", 250, minimum=1)
 # An upload in the admin is read, planned and written within one web request: beyond this
 # many rows it would time out, and the command line is the way.
 IMPORT_ADMIN_MAX_ROWS = env_int("IMPORT_ADMIN_MAX_ROWS", 20_000, minimum=1)

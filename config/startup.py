@@ -1,22 +1,75 @@
-"""Checks run by the WSGI/ASGI entry points before they serve a single request."""
+"""Checks run before serving a request or running a command: real traffic and real data are
+never handled with the development secrets (and `check --deploy` reports them)."""
 
 from django.conf import settings
+from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+
+# Commands that read no data and write none: they run whatever the keys.
+HARMLESS_COMMANDS = frozenset(
+    {
+        "check",
+        "collectstatic",
+        "compilemessages",
+        "diffsettings",
+        "findstatic",
+        "help",
+        "makemessages",
+        "makemigrations",
+        "showmigrations",
+        "sqlmigrate",
+        "version",
+    }
+)
+
+MAKE_A_KEY = {
+    "SECRET_KEY": "python -c 'import secrets; print(secrets.token_urlsafe(50))'",
+    "FIELD_ENCRYPTION_KEYS": (
+        "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+    ),
+    "AUDIT_CHAIN_KEYS": "python -c 'import secrets; print(secrets.token_urlsafe(48))'",
+}
+
+
+def development_secrets() -> list[str]:
+    """The settings that still hold their public development value."""
+    found = []
+    if settings.SECRET_KEY == settings.DEV_SECRET_KEY:
+        found.append("SECRET_KEY")
+    if settings.DEV_FIELD_ENCRYPTION_KEY in settings.FIELD_ENCRYPTION_KEYS:
+        found.append("FIELD_ENCRYPTION_KEYS")
+    if settings.DEV_AUDIT_CHAIN_KEY in settings.AUDIT_CHAIN_KEYS:
+        found.append("AUDIT_CHAIN_KEYS")
+    return found
+
+
+def _explain(name: str) -> str:
+    return (
+        f"{name} is not set (or still holds the development key). Set it to a key of your own "
+        f"({MAKE_A_KEY[name]}), or set DEBUG=1 on a development machine."
+    )
 
 
 def assert_safe_to_serve() -> None:
-    """Refuse to serve real traffic with the development secrets."""
+    """Refuse to serve real traffic with the development secrets (WSGI/ASGI entry points)."""
     if settings.DEBUG:
         return
-    if settings.SECRET_KEY == settings.DEV_SECRET_KEY:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set SECRET_KEY to a long random value "
-            "(python -c 'import secrets; print(secrets.token_urlsafe(50))') "
-            "or set DEBUG=1 on a development machine."
-        )
-    if settings.DEV_FIELD_ENCRYPTION_KEY in settings.FIELD_ENCRYPTION_KEYS:
-        raise ImproperlyConfigured(
-            "FIELD_ENCRYPTION_KEYS is not set (or still holds the development key). Set it to "
-            "a Fernet key: python -c 'from cryptography.fernet import Fernet; "
-            "print(Fernet.generate_key().decode())'"
-        )
+    for name in development_secrets():
+        raise ImproperlyConfigured(_explain(name))
+
+
+def assert_safe_to_run(command: str) -> None:
+    """Refuse to run a command that reads or writes data with the development secrets: an
+    import would encrypt and chain real records with public keys (manage.py)."""
+    if command not in HARMLESS_COMMANDS:
+        assert_safe_to_serve()
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_development_secrets(app_configs, **kwargs):
+    """`check --deploy`: the encryption and audit keys (Django reports SECRET_KEY itself)."""
+    return [
+        checks.Warning(_explain(name), id=f"defensores.W00{n}")
+        for n, name in enumerate(development_secrets(), start=1)
+        if name != "SECRET_KEY"
+    ]

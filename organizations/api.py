@@ -6,6 +6,7 @@ says `is_ally`, and the case querysets then show only published, public cases.""
 
 import csv
 import io
+import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -22,6 +23,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer
 from rest_framework.throttling import SimpleRateThrottle
 
+from accounts.middleware import CONTROL_CHARACTERS
 from accounts.services import client_ip
 from organizations.models import ApiKey, ApiRequest, is_ally
 from organizations.services import api_key_find
@@ -149,6 +151,21 @@ class PerKeyThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
+class AnonymousThrottle(SimpleRateThrottle):
+    """API_ANONYMOUS_RATE requests with no key per address: they are refused, but each would
+    be a line in the append-only request log."""
+
+    scope = "api-anonymous"
+
+    def get_rate(self):
+        return settings.API_ANONYMOUS_RATE
+
+    def get_cache_key(self, request, view):
+        if request.user.is_authenticated:
+            return None  # a key or a staff session: PerKeyThrottle
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
 class ExportThrottle(PerKeyThrottle):
     """A full export streams everything in one request: API_EXPORT_THROTTLE_RATE per key."""
 
@@ -192,7 +209,7 @@ class LoggedMixin(StrictFormatMixin):
 
     # Keys are accepted here only, not by every DRF view the project may add later.
     authentication_classes = [ApiKeyAuthentication, SessionAuthentication]
-    throttle_classes = [PerKeyThrottle]
+    throttle_classes = [AnonymousThrottle, PerKeyThrottle]
     # No OPTIONS self-description: the OpenAPI schema is the description (OPTIONS is 405).
     metadata_class = None
     rows_served: int | None = None
@@ -219,6 +236,17 @@ class LoggedMixin(StrictFormatMixin):
 
 
 LOG_KEYS, LOG_VALUES, LOG_KEY_CHARS, LOG_VALUE_CHARS = 20, 10, 50, 200
+# Query parameters whose values are never written down (an API key sent in the address by
+# mistake, a token), and values that look like one of our keys whatever their name.
+SECRET_PARAMETER = re.compile(r"key|token|secret|passw|auth|signature|session", re.IGNORECASE)
+REDACTED = "[redacted]"
+
+
+def _logged_value(key: str, value: str) -> str:
+    if SECRET_PARAMETER.search(key) or value.startswith(f"{ApiKey.PREFIX}_"):
+        return REDACTED
+    # Control characters never reach a view (ControlCharacterMiddleware); none is stored.
+    return CONTROL_CHARACTERS.sub("", value[:LOG_VALUE_CHARS])
 
 
 def api_request_log(request, *, view, status: int, rows: int | None) -> ApiRequest:
@@ -227,8 +255,8 @@ def api_request_log(request, *, view, status: int, rows: int | None) -> ApiReque
     ally_user = user if is_ally(user) else None
     # Bounded: a caller cannot fill the (append-only) log with a huge query string.
     filters = {
-        key[:LOG_KEY_CHARS]: [
-            value[:LOG_VALUE_CHARS] for value in request.query_params.getlist(key)[:LOG_VALUES]
+        CONTROL_CHARACTERS.sub("", key[:LOG_KEY_CHARS]): [
+            _logged_value(key, value) for value in request.query_params.getlist(key)[:LOG_VALUES]
         ]
         for key in list(request.query_params)[:LOG_KEYS]
     }

@@ -16,6 +16,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "defensores.example.org",
     "DATABASE_URL": "postgres://defensores@127.0.0.1:5432/defensores",
     "FIELD_ENCRYPTION_KEYS": "t7Fq2yqvJ3o0Q6c1m8KxF4y9bXo2rS5uVw0aB3dE6gI=",
+    "AUDIT_CHAIN_KEYS": "q8Zr2-a-long-random-audit-chain-key-for-tests-only-Lw8ZrT5hV",
 }
 
 

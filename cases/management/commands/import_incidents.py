@@ -153,11 +153,7 @@ class Command(BaseCommand):
     @staticmethod
     def _forget(batch) -> None:
         """Delete the kept files of a batch that was rolled back."""
-        if batch is None:
-            return
-        batch.file.storage.delete(batch.file.name)
-        if batch.error_file:
-            batch.error_file.storage.delete(batch.error_file.name)
+        services.import_batch_discard_files(batch)
 
     def _user(self, username: str):
         if not username:

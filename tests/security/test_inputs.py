@@ -1,0 +1,164 @@
+"""Findings 7 and 8: hostile files and hostile bytes."""
+
+import io
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from cases import imports, services
+from organizations.models import ApiRequest
+from tests.conftest import bearer
+
+pytestmark = pytest.mark.django_db
+
+
+def bomb(megabytes: int) -> bytes:
+    """A valid-looking XLSX whose one shared string is `megabytes` MB of the same letter: a
+    few hundred kilobytes on disk."""
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row></sheetData></worksheet>'
+    )
+    strings = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
+        'uniqueCount="1"><si><t>' + "A" * (megabytes * 1024 * 1024) + "</t></si></sst>"
+    )
+    workbook = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        '<sheets><sheet name="H" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    )
+    rels = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>'
+    )
+    root_rels = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+    )
+    types = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+        'relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+        'officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.'
+        'openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.'
+        'openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", types)
+        archive.writestr("_rels/.rels", root_rels)
+        archive.writestr("xl/workbook.xml", workbook)
+        archive.writestr("xl/_rels/workbook.xml.rels", rels)
+        archive.writestr("xl/worksheets/sheet1.xml", sheet)
+        archive.writestr("xl/sharedStrings.xml", strings)
+    return buffer.getvalue()
+
+
+def kept_files(settings) -> list:
+    root = settings.MEDIA_ROOT / "imports"
+    return sorted(root.rglob("*")) if root.exists() else []
+
+
+class TestUploadBombs:
+    def test_an_xlsx_that_expands_far_beyond_its_size_is_refused_before_it_is_read(self):
+        data = bomb(64)
+        assert len(data) < 1024 * 1024
+        with pytest.raises(imports.ImportFileError, match="descomprim"):
+            imports.read_table(data, "bomba.xlsx")
+
+    def test_a_refused_upload_leaves_no_file_behind(self, client_for, documentalist, settings):
+        upload = SimpleUploadedFile("bomba.xlsx", bomb(64))
+        response = client_for(documentalist).post(
+            "/admin/cases/importbatch/upload/", {"file": upload, "case_status": "in_review"}
+        )
+        assert response.status_code == 200
+        assert "descomprim" in response.content.decode()
+        assert kept_files(settings) == []
+
+    def test_an_import_that_fails_half_way_leaves_no_file_behind(
+        self, documentalist, settings, monkeypatch
+    ):
+        def broken(*args, **kwargs):
+            raise RuntimeError("the server fell over while planning")
+
+        monkeypatch.setattr(imports, "plan_import", broken)
+        template = imports.as_csv(imports.template_example())
+        with pytest.raises(RuntimeError):
+            services.import_batch_prepare(
+                user=documentalist, data=template, file_name="plantilla.csv"
+            )
+        assert kept_files(settings) == []
+
+
+NUL_URLS = [
+    "/api/v1/incidents/export/?format=csv&x=%00",
+    "/api/v1/incidents/?x=%00",
+    "/api/v1/incidents/%00/",
+    "/admin/cases/incident/?state__exact=%00",
+    "/admin/cases/incident/?case__status__exact=%00",
+    "/admin/autocomplete/?app_label=cases&model_name=incident&field_name=defender&term=%00",
+    "/sources/files/%00",
+    "/reports/monthly/2021/7/report.%00",
+    "/admin/cases/case/?q=%01",
+]
+
+
+class TestControlCharacters:
+    @pytest.mark.parametrize("url", NUL_URLS)
+    def test_a_control_character_in_the_address_is_a_clear_400(self, client_for, analyst, url):
+        response = client_for(analyst).get(url)
+        assert response.status_code == 400, url
+        assert "caracteres de control" in response.content.decode()
+
+    def test_it_is_refused_for_allies_too_and_nothing_is_exported_unlogged(self, ally_secret):
+        response = bearer(ally_secret).get("/api/v1/incidents/export/?format=csv&x=%00")
+        assert response.status_code == 400
+        assert not ApiRequest.objects.filter(status_code=200).exists()
+
+    def test_a_control_character_in_a_form_field_is_refused(self, client_for, documentalist):
+        from cases.models import Case
+
+        response = client_for(documentalist).post(
+            "/admin/cases/case/add/", {"title": "Caso\x00 oculto", "confidentiality": "internal"}
+        )
+        assert response.status_code == 400
+        assert not Case.objects.exists()
+
+    def test_tabs_and_line_breaks_in_a_text_are_fine(self, client_for, documentalist):
+        response = client_for(documentalist).post(
+            "/admin/cases/case/add/", {"title": "", "summary": "Línea uno\r\n\tLínea dos"}
+        )
+        assert response.status_code == 200  # the form's own error (no title), not a 400
+
+    def test_the_request_log_never_fails_to_save(self):
+        from organizations.api import api_request_log
+
+        class View:
+            log_name = "incidents"
+
+        request = APIClient().get("/").wsgi_request
+        from rest_framework.request import Request
+
+        wrapped = Request(request)
+        wrapped._request.GET = wrapped._request.GET.copy()
+        wrapped._request.GET["x"] = "a\x00b"
+        entry = api_request_log(wrapped, view=View(), status=400, rows=None)
+        entry.refresh_from_db()
+        assert "\x00" not in entry.filters["x"]
