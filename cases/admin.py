@@ -38,6 +38,7 @@ from organizations.admin_base import (
     RecordAdmin,
     RecordForm,
     RecordInlineMixin,
+    ScopedNestedInlineFormSet,
     ScopedRelatedFilter,
     VisibleOnlyMixin,
 )
@@ -266,7 +267,7 @@ class PreloadedFormMixin:
                 widget.preloaded = {str(related.pk): related}
 
 
-class PrefetchedInlineFormSet(nested_admin.formsets.NestedInlineFormSet):
+class PrefetchedInlineFormSet(ScopedNestedInlineFormSet):
     """An inline formset that takes its rows from the parent's prefetched relation, when
     there is one, instead of one query per parent form."""
 
@@ -377,6 +378,7 @@ class IncidentInline(
 ):
     model = Incident
     form = IncidentForm
+    formset = ScopedNestedInlineFormSet
     extra = 1
     can_delete = False  # an incident is marked duplicate or its case retracted, never deleted
     autocomplete_fields = ("defender", "organization", "duplicate_of")
@@ -415,8 +417,8 @@ class SourceInline(
     RecordInlineMixin, VisibleOnlyMixin, CaseLockMixin, nested_admin.NestedStackedInline
 ):
     model = Source
-
     form = SourceForm
+    formset = ScopedNestedInlineFormSet
     extra = 1
     can_delete = False
     readonly_fields = ("sha256",)
@@ -618,6 +620,7 @@ class IncidentAdmin(
 
 class TransferInline(RecordInlineMixin, nested_admin.NestedTabularInline):
     model = Transfer
+    formset = ScopedNestedInlineFormSet
     extra = 0
     fields = ("moved_on", "place", "note")
 
@@ -626,6 +629,7 @@ class DetentionInline(RecordInlineMixin, nested_admin.NestedStackedInline):
     """On its arbitrary-detention incident."""
 
     model = Detention
+    formset = ScopedNestedInlineFormSet
     extra = 0
     max_num = 1
     can_delete = False

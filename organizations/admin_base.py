@@ -7,6 +7,7 @@
   is refused with what changed meanwhile, even when two saves meet at the same instant;
 - saves go through the services (record_save: validated, versioned, attributed)."""
 
+import nested_admin
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
@@ -18,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from organizations.audit import is_versioned
 from organizations.history import HistoryAdmin, ReadableHistoryContextHelper
-from organizations.services import StaleEditError, record_save
+from organizations.services import record_save
 
 
 def restrict_to_visible(queryset, user):
@@ -69,6 +70,11 @@ class ScopedRelatedFilter(admin.RelatedFieldListFilter):
         related = restrict_to_visible(field.related_model._default_manager.all(), request.user)
         return [(obj.pk, str(obj)) for obj in related]
 
+    def has_output(self):
+        # Shown, and so applied, whenever a value was asked for: a hidden one matches nothing
+        # rather than being silently dropped.
+        return super().has_output() or bool(self.lookup_val)
+
     def queryset(self, request, queryset):
         chosen = self.lookup_val
         if chosen and not {str(pk) for pk, _label in self.lookup_choices} >= set(chosen):
@@ -107,7 +113,7 @@ class RecordForm(forms.ModelForm):
     transaction), so a colleague saving at the same instant waits, then gets this message."""
 
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    stale_error: str | None = None  # set when the save itself met a newer version
+    save_error: str | None = None  # set when the save itself was refused (RecordAdminMixin)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -118,8 +124,17 @@ class RecordForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if self.stale_error is not None:
-            raise ValidationError(self.stale_error, code="stale")
+        if self.save_error is not None:
+            raise ValidationError(self.save_error, code="refused")
+        own_key = self._meta.model._meta.pk.name
+        if own_key in self.fields:
+            # An inline row posts its own key back: it must be this row's, never another
+            # record's (the formset would take it for a new row and fail to save it).
+            row = cleaned.get(own_key)
+            if row is not None and row.pk != self.instance.pk:
+                raise ValidationError(
+                    _("This row does not belong to this page: reload the page."), code="tampered"
+                )
         if "loaded_version" not in self.fields or self.instance.pk is None:
             return cleaned
         loaded = cleaned.get("loaded_version")
@@ -170,9 +185,9 @@ class RecordAdminMixin(ScopedReferencesMixin):
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
-        stale = getattr(request, "_stale_edit", None)
-        if stale is not None:
-            form = type(form.__name__, (form,), {"stale_error": stale})
+        refused = getattr(request, "_save_refused", None)
+        if refused is not None:
+            form = type(form.__name__, (form,), {"save_error": refused})
         return form
 
     def save_model(self, request, obj, form, change):
@@ -181,16 +196,29 @@ class RecordAdminMixin(ScopedReferencesMixin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except StaleEditError as error:
-            # Another save came between this form's check and its own (the transaction is
-            # rolled back): the same page again, with what the user typed and the message.
-            request._stale_edit = error.messages[0]
+        except ValidationError as error:
+            # A service refused the save after the forms were valid: most often another save
+            # came in between (StaleEditError). The transaction is rolled back; the same page
+            # again, with what the user typed and why.
+            request._save_refused = " ".join(error.messages)
             return super().changeform_view(request, object_id, form_url, extra_context)
 
 
 class RecordAdmin(RecordAdminMixin, HistoryAdmin):
     """The base of every record's model admin: history pages, nothing deleted (HistoryAdmin),
     scoped references, version checks, saves through the services."""
+
+
+class ScopedNestedInlineFormSet(nested_admin.formsets.NestedInlineFormSet):
+    """nested_admin's formset, bound, reads the rows it edits by the keys posted, from the
+    whole table (so that rows may move between parents): a posted key of any record would
+    edit that record and move it here. Here only this parent's rows can be edited."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if not self.data:
+            return queryset
+        return queryset.filter(pk__in=self.queryset.values("pk"))
 
 
 class RecordInlineMixin(ScopedReferencesMixin):

@@ -390,3 +390,27 @@ def test_fixture_sanity(hidden, documentalist):
     assert not Defender.objects.visible_to(documentalist).filter(pk=hidden.defender.pk).exists()
     assert not Incident.objects.visible_to(documentalist).filter(pk=hidden.incident.pk).exists()
     assert User.objects.filter(groups__in=Group.objects.all()).exists()
+
+
+class TestInlineRowKeys:
+    """Found by the reference walk: nested inlines read the rows they edit by the keys
+    posted, from the whole table, so a posted key of a restricted incident moved it into the
+    attacker's own case, where they could read it."""
+
+    @pytest.mark.parametrize("row", ["incidents-0-id", "sources-0-id"])
+    def test_a_posted_row_key_cannot_pull_a_hidden_record_into_ones_case(
+        self, client_for, documentalist, hidden, row
+    ):
+        case = CaseFactory(title="Caso propio", status="draft", confidentiality="internal")
+        case.team.add(documentalist)
+        IncidentFactory(case=case, defender=DefenderFactory())
+        SourceFactory(case=case)
+        client = client_for(documentalist)
+        url = reverse("admin:cases_case_change", args=[case.pk])
+        data = page_data(client.get(url))
+        target = hidden.incident if row.startswith("incidents") else hidden.source
+        data[row] = str(target.pk)
+        response = client.post(url, data)
+        target.refresh_from_db()
+        assert target.case_id == hidden.case.pk and target.version == 1
+        assert shows_hidden(response.content.decode(), hidden) == []
