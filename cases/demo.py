@@ -309,6 +309,11 @@ class DemoLoader:
             rows.append((username, group_name, description, created))
         return rows
 
+    def team(self, case: Case, usernames: list[str]) -> None:
+        """Put these demo accounts (those that exist) on the case team."""
+        members = get_user_model().objects.filter(username__in=usernames)
+        services.case_team_set(case=case, members=members, by=self.user, trusted=True)
+
     def _get_or_save(self, model, lookup: dict, defaults: dict):
         # Names are unique regardless of case (the constraints use Lower): match them so.
         obj = model.objects.filter(**{f"{k}__iexact": v for k, v in lookup.items()}).first()
@@ -480,6 +485,9 @@ class DemoLoader:
         )
         if case is None:
             return
+        # Its documentalist and the lawyer who follows the detentions: only they (and
+        # coordinators) would see its witnesses, contacts and health notes.
+        self.team(case, ["documentalista", "abogada"])
         sebin, court = self.perpetrator["sebin"], self.perpetrator["court"]
         for name in people:
             self.incident(
@@ -729,9 +737,7 @@ class DemoLoader:
         )
         if case is None:
             return
-        documentalist = get_user_model().objects.filter(username="documentalista").first()
-        if documentalist is not None:
-            case.team.add(documentalist)
+        self.team(case, ["documentalista"])
         defender = self._get_or_save(
             Defender,
             {"full_name": "Testigo Reservada Ejemplar"},

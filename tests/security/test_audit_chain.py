@@ -129,3 +129,45 @@ def test_the_apps_own_role_cannot_use_the_rewrite_bypass(case):
             cursor.execute("SET LOCAL ROLE defensores_app_test")
             cursor.execute("SET LOCAL defensores.history_rewrite = 'rotate_field_keys'")
             cursor.execute(f"UPDATE {table} SET title = 'x'")
+
+
+def test_the_daily_check_reads_only_what_came_after_the_anchor_and_still_finds_it(
+    case, documentalist
+):
+    verify()
+    case.title = "Cambiado después del ancla"
+    services.case_save(case=case, user=documentalist)
+    history = Case.history.model
+    newest = history.objects.order_by("-history_id").first()
+    with transaction.atomic():
+        raw(
+            f"UPDATE {history._meta.db_table} SET title = %s WHERE history_id = %s",
+            ["Otro título", newest.history_id],
+        )
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=str(newest.history_id)):
+        call_command("verify_audit", "--since-anchor", stdout=out)
+
+
+def test_an_anchor_forged_into_the_security_log_is_reported(case):
+    from accounts.models import SecurityEvent
+
+    verify()
+    SecurityEvent.objects.create(
+        kind="audit_anchor", details={"at": "2030-01-01", "heads": {}, "signature": "0" * 64}
+    )
+    with pytest.raises(CommandError, match="ancla"):
+        verify()
+
+
+def test_each_anchor_is_also_written_where_the_database_cannot_reach(case, settings, tmp_path):
+    import json
+
+    settings.AUDIT_ANCHOR_FILE = str(tmp_path / "anclas.jsonl")
+    verify()
+    verify()
+    text = (tmp_path / "anclas.jsonl").read_text(encoding="utf-8")
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert len(lines) == 2
+    assert lines[-1]["heads"]["cases_historicalcase"]["rows"] == Case.history.count()
+    assert len(lines[-1]["signature"]) == 64

@@ -82,7 +82,6 @@ class Command(BaseCommand):
             kind=SecurityEvent.Kind.AUDIT_ANCHOR, at=at, heads=heads, signature=signature
         )
         line = json.dumps({"at": at, "heads": heads, "signature": signature}, sort_keys=True)
-        logger.info("audit anchor %s", line)
         if settings.AUDIT_ANCHOR_FILE:
             with open(settings.AUDIT_ANCHOR_FILE, "a", encoding="utf-8") as anchors:
                 anchors.write(line + "\n")
