@@ -483,8 +483,9 @@ class ApiViewSet(LoggedMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = Cursor
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
-    # Any text reaches the view, which answers 404 in JSON (not Django's HTML page).
-    lookup_value_regex = "[^/]+"
+    # Any text reaches the view, which answers 404 in JSON (not Django's HTML page); control
+    # characters never do (accounts.middleware.ControlCharacterMiddleware: 400).
+    lookup_value_regex = r"[^/\x00-\x1f\x7f]+"
     renderer_classes = [JSONRenderer, CSVRenderer]
 
     @property

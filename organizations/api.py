@@ -411,10 +411,19 @@ ERROR_RESPONSES = {
 }
 
 
+# Every request with a control character is refused before any view (400): said in the schema.
+NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u001f\\u007f]*$"
+
+
 def schema_error_responses(result, generator, request, public):
-    """drf-spectacular hook: every operation documents the errors it can answer with."""
+    """drf-spectacular hook: every operation documents the errors it can answer with, and
+    that its text parameters take no control characters."""
     for methods in result.get("paths", {}).values():
         for operation in methods.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if schema.get("type") == "string" and not schema.keys() & {"enum", "format"}:
+                    schema.setdefault("pattern", NO_CONTROL_CHARACTERS)
             responses = operation.setdefault("responses", {})
             # Where ?format=csv is offered, an error may come back as CSV too.
             media = {

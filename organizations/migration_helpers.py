@@ -13,6 +13,15 @@ def create_all_permissions(apps) -> None:
 
 
 REWRITER_ROLE = "defensores_history_rewriter"
+CREATE_REWRITER_ROLE = """
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'defensores_history_rewriter') THEN
+        CREATE ROLE defensores_history_rewriter NOLOGIN;
+    END IF;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'role defensores_history_rewriter not created: a database administrator must';
+END $$
+"""
 
 
 def create_rewriter_role(schema_editor) -> None:
@@ -21,17 +30,7 @@ def create_rewriter_role(schema_editor) -> None:
     migrating role may create roles; otherwise a database administrator creates it."""
     if schema_editor.connection.vendor != "postgresql":
         return
-    schema_editor.execute(
-        f"""
-        DO $$ BEGIN
-            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{REWRITER_ROLE}') THEN
-                CREATE ROLE {REWRITER_ROLE} NOLOGIN;
-            END IF;
-        EXCEPTION WHEN insufficient_privilege THEN
-            RAISE NOTICE 'role {REWRITER_ROLE} not created: a database administrator must';
-        END $$
-        """
-    )
+    schema_editor.execute(CREATE_REWRITER_ROLE)
 
 
 def rechain_history(apps, schema_editor) -> None:

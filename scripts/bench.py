@@ -138,33 +138,35 @@ def generate(count: int, *, with_month: bool) -> None:
         execute(f"""
             INSERT INTO organizations_perpetrator
                 (public_id, name, acronym, category, kind, created_at, updated_at, needs_review,
-                 name_key, full_key, acronym_key)
+                 name_key, full_key, acronym_key, version)
             SELECT gen_random_uuid(), 'Cuerpo ficticio ' || g, '',
                    ({sql_array(CATEGORIES)})[1 + g % {len(CATEGORIES)}],
                    CASE WHEN g % 4 = 0 THEN 'individual' ELSE 'institution' END,
-                   now(), now(), false, 'cuerpo ficticio ' || g, '', ''
+                   now(), now(), false, 'cuerpo ficticio ' || g, '', '', 1
             FROM generate_series(1::bigint, {perpetrators}) g""")
     org_from = scalar("SELECT coalesce(max(id), 0) FROM organizations_organization")
     execute(f"""
         INSERT INTO organizations_organization
             (public_id, name, acronym, kind, state, website, created_at, updated_at, needs_review,
-             name_key, acronym_key)
+             name_key, acronym_key, version)
         SELECT gen_random_uuid(), 'Organización ficticia ' || ({org_from} + g), '',
                'human_rights_ngo', ({sql_array(STATES)})[1 + g % 25], '', now(), now(), false,
-               'organizacion ficticia ' || ({org_from} + g), ''
+               'organizacion ficticia ' || ({org_from} + g), '', 1
         FROM generate_series(1::bigint, {orgs}) g""")
     def_from = scalar("SELECT coalesce(max(id), 0) FROM organizations_defender")
     execute(f"""
         INSERT INTO organizations_defender
             (public_id, full_name, known_as, gender, state, identity_protected, phone, email,
-             address, created_at, updated_at, needs_review, name_key, known_as_key)
+             address, created_at, updated_at, needs_review, name_key, known_as_key, version,
+             pseudonym_key)
         SELECT gen_random_uuid(), 'Persona Ficticia ' || ({def_from} + g), '', 'not_recorded',
                ({sql_array(STATES)})[1 + g % 25], g % 20 = 0, '{EMPTY}', '{EMPTY}', '{EMPTY}',
-               now(), now(), false, ({def_from} + g) || ' ficticia persona', ''
+               now(), now(), false, ({def_from} + g) || ' ficticia persona', '', 1,
+               gen_random_uuid()
         FROM generate_series(1::bigint, {people}) g""")
     execute(f"""
-        INSERT INTO organizations_membership (defender_id, organization_id, role)
-        SELECT d.id, (SELECT min(id) FROM organizations_organization) + d.id % {orgs}, ''
+        INSERT INTO organizations_membership (defender_id, organization_id, role, version)
+        SELECT d.id, (SELECT min(id) FROM organizations_organization) + d.id % {orgs}, '', 1
         FROM organizations_defender d WHERE d.id > {def_from} AND d.id % 2 = 0""")
     case_from = scalar("SELECT coalesce(max(id), 0) FROM cases_case")
     cases = (count + 3) // 4
@@ -221,23 +223,23 @@ def generate(count: int, *, with_month: bool) -> None:
     p_min = scalar("SELECT min(id) FROM organizations_perpetrator")
     p_count = scalar("SELECT count(*) FROM organizations_perpetrator")
     execute(f"""
-        INSERT INTO cases_involvement (incident_id, perpetrator_id, role)
-        SELECT id, {p_min} + (id * 7919) % {p_count}, 'perpetrated'
+        INSERT INTO cases_involvement (incident_id, perpetrator_id, role, version)
+        SELECT id, {p_min} + (id * 7919) % {p_count}, 'perpetrated', 1
         FROM cases_incident WHERE id > {inc_from}
         UNION ALL
-        SELECT id, {p_min} + (id * 7919 + 1 + id % 7) % {p_count}, 'amplified'
+        SELECT id, {p_min} + (id * 7919 + 1 + id % 7) % {p_count}, 'amplified', 1
         FROM cases_incident WHERE id > {inc_from} AND id % 5 = 0""")
     execute(f"""
         INSERT INTO cases_source
             (public_id, case_id, kind, title, publisher, url, reliability, witness, contact,
-             confidential, file, sha256, created_at, updated_at)
+             confidential, file, sha256, created_at, updated_at, version)
         SELECT gen_random_uuid(), c.id, 'press', 'Nota ficticia ' || c.id, 'Medio ficticio',
                'https://example.org/' || c.id, 'probable', '{EMPTY}', '{EMPTY}', false, '', '',
-               now(), now()
+               now(), now(), 1
         FROM cases_case c WHERE c.id > {case_from}
         UNION ALL
         SELECT gen_random_uuid(), c.id, 'testimony', 'Testimonio', '', '', 'probable',
-               '{EMPTY}', '{EMPTY}', true, '', '', now(), now()
+               '{EMPTY}', '{EMPTY}', true, '', '', now(), now(), 1
         FROM cases_case c WHERE c.id > {case_from} AND c.id % 10 = 0""")
     check_name_keys()
     execute("ANALYZE")
@@ -594,7 +596,7 @@ def export_import_rows(before: dict[str, int], after: dict[str, int]) -> list[tu
                     f"CASE WHEN {column} > {before[related]} THEN {column} + {shift[related]} "
                     f"ELSE {column} END"
                 )
-            elif field.name == "public_id":
+            elif field.name in ("public_id", "pseudonym_key"):
                 expression = "gen_random_uuid()"
             elif field.name == "import_origin":
                 expression = f"{column} || '-copy'"
