@@ -7,4 +7,9 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Staff accounts and security")
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from accounts import signals  # noqa: F401  (connects the security-log receivers)
+        from accounts.roles import apply_roles
+
+        post_migrate.connect(apply_roles, sender=self, dispatch_uid="accounts.apply_roles")

@@ -4,6 +4,7 @@ import datetime
 
 from axes.helpers import get_client_ip_address
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest
@@ -48,6 +49,17 @@ def user_reset_second_factor(*, user: AbstractBaseUser, by: AbstractBaseUser) ->
         kind=SecurityEvent.Kind.DEVICE_RESET, user=user, by=by.get_username(), devices=len(devices)
     )
     return len(devices)
+
+
+def system_user() -> AbstractBaseUser:
+    """The named user that commands act as in the history (it cannot log in)."""
+    user, created = get_user_model().objects.get_or_create(
+        username=settings.SYSTEM_USERNAME, defaults={"is_active": False, "first_name": "Sistema"}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
 
 
 def security_log_prune(*, now: datetime.datetime | None = None) -> int:

@@ -1,40 +1,27 @@
-import datetime
+"""Cases and incidents in the admin: one page for a case, its incidents (each with its
+target and perpetrators) and its sources; the workflow's actions. Imports, duplicates and
+merges register their own pages (cases.intake.admin, cases.admin_duplicates)."""
 
 import nested_admin
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q
-from django.utils import timezone
-from django.utils.formats import date_format
+from django.db.models import Count, Prefetch
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from cases import duplicates, services
-from cases.admin_imports import (
-    DuplicatePairAdmin,
-    ExportMixin,
-    ImportBatchAdmin,
-    MergeMixin,
+from cases import admin_duplicates, services
+from cases.admin_filters import CaseMonthFilter, CountedFilter, MonthFilter
+from cases.admin_widgets import (
+    PrefetchedInlineFormSet,
+    PreloadedFormMixin,
+    PreloadedWidgetsMixin,
 )
-from cases.models import (
-    Case,
-    Detention,
-    DuplicatePair,
-    Hearing,
-    ImportBatch,
-    Incident,
-    Involvement,
-    LegalAction,
-    Proceeding,
-    Source,
-    Transfer,
-)
-from organizations.admin import DefenderAdmin, OrganizationAdmin
-from organizations.admin_base import (
+from cases.intake.admin import ExportMixin, ImportBatchAdmin
+from cases.models import Case, DuplicatePair, ImportBatch, Incident, Involvement, Source
+from core.admin_base import (
     RecordAdmin,
     RecordForm,
     RecordInlineMixin,
@@ -42,8 +29,7 @@ from organizations.admin_base import (
     ScopedRelatedFilter,
     VisibleOnlyMixin,
 )
-from organizations.history import ReadableHistoryContextHelper
-from organizations.models import Defender, Organization
+from core.history import ReadableHistoryContextHelper
 
 
 def case_related_history(case: Case, user) -> list[dict]:
@@ -138,150 +124,6 @@ class CaseLockMixin:
         )
 
 
-class MonthFilter(admin.SimpleListFilter):
-    """Incidents dated in a month (the report's period), through Incident.in_month(): any
-    month, in a month picker, and links to the last RECENT months. Nothing is read to offer
-    them (listing the months that have incidents would scan the table, or at best cost a
-    query on every page)."""
-
-    title = _("month of the incident")
-    parameter_name = "month"
-    incident_path = ""  # lookup from the filtered model to Incident ("" = Incident itself)
-    template = "admin/month_filter.html"
-    RECENT = 12
-
-    def lookups(self, request, model_admin):
-        months, today = [], timezone.localdate()
-        year, month = today.year, today.month
-        for _month in range(self.RECENT):
-            months.append(datetime.date(year, month, 1))
-            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-        return [(f"{m:%Y-%m}", date_format(m, "YEAR_MONTH_FORMAT")) for m in months]
-
-    def value(self):
-        """The month asked for, written YYYY-MM (a typed "2021-7" too, as the picker and the
-        links write it); as it came when it is not a month (queryset() says so)."""
-        value = super().value()
-        try:
-            return f"{datetime.datetime.strptime(value, '%Y-%m'):%Y-%m}"  # noqa: DTZ007
-        except (TypeError, ValueError):
-            return value
-
-    def choices(self, changelist):
-        yield from super().choices(changelist)
-        # The picker, with the list's other filters as hidden fields so that it adds to them.
-        shown = {value for value, _label in self.lookup_choices}
-        yield {
-            "picker": True,
-            "selected": bool(self.value()) and self.value() not in shown,
-            "value": self.value() or "",
-            "hidden": [
-                (name, value)
-                for name, values in changelist.filter_params.items()
-                if name != self.parameter_name
-                for value in values
-            ],
-        }
-
-    def queryset(self, request, queryset):
-        if not self.value():
-            return queryset
-        try:
-            month = datetime.datetime.strptime(self.value(), "%Y-%m").date()  # noqa: DTZ007
-        except ValueError:
-            message = _("Unknown month %(value)s: use YYYY-MM.") % {"value": self.value()}
-            messages.error(request, message)
-            return queryset.none()
-        if not self.incident_path:
-            # Directly, not "id IN (…)": the list then reads the month newest first through
-            # the date index and stops at the page.
-            return queryset.in_month(month.year, month.month)
-        incidents = Incident.objects.in_month(month.year, month.month)
-        return queryset.filter(pk__in=incidents.values(self.incident_path))
-
-
-class CountedFilter(admin.SimpleListFilter):
-    """Whether reports count the incident (Incident.objects.counted())."""
-
-    title = _("counted in the reports")
-    parameter_name = "counted"
-
-    def lookups(self, request, model_admin):
-        return [("yes", _("Yes")), ("no", _("No"))]
-
-    def queryset(self, request, queryset):
-        counted = Incident.objects.counted().values("pk")
-        if self.value() == "yes":
-            return queryset.filter(pk__in=counted)
-        if self.value() == "no":
-            return queryset.exclude(pk__in=counted)
-        return queryset
-
-
-class CaseMonthFilter(MonthFilter):
-    title = _("month of its incidents")
-    incident_path = "case_id"
-
-
-class PreloadedAutocomplete(AutocompleteSelect):
-    """An autocomplete that shows its current value from the object the form already holds
-    (select_related / prefetch), not with one query per widget: a case with 50 incidents and
-    their perpetrators opens with the same number of queries as a case with one."""
-
-    preloaded: dict | None = None
-
-    def optgroups(self, name, value, attr=None):
-        chosen = [str(v) for v in value if str(v) not in self.choices.field.empty_values]
-        objects = self.preloaded or {}
-        if len(chosen) != 1 or chosen[0] not in objects:
-            return super().optgroups(name, value, attr)
-        options = []
-        if not self.is_required:
-            options.append(self.create_option(name, "", "", False, 0))
-        label = self.choices.field.label_from_instance(objects[chosen[0]])
-        options.append(self.create_option(name, chosen[0], label, set(chosen), len(options)))
-        return [(None, options, 0)]
-
-
-class PreloadedWidgetsMixin:
-    """Model admins and inlines whose autocomplete widgets use the form's loaded objects."""
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
-            kwargs["widget"] = PreloadedAutocomplete(
-                db_field, self.admin_site, using=kwargs.get("using")
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-class PreloadedFormMixin:
-    """Hands each autocomplete widget the related object already loaded on the instance."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        cache = self.instance._state.fields_cache
-        for name, field in self.fields.items():
-            widget = getattr(field.widget, "widget", field.widget)  # inside the admin's wrapper
-            related = cache.get(name)
-            if isinstance(widget, PreloadedAutocomplete) and related is not None:
-                widget.preloaded = {str(related.pk): related}
-
-
-class PrefetchedInlineFormSet(ScopedNestedInlineFormSet):
-    """An inline formset that takes its rows from the parent's prefetched relation, when
-    there is one, instead of one query per parent form."""
-
-    def get_queryset(self):
-        if not hasattr(self, "_queryset"):
-            accessor = self.fk.remote_field.get_accessor_name()
-            prefetched = getattr(self.instance, "_prefetched_objects_cache", {}).get(accessor)
-            if prefetched is not None and not self.queryset.query.where.children[1:]:
-                self._queryset = prefetched
-            else:
-                return super().get_queryset()
-        return self._queryset
-
-
 class CaseForm(RecordForm):
     class Meta:
         model = Case
@@ -306,7 +148,7 @@ class IncidentForm(PreloadedFormMixin, RecordForm):
 
     def save_record(self, obj):
         # The history's user comes from the request (HistoryRequestMiddleware).
-        services.incident_save(incident=obj, user=None)
+        services.incident_save(incident=obj, user=None, reason=self.change_reason())
 
 
 class SourceForm(RecordForm):
@@ -326,7 +168,7 @@ class SourceForm(RecordForm):
         )
 
     def save_record(self, obj):
-        services.source_save(source=obj, user=None)
+        services.source_save(source=obj, user=None, reason=self.change_reason())
 
 
 class InvolvementForm(PreloadedFormMixin, RecordForm):
@@ -513,8 +355,8 @@ class CaseAdmin(VisibleOnlyMixin, CaseLockMixin, RecordAdmin, nested_admin.Neste
     def incident_count(self, case):
         return case._incident_count
 
-    def save_model(self, request, obj, form, change):
-        services.case_save(case=obj, user=request.user)
+    def save_record(self, request, obj, *, reason):
+        services.case_save(case=obj, user=request.user, reason=reason)
 
     def has_submit_permission(self, request):
         return request.user.has_perm("cases.submit_case")
@@ -588,12 +430,6 @@ class IncidentAdmin(
     )
     inlines = (InvolvementInline,)
 
-    def get_inlines(self, request, obj):
-        # The detention record belongs to arbitrary-detention incidents only.
-        if obj is not None and obj.type == Incident.Type.ARBITRARY_DETENTION:
-            return (InvolvementInline, DetentionInline)
-        return (InvolvementInline,)
-
     @admin.display(description=_("target"))
     def target(self, incident):
         if incident.defender is not None:
@@ -614,163 +450,10 @@ class IncidentAdmin(
             kwargs["queryset"] = Case.objects.editable_by(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def save_model(self, request, obj, form, change):
-        services.incident_save(incident=obj, user=request.user)
-
-
-class TransferInline(RecordInlineMixin, nested_admin.NestedTabularInline):
-    model = Transfer
-    formset = ScopedNestedInlineFormSet
-    extra = 0
-    fields = ("moved_on", "place", "note")
-
-
-class DetentionInline(RecordInlineMixin, nested_admin.NestedStackedInline):
-    """On its arbitrary-detention incident."""
-
-    model = Detention
-    formset = ScopedNestedInlineFormSet
-    extra = 0
-    max_num = 1
-    can_delete = False
-    autocomplete_fields = ("arresting_body",)
-    fieldsets = (
-        (None, {"fields": (("arrested_on", "arrested_at"), "arrest_place", "arresting_body")}),
-        (None, {"fields": ("incommunicado_until", "place_of_detention", "status")}),
-        (
-            None,
-            {"fields": (("released_on", "release_kind"), ("counsel", "lawyer"), "last_news_on")},
-        ),
-        (_("Confidential"), {"classes": ("collapse",), "fields": ("health_notes",)}),
-    )
-    inlines = (TransferInline,)
-
-    def get_fieldsets(self, request, obj=None):
-        # obj: the incident the detention belongs to.
-        case = obj.case if obj is not None else None
-        return without_health_notes(super().get_fieldsets(request, obj), request, case)
-
-
-def without_health_notes(fieldsets, request, case: Case | None):
-    """Health notes are for the case team and coordinators only (the fieldset, and so the
-    form, drop them); whoever records a new detention may enter them."""
-    if case is None or case.is_on_team(request.user):
-        return fieldsets
-    return [(name, opts) for name, opts in fieldsets if "health_notes" not in opts["fields"]]
-
-
-class HearingInline(RecordInlineMixin, admin.TabularInline):
-    model = Hearing
-    extra = 1
-    can_delete = False
-    fields = (
-        "scheduled_on",
-        "scheduled_at",
-        "kind",
-        "held",
-        "deferral_reason",
-        "outcome",
-        "next_on",
-    )
-
-
-class LegalActionInline(RecordInlineMixin, admin.TabularInline):
-    model = LegalAction
-    extra = 0
-    can_delete = False
-    fields = ("kind", "filed_on", "body", "status", "outcome")
-
-
-@admin.register(Proceeding)
-class ProceedingAdmin(VisibleOnlyMixin, NameSearchMixin, RecordAdmin):
-    list_display = ("court", "stage", "pretrial_detention_since", "deferrals", "lawyer")
-    list_filter = ("stage", "charges")
-    search_fields = ("court", "judge", "defendants__full_name")
-    autocomplete_fields = ("defendants", "incidents")
-    filter_horizontal = ("charges",)
-    inlines = (HearingInline, LegalActionInline)
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(_deferrals=Count("hearings", filter=Q(hearings__held=False)))
-            .select_related("lawyer")
-            .order_by("court", "pk")
-        )
-
-    def get_fields(self, request, obj=None):
-        fields = [
-            "court",
-            "case_file_number",
-            "judge",
-            "stage",
-            "charges",
-            "defendants",
-            "incidents",
-            "pretrial_detention_since",
-            "lawyer",
-        ]
-        if not request.user.has_perm("cases.view_case_file_number"):
-            fields.remove("case_file_number")  # the legal team's only
-        return fields
-
-    def history_hidden_fields(self, request, obj):
-        if request.user.has_perm("cases.view_case_file_number"):
-            return frozenset()
-        return frozenset({"case_file_number"})
-
-    @admin.display(description=_("deferrals"), ordering="_deferrals")
-    def deferrals(self, proceeding):
-        return proceeding._deferrals
-
-
-@admin.register(Detention)
-class DetentionAdmin(VisibleOnlyMixin, NameSearchMixin, RecordAdmin, nested_admin.NestedModelAdmin):
-    """The legal team edits detentions here (the incident itself may be read-only to them)."""
-
-    list_display = ("__str__", "status", "place_of_detention", "days", "lawyer")
-    list_filter = ("status", "counsel", "incident__state")
-    list_select_related = ("incident__defender", "incident__organization", "lawyer")
-    search_fields = ("incident__defender__full_name", "place_of_detention")
-    autocomplete_fields = ("incident", "arresting_body")
-    fieldsets = ((None, {"fields": ("incident",)}), *DetentionInline.fieldsets)
-    inlines = (TransferInline,)
-
-    def get_readonly_fields(self, request, obj=None):
-        return ("incident",) if obj is not None else ()
-
-    def get_fieldsets(self, request, obj=None):
-        case = obj.incident.case if obj is not None else None
-        return without_health_notes(super().get_fieldsets(request, obj), request, case)
-
-    def history_hidden_fields(self, request, obj):
-        if obj.incident.case.is_on_team(request.user):
-            return frozenset()
-        return frozenset({"health_notes"})
-
-    @admin.display(description=_("days in detention"))
-    def days(self, detention):
-        return detention.days_in_detention
+    def save_record(self, request, obj, *, reason):
+        services.incident_save(incident=obj, user=request.user, reason=reason)
 
 
 admin.site.register(ImportBatch, ImportBatchAdmin)
-admin.site.register(DuplicatePair, DuplicatePairAdmin)
-
-
-# People and organizations recorded twice: merging repoints incidents, so it lives here (cases
-# may import organizations, not the other way round).
-admin.site.unregister(Defender)
-admin.site.unregister(Organization)
-
-
-@admin.register(Defender)
-class MergeableDefenderAdmin(MergeMixin, DefenderAdmin):
-    merge_service = staticmethod(services.defender_merge)
-    similar = staticmethod(duplicates.similar_defenders)
-
-
-@admin.register(Organization)
-class MergeableOrganizationAdmin(MergeMixin, OrganizationAdmin):
-    merge_service = staticmethod(services.organization_merge)
-    similar = staticmethod(duplicates.similar_organizations)
+admin.site.register(DuplicatePair, admin_duplicates.DuplicatePairAdmin)
+admin_duplicates.register_mergeable_admins()

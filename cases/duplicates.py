@@ -20,10 +20,9 @@ from operator import attrgetter
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Q
 
-from cases.models import Case, DuplicatePair, Incident
-from organizations.batches import in_batches
+from cases.models import Case, DuplicatePair, Incident, comparable_for
+from core.batches import in_batches
 from organizations.models import Defender, Organization
 from organizations.names import fold, names_alike, person_key
 
@@ -96,15 +95,6 @@ def _report(pk, type_, day, precision, person, organization) -> Report:
     if person is not None:
         return Report(pk, type_, day, precision, ("defender", person))
     return Report(pk, type_, day, precision, ("organization", organization))
-
-
-def comparable_for(user):
-    """The incidents whose likely duplicates `user` may be told about: those of cases they
-    may see, against a defender they may know (a protected person's real name typed in a
-    file must not be confirmed by a count)."""
-    return Incident.objects.visible_to(user).filter(
-        Q(defender__isnull=True) | Q(defender__in=Defender.objects.visible_to(user).values("pk"))
-    )
 
 
 TARGET_BATCH = 2000  # names or ids per query

@@ -144,7 +144,7 @@ SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 # Encrypts the most sensitive fields (contact data, witness identity). Not SECRET_KEY:
 # rotating one must not touch the other. Comma-separated, newest first.
 FIELD_ENCRYPTION_KEYS = env_fernet_keys("FIELD_ENCRYPTION_KEYS", [DEV_FIELD_ENCRYPTION_KEY])
-# Keys the audit chain's HMAC is made with (organizations.audit), kept out of the database so
+# Keys the audit chain's HMAC is made with (core.audit), kept out of the database so
 # that whoever can write to it cannot rewrite the history unseen. Comma-separated, newest
 # first: the first chains new rows, all verify old ones.
 AUDIT_CHAIN_KEYS = env_secrets("AUDIT_CHAIN_KEYS", [DEV_AUDIT_CHAIN_KEY])
@@ -160,7 +160,7 @@ DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db
 if os.environ.get("DATABASE_REPLICA_URL", "").strip():
     DATABASES["replica"] = env_database("DATABASE_REPLICA_URL", "")
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
-DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
+DATABASE_ROUTERS = ["core.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -182,16 +182,21 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "two_factor",
     "axes",
+    # Ours, lowest layer first: each app imports only those above it in this list.
+    "core",
     "accounts",
     "organizations",
     "cases",
+    "legal",
     "reports",
+    "api",
+    "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # A request with NUL or another control character gets a 400 before anything else.
-    "accounts.middleware.ControlCharacterMiddleware",
+    "core.middleware.ControlCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -208,7 +213,7 @@ MIDDLEWARE = [
     # Records request.user as the author of every history row written in a request.
     "simple_history.middleware.HistoryRequestMiddleware",
     # Pages about cases must not linger in browser or proxy caches.
-    "accounts.middleware.NoStoreMiddleware",
+    "core.middleware.NoStoreMiddleware",
     # Last: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -322,7 +327,7 @@ REST_FRAMEWORK = {
         "accounts.permissions.IsVerified",
     ],
     # Staff use their two-factor admin session; allies' keys are accepted by the /api/v1
-    # export views only (organizations.api.LoggedMixin), never by default.
+    # export views only (api.base.LoggedMixin), never by default.
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # JSON only (and CSV where a view offers it): no browsable HTML forms.
@@ -352,9 +357,9 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["organizations.api.IsAllyOrStaffReader"],
+    "SERVE_PERMISSIONS": ["api.base.IsAllyOrStaffReader"],
     "SERVE_AUTHENTICATION": [
-        "organizations.api.ApiKeyAuthentication",
+        "api.base.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -367,7 +372,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "organizations.api.schema_error_responses",
+        "api.base.schema_error_responses",
     ],
 }
 

@@ -30,7 +30,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("nested_admin/", include("nested_admin.urls")),
     path("reports/", include("reports.urls")),
-    path("legal/", include("cases.urls")),
+    path("legal/", include("legal.urls")),
     path("sources/files/<path:name>", source_file, name="source_file"),
-    path("api/v1/", include("config.api")),
+    path("api/v1/", include("api.urls")),
 ]

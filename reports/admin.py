@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from organizations.admin_base import RecordAdmin
+from core.admin_base import RecordAdmin
 from reports.models import MonthlySnapshot
 
 

@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from organizations.audit import AuditedQuerySet, ChainedHistory
+from core.audit import AuditedQuerySet, ChainedHistory
 
 
 class MonthlySnapshot(models.Model):

@@ -15,7 +15,7 @@ from django_otp.decorators import otp_required
 from accounts.models import SecurityEvent
 from accounts.services import security_event_record
 from cases.models import Incident
-from config.routers import reads_from_replica
+from core.routers import reads_from_replica
 from organizations.vocabularies import PerpetratorCategory, State
 from reports import charts, exports, selectors
 from reports.narrative import narrative, percent

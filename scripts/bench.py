@@ -96,7 +96,7 @@ TYPES = [("stigmatization", 55), ("intimidation", 15), ("threat", 8), ("judicial
 
 def empty_ciphertext() -> str:
     # Encrypted fields hold ciphertext even when empty; one token serves every row.
-    from organizations.encryption import encrypt
+    from core.encryption import encrypt
 
     return encrypt("")
 
@@ -325,8 +325,8 @@ def staff_client() -> Client:
 def ally_client() -> Client:
     from django.contrib.auth.models import User
 
-    from organizations.models import Ally
-    from organizations.services import api_key_create
+    from api.models import Ally
+    from api.services import api_key_create
 
     ally, _ = Ally.objects.get_or_create(name="Aliada de medición")
     _key, secret = api_key_create(ally=ally, user=User.objects.get(username="bench"))
@@ -542,7 +542,7 @@ def import_csv(rows: int, path: Path) -> None:
     sys.path.insert(0, str(ROOT / "scripts"))
     from bench_import import rows as template_rows
 
-    from cases.imports import COLUMNS
+    from cases.intake.template import COLUMNS
 
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)

@@ -23,7 +23,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from cases.imports import COLUMNS, format_date  # noqa: E402
+from cases.intake.template import COLUMNS, format_date  # noqa: E402
 from cases.models import Incident  # noqa: E402
 
 TYPES = ["Estigmatización", "Intimidación", "Amenazas", "Judicialización", "Allanamiento"]

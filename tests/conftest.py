@@ -81,8 +81,8 @@ def bearer(secret: str):
 @pytest.fixture
 def ally_client_factory(db, coordinator):
     """A REST client holding a new ally key: returns (client, key)."""
-    from organizations.models import Ally
-    from organizations.services import api_key_create
+    from api.models import Ally
+    from api.services import api_key_create
 
     def make(name: str = "Aliada de prueba"):
         ally = Ally.objects.filter(name=name).first() or Ally.objects.create(name=name)

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.formats import date_format
 
 from cases.models import Incident
-from organizations import pagination
+from core import pagination
 from tests.factories import CaseFactory, IncidentFactory, InvolvementFactory, PerpetratorFactory
 
 pytestmark = pytest.mark.django_db

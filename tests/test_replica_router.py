@@ -4,14 +4,14 @@ import pytest
 from django.db import router
 
 from cases.models import Incident
-from config.routers import ReplicaRouter, replica_reads
+from core.routers import ReplicaRouter, replica_reads
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def with_replica(monkeypatch):
-    monkeypatch.setattr("config.routers.replica_configured", lambda: True)
+    monkeypatch.setattr("core.routers.replica_configured", lambda: True)
 
 
 def test_without_a_replica_everything_reads_from_the_primary():
@@ -67,5 +67,5 @@ def test_a_revoked_key_is_checked_on_the_primary(with_replica, monkeypatch, ally
     client, _key = ally_client_factory()
     recorder = Recorder(monkeypatch)
     assert client.get("/api/v1/perpetrators/").status_code == 200
-    assert ("organizations.ApiKey", None) in recorder.reads
-    assert ("organizations.ApiKey", "replica") not in recorder.reads
+    assert ("api.ApiKey", None) in recorder.reads
+    assert ("api.ApiKey", "replica") not in recorder.reads

@@ -1,4 +1,4 @@
-"""cases' models: what happened (core) and the lawyers' tracker (legal)."""
+"""What happened (core), the pairs of likely duplicates, and the spreadsheet imports."""
 
 from cases.models.core import (
     Case,
@@ -8,38 +8,23 @@ from cases.models.core import (
     Involvement,
     Source,
     SourceQuerySet,
-    sees_everything,
     source_upload_to,
 )
-from cases.models.imports import DuplicatePair, DuplicatePairQuerySet, ImportBatch
-from cases.models.legal import (
-    CalendarToken,
-    Charge,
-    Detention,
-    Hearing,
-    LegalAction,
-    Proceeding,
-    Transfer,
-)
+from cases.models.duplicates import DuplicatePair, DuplicatePairQuerySet, comparable_for
+from cases.models.imports import ImportBatch, ImportBatchQuerySet
 
 __all__ = [
-    "CalendarToken",
     "Case",
     "CaseQuerySet",
-    "Charge",
-    "Detention",
     "DuplicatePair",
     "DuplicatePairQuerySet",
-    "Hearing",
-    "Incident",
     "ImportBatch",
+    "ImportBatchQuerySet",
+    "Incident",
     "IncidentQuerySet",
     "Involvement",
-    "LegalAction",
-    "Proceeding",
     "Source",
     "SourceQuerySet",
-    "Transfer",
-    "sees_everything",
+    "comparable_for",
     "source_upload_to",
 ]

@@ -9,17 +9,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from accounts.access import is_ally, sees_everything
 from cases.storage import source_storage
-from organizations.audit import AuditedQuerySet, ChainedHistory, Versioned
-from organizations.encryption import EncryptedTextField
-from organizations.fields import URLField
-from organizations.models import Defender, Organization, Perpetrator, is_ally
+from core.audit import AuditedQuerySet, ChainedHistory, Versioned
+from core.encryption import EncryptedTextField
+from core.fields import URLField
+from organizations.models import Defender, Organization, Perpetrator
 from organizations.vocabularies import State
-
-
-def sees_everything(user) -> bool:
-    """Coordinators see restricted cases, confidential sources and protected names."""
-    return user.is_active and user.has_perm("cases.view_all_cases")
 
 
 class CaseQuerySet(AuditedQuerySet):

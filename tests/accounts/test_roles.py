@@ -52,11 +52,11 @@ def test_only_coordinators_manage_accounts_and_read_the_security_log(request, ro
         "accounts.view_securityevent",
         "axes.delete_accessattempt",
         "otp_totp.delete_totpdevice",
-        "organizations.add_ally",
-        "organizations.change_ally",
-        "organizations.add_apikey",
-        "organizations.change_apikey",
-        "organizations.view_apirequest",
+        "api.add_ally",
+        "api.change_ally",
+        "api.add_apikey",
+        "api.change_apikey",
+        "api.view_apirequest",
     ]:
         assert user.has_perm(perm) is coordinator, f"{role}: {perm}"
     # Keys are revoked and allies deactivated, never deleted; the API log is never edited.

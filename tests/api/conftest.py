@@ -1,8 +1,8 @@
 import pytest
 from django.core.cache import cache
 
-from organizations.models import Ally
-from organizations.services import api_key_create
+from api.models import Ally
+from api.services import api_key_create
 from tests.conftest import bearer
 
 

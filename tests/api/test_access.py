@@ -7,8 +7,9 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from organizations.models import ApiKey, ApiRequest
-from organizations.services import api_key_create, api_key_revoke, record_save
+from api.models import ApiKey, ApiRequest
+from api.services import api_key_create, api_key_revoke
+from core.records import record_save
 from tests.conftest import bearer
 
 pytestmark = pytest.mark.django_db
@@ -122,9 +123,7 @@ def test_the_command_refuses_someone_who_may_not_create_keys(analyst):
 
 def test_a_coordinator_creates_a_key_in_the_admin_and_sees_it_once(client_for, coordinator, ally):
     client = client_for(coordinator)
-    response = client.post(
-        "/admin/organizations/apikey/add/", {"ally": ally.pk, "name": "Uwazi", "days": 30}
-    )
+    response = client.post("/admin/api/apikey/add/", {"ally": ally.pk, "name": "Uwazi", "days": 30})
     assert response.status_code == 200
     secret = response.context["secret"]
     assert secret.startswith("dfs_") and secret in response.content.decode()
@@ -133,14 +132,14 @@ def test_a_coordinator_creates_a_key_in_the_admin_and_sees_it_once(client_for, c
     assert key.created_by == coordinator
     assert key.expires_at.date() == (timezone.now() + datetime.timedelta(days=30)).date()
     # Never again: not on the key's page.
-    page = client.get(f"/admin/organizations/apikey/{key.pk}/change/").content.decode()
+    page = client.get(f"/admin/api/apikey/{key.pk}/change/").content.decode()
     assert secret not in page
 
 
 def test_a_coordinator_revokes_keys_from_the_list(client_for, coordinator, ally_secret):
     key = ApiKey.objects.get()
     client_for(coordinator).post(
-        "/admin/organizations/apikey/",
+        "/admin/api/apikey/",
         {"action": "revoke", "_selected_action": [key.pk]},
     )
     assert bearer(ally_secret).get("/api/v1/incidents/").status_code == 401
@@ -155,8 +154,8 @@ def test_every_request_is_logged_and_coordinators_read_the_log(
     assert entry.ally.name == "Red Aliada de Prueba"
     assert entry.endpoint == "incidents" and entry.status_code == 200 and entry.rows == 0
     assert entry.filters == {"type": "raid", "page_size": "5"}
-    assert client_for(coordinator).get("/admin/organizations/apirequest/").status_code == 200
-    assert client_for(analyst).get("/admin/organizations/apirequest/").status_code == 403
+    assert client_for(coordinator).get("/admin/api/apirequest/").status_code == 200
+    assert client_for(analyst).get("/admin/api/apirequest/").status_code == 403
 
 
 def test_it_throttles_per_key(settings, ally_client, ally, coordinator):

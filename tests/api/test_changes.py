@@ -8,7 +8,7 @@ import pytest
 
 from cases.models import Case
 from cases.services import case_retract, case_save, incident_mark_duplicate, incident_save
-from organizations.services import record_save
+from core.records import record_save
 from tests.factories import (
     CaseFactory,
     IncidentFactory,
@@ -46,7 +46,7 @@ def test_the_feed_rebuilds_and_then_follows_the_export(
     settings, monkeypatch, ally_client, reviewer
 ):
     settings.API_CHANGES_OVERLAP_SECONDS = 0
-    monkeypatch.setattr("cases.api.CHANGES_PAGE", 2)  # several pages even with little data
+    monkeypatch.setattr("api.changes.CHANGES_PAGE", 2)  # several pages even with little data
     sebin = PerpetratorFactory(name="SEBIN")
     kept = [IncidentFactory(case=CaseFactory(**SHARED)) for _ in range(5)]
     InvolvementFactory(incident=kept[0], perpetrator=sebin)

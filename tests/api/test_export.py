@@ -9,8 +9,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from api.models import ApiRequest
 from cases.models import Case
-from organizations.models import ApiRequest, Membership
+from organizations.models import Membership
 from tests.api.conftest import pages
 from tests.factories import (
     CaseFactory,

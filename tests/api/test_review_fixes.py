@@ -10,11 +10,12 @@ import pytest
 from django.db import connections
 from rest_framework.test import APIClient
 
+from api.base import AllyUser
+from api.models import ApiKey, ApiRequest
 from cases.models import Case
 from cases.services import case_save
-from organizations.api import AllyUser
-from organizations.models import ApiKey, ApiRequest, Membership
-from organizations.services import record_save
+from core.records import record_save
+from organizations.models import Membership
 from reports.services import month_publish
 from tests.factories import (
     CaseFactory,
@@ -155,7 +156,7 @@ def test_csv_cells_never_start_a_formula(ally_client):
 
 def test_an_ally_key_opens_no_drf_view_but_the_exports():
     from accounts.permissions import IsVerified
-    from organizations.models import Ally
+    from api.models import Ally
 
     key = ApiKey(ally=Ally(name="x"))
 

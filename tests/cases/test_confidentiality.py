@@ -142,7 +142,7 @@ class TestLeaksClosed:
     ):
         import datetime
 
-        from cases.models import Detention, Proceeding
+        from legal.models import Detention, Proceeding
 
         proceeding = Proceeding.objects.create(court="Tribunal", case_file_number="EXP-1")
         proceeding.case_file_number = "EXP-SECRETO"
@@ -154,9 +154,9 @@ class TestLeaksClosed:
         detention.health_notes = "diabetes, sin insulina"
         detention.save()
         pages = [
-            reverse("admin:cases_proceeding_history", args=[proceeding.pk]),
-            reverse("admin:cases_detention_history", args=[detention.pk]),
-            reverse("admin:cases_detention_change", args=[detention.pk]),
+            reverse("admin:legal_proceeding_history", args=[proceeding.pk]),
+            reverse("admin:legal_detention_history", args=[detention.pk]),
+            reverse("admin:legal_detention_change", args=[detention.pk]),
             reverse("admin:cases_incident_change", args=[incident.pk]),
         ]
         for url in pages:

@@ -7,8 +7,9 @@ from django.db import transaction
 from django.db.models import Count
 from django.test import override_settings
 
-from cases.demo import DemoLoader
+from accounts import services as accounts_services
 from cases.models import Case, Incident, Involvement, Source
+from demo.loader import DemoLoader
 from organizations.models import Defender, Membership, Organization, Perpetrator
 
 
@@ -132,7 +133,7 @@ def test_it_creates_one_account_per_role_and_a_system_user():
 
 
 def test_a_second_run_changes_nothing(settings):
-    from cases.models import Detention, Hearing, Proceeding
+    from legal.models import Detention, Hearing, Proceeding
 
     models = [
         Case,
@@ -167,7 +168,7 @@ def test_it_refuses_to_run_without_debug(settings):
 
 def test_it_reuses_people_and_organizations_whatever_the_case_of_their_names():
     loader = DemoLoader()
-    loader.user = loader.system_user()
+    loader.user = accounts_services.system_user()
     fundaredes = Organization.objects.get(name="FundaRedes")
     assert loader.organization("FUNDAREDES", Organization.Kind.HUMAN_RIGHTS_NGO) == fundaredes
     assert loader.defender("javier tarazona") == Defender.objects.get(full_name="Javier Tarazona")
@@ -186,7 +187,7 @@ def test_its_restricted_case_is_seen_only_by_its_team_and_coordinators():
 
 
 def test_the_tarazona_detention_shows_1675_days_and_14_deferrals(client_for):
-    from cases.models import Detention, Proceeding
+    from legal.models import Detention, Proceeding
 
     lawyer = get_user_model().objects.get(username="abogada")
     javier = Detention.objects.get(incident__defender__full_name="Javier Tarazona")
@@ -208,6 +209,6 @@ def test_the_tarazona_detention_shows_1675_days_and_14_deferrals(client_for):
     assert dashboard.status_code == 200
     incident_page = client.get(f"/admin/cases/incident/{javier.incident_id}/change/")
     assert incident_page.status_code == 200 and "El Helicoide" in incident_page.content.decode()
-    assert client.get(f"/admin/cases/proceeding/{proceeding.pk}/change/").status_code == 200
-    detention_page = client.get(f"/admin/cases/detention/{javier.pk}/change/")
+    assert client.get(f"/admin/legal/proceeding/{proceeding.pk}/change/").status_code == 200
+    detention_page = client.get(f"/admin/legal/detention/{javier.pk}/change/")
     assert detention_page.context["has_change_permission"]  # the lawyer edits it here

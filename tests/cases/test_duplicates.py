@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from cases import duplicates, services
+from cases import duplicates, merges, services
 from cases.models import DuplicatePair, Incident
 from organizations.models import Membership
 from organizations.names import fold, names_alike, person_key
@@ -46,7 +46,7 @@ def test_normalized_names():
 def test_caches_kept_for_a_processs_life_stay_small():
     """Every web worker keeps them for good: some thousands of recent texts, not the 100,000
     names (16 MiB in each worker) the admin's similar-people page once left in fold's."""
-    from cases.imports import _is_web_address
+    from cases.intake.check import _is_web_address
 
     assert fold.cache_info().maxsize <= 16_384
     assert _is_web_address.cache_info().maxsize <= 1024
@@ -185,7 +185,7 @@ def test_a_merge_repoints_every_incident_and_keeps_both_histories(reviewer):
     org = OrganizationFactory()
     Membership.objects.create(defender=merged, organization=org)
     incidents = [IncidentFactory(defender=merged) for _ in range(2)]
-    services.defender_merge(survivor=survivor, merged=merged, user=reviewer)
+    merges.defender_merge(survivor=survivor, merged=merged, user=reviewer)
     for incident in incidents:
         incident.refresh_from_db()
         assert incident.defender == survivor
@@ -197,7 +197,7 @@ def test_a_merge_repoints_every_incident_and_keeps_both_histories(reviewer):
     assert survivor.memberships.get().organization == org
     assert merged.history.count() == 2 and survivor.history.count() == 2
     with pytest.raises(ValidationError):
-        services.defender_merge(survivor=survivor, merged=merged, user=reviewer)
+        merges.defender_merge(survivor=survivor, merged=merged, user=reviewer)
 
 
 def test_an_organization_merge_from_the_admin(client_for, reviewer, documentalist):
@@ -319,7 +319,7 @@ def test_pairs_among_a_files_rows_are_counted_as_found(seed):
 def test_every_pair_is_flagged_and_counted_however_many(documentalist, monkeypatch, reports):
     """A few pairs are saved one by one; many in chunks (FLAG_CHUNK), each with its history,
     the chain intact across chunks."""
-    from organizations.audit import first_broken_row
+    from core.audit import first_broken_row
 
     monkeypatch.setattr(services, "FLAG_CHUNK", 7)
     org = OrganizationFactory(name="FundaRedes")

@@ -12,13 +12,15 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from openpyxl import Workbook, load_workbook
 
-from cases import imports, services
+from cases import services
+from cases.intake import check, export, read, template, write
+from cases.intake import plan as planning
 from cases.models import Case, ImportBatch, Incident, Involvement, Source
 from organizations.models import Defender, Organization, Perpetrator
 from tests.factories import DefenderFactory
 
 pytestmark = pytest.mark.django_db
-HEADER = list(imports.COLUMNS)
+HEADER = list(template.COLUMNS)
 
 
 def row(**values):
@@ -61,15 +63,15 @@ def as_xlsx(rows) -> bytes:
 
 def run(user, rows=None, *, data=None, name="base.csv", skip_invalid=False, status="verified"):
     data = data if data is not None else as_csv(rows)
-    batch, _plan = services.import_batch_prepare(
+    batch, _plan = write.import_batch_prepare(
         user=user, data=data, file_name=name, origin="Base CDJ", case_status=status
     )
-    return batch, services.import_batch_run(batch=batch, user=user, skip_invalid=skip_invalid)
+    return batch, write.import_batch_run(batch=batch, user=user, skip_invalid=skip_invalid)
 
 
 def plan_of(user, rows, **kwargs):
-    parsed = imports.parse_table(imports.read_table(as_csv(rows, **kwargs), "x.csv"))
-    return imports.plan_import(parsed, origin="Base CDJ", case_status="in_review", user=user)
+    parsed = check.parse_table(read.read_table(as_csv(rows, **kwargs), "x.csv"))
+    return planning.plan_import(parsed, origin="Base CDJ", case_status="in_review", user=user)
 
 
 def errors_of(user, **values):
@@ -96,18 +98,18 @@ def errors_of(user, **values):
     ],
 )
 def test_it_reads_each_date_form(text, expected, precision):
-    assert imports.parse_date(text) == (expected, precision)
+    assert template.parse_date(text) == (expected, precision)
 
 
 @pytest.mark.parametrize("text", ["31/02/2021", "julio", "ayer", "2021-13-01", "13/2021"])
 def test_it_refuses_what_is_not_a_date(text):
-    assert imports.parse_date(text) is None
+    assert template.parse_date(text) is None
 
 
 def test_an_excel_date_cell_is_read_as_a_day(documentalist):
     data = as_xlsx([row(fecha=datetime.datetime(2021, 7, 2))])  # noqa: DTZ001
-    table = imports.read_table(data, "base.xlsx")
-    (parsed,) = imports.parse_table(table)
+    table = read.read_table(data, "base.xlsx")
+    (parsed,) = check.parse_table(table)
     assert (parsed.occurred_on, parsed.precision) == (datetime.date(2021, 7, 2), "day")
 
 
@@ -129,7 +131,7 @@ def test_an_excel_date_cell_is_read_as_a_day(documentalist):
     ],
 )
 def test_labels_match_without_regard_to_case_or_accents(column, text, field, code):
-    (parsed,) = imports.parse_table(imports.read_table(as_csv([row(**{column: text})]), "x.csv"))
+    (parsed,) = check.parse_table(read.read_table(as_csv([row(**{column: text})]), "x.csv"))
     assert parsed.errors == []
     assert getattr(parsed, field) == code
 
@@ -138,8 +140,8 @@ def test_labels_match_without_regard_to_case_or_accents(column, text, field, cod
     "text, code", [("Medio estatal", "state_media"), ("MEDIOS DEL ESTADO", "state_media")]
 )
 def test_perpetrator_categories_and_roles_match_spanish_labels(text, code):
-    (parsed,) = imports.parse_table(
-        imports.read_table(
+    (parsed,) = check.parse_table(
+        read.read_table(
             as_csv([row(categoria_perpetrador=text, rol_perpetrador="lo amplificó")]), "x.csv"
         )
     )
@@ -172,7 +174,7 @@ FIRST_LINE = (1, ["referencia", "fecha"])
     ],
 )
 def test_csv_line_ends_and_line_numbers(text, expected):
-    assert imports.read_table(text.encode(), "a.csv") == expected
+    assert read.read_table(text.encode(), "a.csv") == expected
 
 
 def test_it_reads_csv_with_or_without_bom_comma_or_semicolon_and_xlsx(documentalist):
@@ -183,7 +185,7 @@ def test_it_reads_csv_with_or_without_bom_comma_or_semicolon_and_xlsx(documental
         (as_csv([row()], delimiter=";", bom=True), "a.txt"),
         (as_xlsx([row()]), "a.xlsx"),
     ]:
-        (parsed,) = imports.parse_table(imports.read_table(data, name))
+        (parsed,) = check.parse_table(read.read_table(data, name))
         assert parsed.errors == [], name
         assert parsed.target_name == "Javier Tarazona"
 
@@ -193,7 +195,7 @@ def test_the_template_downloads_and_is_importable(client_for, documentalist):
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.content))
     assert [c.value for c in book.worksheets[0][1]] == HEADER
-    rows = imports.parse_table(imports.read_table(response.content, "plantilla.xlsx"))
+    rows = check.parse_table(read.read_table(response.content, "plantilla.xlsx"))
     assert [r.errors for r in rows] == [[], []]
 
 
@@ -280,8 +282,8 @@ def test_two_rows_naming_the_same_incident_are_a_bad_row(reviewer):
     ],
 )
 def test_a_file_that_cannot_be_read_says_why(data, name, message):
-    with pytest.raises(imports.ImportFileError, match=message):
-        imports.parse_table(imports.read_table(data, name))
+    with pytest.raises(template.ImportFileError, match=message):
+        check.parse_table(read.read_table(data, name))
 
 
 @pytest.mark.parametrize("block", [1, 2, 5, 1024 * 1024])
@@ -289,28 +291,28 @@ def test_a_file_is_read_a_block_at_a_time_as_its_bytes_are(monkeypatch, block):
     """The command hands the file itself, read a block at a time: the same table as its
     bytes, a character split across two blocks read whole, and a wrong byte found at its
     place in the file (after the byte order mark) whatever the blocks."""
-    monkeypatch.setattr(imports, "BLOCK", block)
+    monkeypatch.setattr(read, "BLOCK", block)
     text = '\ufeffreferencia;fecha;tipo;victima\n1;2/7/2021;"Amenaza\nde muerte";Ña Tábata\n'
-    assert imports.read_table(io.BytesIO(text.encode()), "a.csv") == [
+    assert read.read_table(io.BytesIO(text.encode()), "a.csv") == [
         (1, ["referencia", "fecha", "tipo", "victima"]),
         (2, ["1", "2/7/2021", "Amenaza\nde muerte", "Ña Tábata"]),
     ]
     for wrong, place in [(b"a,b\nc,\xe9x\n", 7), (b"a,b\nc,\xc3", 7), (b"a,b\nc,\xc3\xa9\xff", 9)]:
         for prefix in (b"", codecs.BOM_UTF8):
-            with pytest.raises(imports.ImportFileError, match=rf"\(byte {place}\)"):
-                imports.read_table(io.BytesIO(prefix + wrong), "a.csv")
-    with pytest.raises(imports.ImportFileError, match="CSV UTF-8 o XLSX"):
-        imports.read_table(io.BytesIO(b"a,b\n" * 3 + b"c\x00\n"), "a.csv")
+            with pytest.raises(template.ImportFileError, match=rf"\(byte {place}\)"):
+                read.read_table(io.BytesIO(prefix + wrong), "a.csv")
+    with pytest.raises(template.ImportFileError, match="CSV UTF-8 o XLSX"):
+        read.read_table(io.BytesIO(b"a,b\n" * 3 + b"c\x00\n"), "a.csv")
     for blank in (b"", b" \n\r\n\t " * 3):
-        with pytest.raises(imports.ImportFileError, match="vacío"):
-            imports.read_table(io.BytesIO(blank), "a.csv")
+        with pytest.raises(template.ImportFileError, match="vacío"):
+            read.read_table(io.BytesIO(blank), "a.csv")
 
 
 def test_blank_lines_before_the_header_leave_the_separator_to_the_header():
     """A ";" file with blank lines above its header (a spreadsheet's empty rows over the
     table) is read with the header's separator, not with the blank first line's ","."""
     data = b"\r\n  \r\nreferencia;fecha;tipo;victima\r\n1;02/07/2021;Amenazas;Ana\r\n"
-    assert imports.read_table(data, "a.csv") == [
+    assert read.read_table(data, "a.csv") == [
         (3, ["referencia", "fecha", "tipo", "victima"]),
         (4, ["1", "02/07/2021", "Amenazas", "Ana"]),
     ]
@@ -342,7 +344,7 @@ def test_the_command_says_so_when_the_file_cannot_be_read_halfway(tmp_path, monk
     def fail(source, file_name):
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(imports, "read_table", fail)
+    monkeypatch.setattr(write, "read_table", fail)
     with pytest.raises(CommandError, match="No se puede importar .*Input/output error"):
         call_command("import_incidents", str(path), stdout=io.StringIO(), stderr=io.StringIO())
     assert not ImportBatch.objects.exists() and not Incident.objects.exists()
@@ -371,12 +373,12 @@ def test_the_command_refuses_a_pipe_past_the_size_limit(tmp_path, settings):
 
 def test_a_file_over_the_limit_is_refused(settings):
     settings.IMPORT_MAX_MEGABYTES = 1
-    with pytest.raises(imports.ImportFileError, match="1 MB"):
-        imports.read_table(b"x" * (1024 * 1024 + 1), "a.csv")
+    with pytest.raises(template.ImportFileError, match="1 MB"):
+        read.read_table(b"x" * (1024 * 1024 + 1), "a.csv")
 
 
 def test_by_default_nothing_is_written_if_a_row_is_bad(documentalist):
-    with pytest.raises(services.ImportRejected):
+    with pytest.raises(write.ImportRejected):
         run(documentalist, [row(), row(referencia="2", tipo="bofetada")], status="in_review")
     assert not Incident.objects.exists() and not Defender.objects.exists()
 
@@ -432,13 +434,13 @@ def test_the_command_collects_garbage_less_often_while_it_imports(tmp_path, monk
 
     path = tmp_path / "base.csv"
     path.write_bytes(as_csv([row()]))
-    before, seen, real_run = gc.get_threshold(), [], services.import_batch_run
+    before, seen, real_run = gc.get_threshold(), [], write.import_batch_run
 
     def run(**kwargs):
         seen.append((gc.get_threshold()[0], gc.get_freeze_count() > 0))
         return real_run(**kwargs)
 
-    monkeypatch.setattr(services, "import_batch_run", run)
+    monkeypatch.setattr(write, "import_batch_run", run)
     call_command("import_incidents", str(path), stdout=io.StringIO())
     assert Incident.objects.count() == 1 and seen == [(10_000, True)]
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
@@ -471,16 +473,16 @@ def test_the_command_reads_the_file_a_block_at_a_time_and_closes_it_before_writi
         return opened[-1]
 
     monkeypatch.setattr(pathlib.Path, "open", open_)
-    closed, real_run = [], services.import_batch_run
+    closed, real_run = [], write.import_batch_run
 
     def run(**kwargs):
         closed.append(opened[0].closed)
         return real_run(**kwargs)
 
-    monkeypatch.setattr(services, "import_batch_run", run)
+    monkeypatch.setattr(write, "import_batch_run", run)
     call_command("import_incidents", str(path), stdout=io.StringIO())
     assert Incident.objects.count() == 20
-    assert asked and all(size is not None and 0 < size <= imports.BLOCK for size in asked)
+    assert asked and all(size is not None and 0 < size <= read.BLOCK for size in asked)
     assert closed == [True]
 
 
@@ -491,7 +493,7 @@ def test_the_command_tells_how_far_it_is(tmp_path, monkeypatch):
 
     from cases import duplicates
 
-    monkeypatch.setattr(services, "IMPORT_CHUNK", 2)
+    monkeypatch.setattr(write, "IMPORT_CHUNK", 2)
     monkeypatch.setattr(duplicates, "NEW_AT_ONCE", 2)
     path = tmp_path / "base.csv"
 
@@ -530,17 +532,17 @@ def test_a_files_repeated_texts_are_held_once_and_its_references_are_not_kept_as
     its references, each a row's own, are not kept in the dict of shared texts (an entry
     each for nothing, at a file's peak)."""
     kept = []
-    real_cells = imports._Shared.cells
+    real_cells = read._Shared.cells
 
     def cells(self, row):
         kept.append(self.texts)
         return real_cells(self, row)
 
-    monkeypatch.setattr(imports._Shared, "cells", cells)
+    monkeypatch.setattr(read._Shared, "cells", cells)
     rows = [row(referencia=f"R-{n}", fecha="2021-07-02") for n in range(3)]
-    data = as_csv(rows) if name.endswith(".csv") else imports.as_xlsx(rows)
-    header, *lines = imports.read_table(data, name)
-    place = {column: i for i, column in enumerate(imports.header_columns(header[1]))}
+    data = as_csv(rows) if name.endswith(".csv") else export.as_xlsx(rows)
+    header, *lines = read.read_table(data, name)
+    place = {column: i for i, column in enumerate(check.header_columns(header[1]))}
     first, second = lines[0][1], lines[1][1]
     for column in ("fecha", "estado", "caso", "victima"):
         assert first[place[column]] is second[place[column]]
@@ -551,7 +553,7 @@ def test_a_files_repeated_texts_are_held_once_and_its_references_are_not_kept_as
 def test_a_rows_cells_read_by_column_on_short_lines_and_as_filled_in():
     from django.template import Context, Template
 
-    cells = imports.Cells({"referencia": 0, "fecha": 1, "tipo": 2}, ("7", "02/07/2021"))
+    cells = check.Cells({"referencia": 0, "fecha": 1, "tipo": 2}, ("7", "02/07/2021"))
     assert [cells.get(c) for c in ("referencia", "fecha", "tipo", "caso")] == [
         "7",
         "02/07/2021",
@@ -670,7 +672,7 @@ def test_every_imported_record_has_history_by_the_importer_and_the_chain_holds(r
 
 
 def test_bulk_create_stays_refused_outside_the_history_aware_path():
-    from organizations.audit import AuditBypassError
+    from core.audit import AuditBypassError
 
     with pytest.raises(AuditBypassError):
         Incident.objects.bulk_create([])
@@ -692,7 +694,7 @@ def test_a_documentalist_may_not_import_as_verified_nor_change_verified_cases(
 def test_a_batch_is_retracted_as_a_whole(reviewer):
     batch, _plan = run(reviewer, [row(), row(referencia="2", caso="", victima="Otra Persona")])
     assert Incident.objects.counted().count() == 2
-    cases = services.import_batch_retract(batch=batch, user=reviewer, reason="Archivo equivocado")
+    cases = write.import_batch_retract(batch=batch, user=reviewer, reason="Archivo equivocado")
     assert len(cases) == 2
     assert Incident.objects.counted().count() == 0
     assert Incident.objects.count() == 2  # kept
@@ -700,13 +702,13 @@ def test_a_batch_is_retracted_as_a_whole(reviewer):
     assert batch.status == "retracted" and batch.retracted_by == reviewer
     assert Case.history.filter(history_change_reason__contains="Archivo equivocado").count() == 2
     with pytest.raises(Exception, match="retract"):
-        services.import_batch_retract(batch=batch, user=reviewer, reason="otra vez")
+        write.import_batch_retract(batch=batch, user=reviewer, reason="otra vez")
 
 
 def test_retraction_needs_a_reason(reviewer):
     batch, _plan = run(reviewer, [row()])
     with pytest.raises(Exception, match="por qué|why"):
-        services.import_batch_retract(batch=batch, user=reviewer, reason="")
+        write.import_batch_retract(batch=batch, user=reviewer, reason="")
 
 
 # The admin ------------------------------------------------------------------------------------
@@ -752,7 +754,7 @@ def test_a_broken_upload_is_a_form_error_not_a_500(client_for, documentalist):
 def test_only_the_uploader_confirms_and_outsiders_get_nothing(
     client_for, documentalist, reviewer, analyst
 ):
-    batch, _plan = services.import_batch_prepare(
+    batch, _plan = write.import_batch_prepare(
         user=documentalist, data=as_csv([row()]), file_name="a.csv", case_status="in_review"
     )
     url = f"/admin/cases/importbatch/{batch.public_id}/preview/"
@@ -918,7 +920,7 @@ def test_rows_without_errors_share_one_empty_list_that_cannot_grow():
     """Rows share their empty errors and changes (a list of each per row was a tenth of what
     an import held): the first error gives a row a list of its own; the shared one refuses
     to grow, so no row's error can show up on every other row."""
-    first, second = (imports.Row(line=n, values=imports.Cells({}, ())) for n in (2, 3))
+    first, second = (check.Row(line=n, values=check.Cells({}, ())) for n in (2, 3))
     assert first.errors == [] and first.errors is second.errors and first.changes == []
     first.error("fecha", "vacía")
     assert first.errors == [("fecha", "vacía")] and second.errors == []
@@ -929,4 +931,4 @@ def test_rows_without_errors_share_one_empty_list_that_cannot_grow():
     ):
         with pytest.raises(TypeError):
             grow()
-    assert second.errors == [] and imports.Row(line=4, values=second.values).errors == []
+    assert second.errors == [] and check.Row(line=4, values=second.values).errors == []

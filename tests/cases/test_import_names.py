@@ -1,17 +1,17 @@
 """Imports find people, organizations and perpetrators by stored match keys (issue 8, B1):
 the names of the file are looked up, never every name recorded, with the same results."""
 
-import importlib
 import re
 
 import pytest
-from django.apps import apps
-from django.db import connection, models
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cases import imports
-from organizations.models import Defender, Organization, Perpetrator
-from organizations.services import record_save
+from cases import merges
+from cases.intake import plan as planning
+from cases.intake import write
+from core.records import record_save
+from organizations.models import Defender, Perpetrator
 from tests.cases.test_import import as_csv, plan_of, row, run
 from tests.factories import DefenderFactory, OrganizationFactory, PerpetratorFactory
 
@@ -78,7 +78,7 @@ def test_an_acronym_added_later_finds_the_perpetrator_and_a_shared_one_is_ambigu
     sebin.acronym = "SEBIN"
     record_save(sebin, user=reviewer, update_fields=["acronym"])
     plan = plan_of(reviewer, [row(perpetrador="sebin", categoria_perpetrador="")])
-    assert plan.rejected == [] and imports.perpetrator_id(plan.rows[0].perpetrators[0], plan) == (
+    assert plan.rejected == [] and planning.perpetrator_id(plan.rows[0].perpetrators[0], plan) == (
         sebin.pk
     )
 
@@ -108,28 +108,10 @@ def test_the_plan_reads_only_the_names_the_file_holds(reviewer):
             assert re.search(r'(_key"|"id") (IN \(|= ANY\()', sql), sql
 
 
-def test_the_migration_fills_the_keys_of_existing_records():
-    DefenderFactory(full_name="Tarazona, Javier", known_as="J.T.")
-    OrganizationFactory(name="FundaRedes", acronym="F.R.")
-    PerpetratorFactory(name="Policía Nacional", acronym="PNB")
-    for model in (Defender, Organization, Perpetrator):
-        # The plain QuerySet: blanking a derived column as data from before the migration.
-        models.QuerySet(model).update(**dict.fromkeys(model.NAME_KEY_FIELDS, ""))
-
-    importlib.import_module("organizations.migrations.0009_name_keys").backfill(apps, None)
-
-    for model in (Defender, Organization, Perpetrator):
-        for record in model.objects.all():
-            stored = {name: getattr(record, name) for name in model.NAME_KEY_FIELDS}
-            assert stored == record.name_keys()
-    assert Perpetrator.objects.get().full_key == "policia nacional pnb"
-
-
 def test_a_file_is_written_in_chunks_with_the_same_result(reviewer, monkeypatch):
-    from cases import services
     from cases.models import Case, Incident, Source
 
-    monkeypatch.setattr(services, "IMPORT_CHUNK", 2)
+    monkeypatch.setattr(write, "IMPORT_CHUNK", 2)
     # Five rows of one case and one source, the case named again in every chunk.
     run(reviewer, [row(referencia=str(n), victima=f"Persona Número {n}") for n in range(5)])
 
@@ -157,7 +139,7 @@ def test_the_preview_counts_the_likely_duplicates_the_import_flags(reviewer, nam
         defender=person,
     )
     if named_by == "merged record":
-        services.defender_merge(
+        merges.defender_merge(
             survivor=person, merged=DefenderFactory(full_name="J. R. Tarazona"), user=reviewer
         )
     name = {"alias": "El Profe", "merged record": "J. R. Tarazona", "own name": "TARAZONA Javier"}
@@ -175,7 +157,7 @@ def test_the_preview_counts_in_chunks_what_the_import_flags(reviewer, monkeypatc
     up the names they stand for a chunk at a time: an incident the file updates is left out
     of every chunk's search (its row is compared instead), and an alias still leads to the
     person, whichever chunk names them."""
-    from cases import duplicates, services
+    from cases import duplicates
 
     monkeypatch.setattr(duplicates, "NEW_AT_ONCE", at_once)
     monkeypatch.setattr(duplicates, "TARGET_BATCH", at_once)
@@ -191,9 +173,9 @@ def test_the_preview_counts_in_chunks_what_the_import_flags(reviewer, monkeypatc
     assert [r.action for r in plan.rows] == ["create", "create", "update"]
     # Lines 2 and 4; line 3 and reference 9. Not line 2 with what line 4 updates.
     assert plan.duplicates == 2
-    batch, _plan = services.import_batch_prepare(
+    batch, _plan = write.import_batch_prepare(
         user=reviewer, data=as_csv(rows), file_name="x.csv", origin="Base CDJ"
     )
-    services.import_batch_run(batch=batch, user=reviewer)
+    write.import_batch_run(batch=batch, user=reviewer)
     batch.refresh_from_db()
     assert batch.duplicates_flagged == 2

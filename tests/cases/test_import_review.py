@@ -9,10 +9,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from cases import imports, services
+from cases import merges
+from cases.intake import check, read, template, write
+from cases.intake import plan as planning
 from cases.models import ImportBatch, Incident
+from core.records import record_save
 from organizations.models import Defender, Organization
-from organizations.services import record_save
 from tests.cases.test_import import as_csv, row
 from tests.factories import DefenderFactory, IncidentFactory, OrganizationFactory
 
@@ -27,7 +29,7 @@ def org_row(name="Organización Concurrente Dos", **values):
 
 
 def prepare(user, rows, *, origin="O"):
-    batch, _plan = services.import_batch_prepare(
+    batch, _plan = write.import_batch_prepare(
         user=user, data=as_csv(rows), file_name=f"{origin}.csv", origin=origin
     )
     return batch
@@ -39,7 +41,7 @@ def prepare(user, rows, *, origin="O"):
 @pytest.fixture
 def name_taken_meanwhile(monkeypatch, coordinator):
     """Someone else records the organization between the import's plan and its write."""
-    plan, calls = services.import_batch_plan, []
+    plan, calls = write.import_batch_plan, []
 
     def plan_then_someone_else_writes(**kwargs):
         planned = plan(**kwargs)
@@ -49,7 +51,7 @@ def name_taken_meanwhile(monkeypatch, coordinator):
             record_save(org, user=coordinator, reason="a la vez")
         return planned
 
-    monkeypatch.setattr(services, "import_batch_plan", plan_then_someone_else_writes)
+    monkeypatch.setattr(write, "import_batch_plan", plan_then_someone_else_writes)
 
 
 def test_a_name_taken_at_the_same_moment_asks_to_try_again_in_the_admin(
@@ -71,15 +73,15 @@ def test_a_name_taken_at_the_same_moment_asks_to_try_again_in_the_admin(
 def name_taken_after_the_plan(monkeypatch, coordinator):
     """The same, for the command, which plans once (under the imports lock, which a form in
     the admin does not take) and then writes."""
-    plan = imports.plan_import
+    real_plan = planning.plan_import
 
     def plan_then_someone_else_writes(*args, **kwargs):
-        planned = plan(*args, **kwargs)
+        planned = real_plan(*args, **kwargs)
         org = Organization(name="Organización Concurrente Dos")
         record_save(org, user=coordinator, reason="a la vez")
         return planned
 
-    monkeypatch.setattr(imports, "plan_import", plan_then_someone_else_writes)
+    monkeypatch.setattr(write, "plan_import", plan_then_someone_else_writes)
 
 
 def test_a_name_taken_at_the_same_moment_makes_the_command_exit_2_writing_nothing(
@@ -104,7 +106,7 @@ def test_an_import_plans_and_writes_under_the_one_lock_imports_share(reviewer):
 
     batch = prepare(reviewer, [org_row()], origin="A")
     with CaptureQueriesContext(connection) as queries:
-        services.import_batch_run(batch=batch, user=reviewer)
+        write.import_batch_run(batch=batch, user=reviewer)
     sql = [query["sql"] for query in queries.captured_queries]
     lock = next(i for i, q in enumerate(sql) if 'FROM "auth_user"' in q and "FOR UPDATE" in q)
     planned = next(i for i, q in enumerate(sql) if 'FROM "organizations_organization"' in q)
@@ -118,11 +120,11 @@ def test_a_name_merged_twice_is_imported_onto_the_last_survivor(reviewer):
     alfa, beta, gamma = (
         OrganizationFactory(name=name) for name in ("Org Alfa Uno", "Org Beta Dos", "Org Gamma")
     )
-    services.organization_merge(survivor=beta, merged=alfa, user=reviewer)
-    services.organization_merge(survivor=gamma, merged=beta, user=reviewer)
+    merges.organization_merge(survivor=beta, merged=alfa, user=reviewer)
+    merges.organization_merge(survivor=gamma, merged=beta, user=reviewer)
 
     batch = prepare(reviewer, [org_row("Org Alfa Uno")])
-    services.import_batch_run(batch=batch, user=reviewer)
+    write.import_batch_run(batch=batch, user=reviewer)
 
     assert Incident.objects.get().organization == gamma
     alfa.refresh_from_db()
@@ -131,9 +133,9 @@ def test_a_name_merged_twice_is_imported_onto_the_last_survivor(reviewer):
 
 
 def test_a_chain_of_merges_left_by_older_data_still_leads_to_its_end():
-    assert imports.survivor_id(1, {1: 2, 2: 3, 3: None}) == 3
-    assert imports.survivor_id(1, {1: 2, 2: 1}) == 2  # a cycle ends where it closes
-    assert imports.survivor_id(4, {1: 2}) == 4
+    assert planning.survivor_id(1, {1: 2, 2: 3, 3: None}) == 3
+    assert planning.survivor_id(1, {1: 2, 2: 1}) == 2  # a cycle ends where it closes
+    assert planning.survivor_id(4, {1: 2}) == 4
 
 
 # 12. Merging into a protected person -------------------------------------------------------------
@@ -149,7 +151,7 @@ def test_merging_with_a_protected_record_protects_both_and_the_history_ties_no_p
     IncidentFactory(defender=public)
     survivor, merged = (protected, public) if protected_side == "survivor" else (public, protected)
 
-    services.defender_merge(survivor=survivor, merged=merged, user=coordinator)
+    merges.defender_merge(survivor=survivor, merged=merged, user=coordinator)
 
     for record in (survivor, merged):
         record.refresh_from_db()
@@ -176,7 +178,7 @@ def test_the_corrected_error_file_imports_the_rows_it_lists(reviewer):
         row(referencia="3", fecha="ayer", victima="Luis Gómez"),
     ]
     batch = prepare(reviewer, rows, origin="Base CDJ")
-    services.import_batch_run(batch=batch, user=reviewer, skip_invalid=True)
+    write.import_batch_run(batch=batch, user=reviewer, skip_invalid=True)
     batch.refresh_from_db()
     with batch.error_file.open("rb") as stored:
         lines = list(csv.DictReader(io.StringIO(stored.read().decode("utf-8-sig"))))
@@ -193,19 +195,19 @@ def test_the_corrected_error_file_imports_the_rows_it_lists(reviewer):
     writer = csv.DictWriter(buffer, fieldnames=list(lines[0]))
     writer.writeheader()
     writer.writerows(lines)
-    again, plan = services.import_batch_prepare(
+    again, plan = write.import_batch_prepare(
         user=reviewer, data=buffer.getvalue().encode(), file_name="errores.csv", origin="Base CDJ"
     )
     assert plan.rejected == []
-    services.import_batch_run(batch=again, user=reviewer)
+    write.import_batch_run(batch=again, user=reviewer)
     assert Incident.objects.count() == 3
 
 
 def test_the_error_file_keeps_only_the_columns_the_file_had(reviewer):
     header = ["referencia", "fecha", "tipo", "victima"]
     data = as_csv([row(fecha="ayer")], header=header)
-    batch, plan = services.import_batch_prepare(user=reviewer, data=data, file_name="x.csv")
-    text = imports.error_file(plan).decode("utf-8-sig")
+    batch, plan = write.import_batch_prepare(user=reviewer, data=data, file_name="x.csv")
+    text = planning.error_file(plan).decode("utf-8-sig")
     assert text.splitlines()[0] == "linea,columna,error,referencia,fecha,tipo,victima"
 
 
@@ -236,18 +238,18 @@ def test_the_admin_refuses_a_file_over_its_row_limit_and_points_to_the_command(
 
 @pytest.mark.parametrize("text", ["ESTADO TÁCHIRA", "Edo. Táchira", "estado tachira"])
 def test_a_state_written_with_estado_or_edo_in_any_case_is_read(text):
-    [parsed] = imports.parse_table(imports.read_table(as_csv([row(estado=text)]), "x.csv"))
+    [parsed] = check.parse_table(read.read_table(as_csv([row(estado=text)]), "x.csv"))
     assert parsed.errors == [] and parsed.state == "VE-S"
 
 
 @pytest.mark.parametrize("text", ["02/07/2021 0:00", "2/7/2021 00:00:00", "2021/07/02"])
 def test_a_day_with_a_time_or_written_year_first_with_slashes_is_read(text):
-    assert imports.parse_date(text) == (datetime.date(2021, 7, 2), "day")
+    assert template.parse_date(text) == (datetime.date(2021, 7, 2), "day")
 
 
 def test_the_command_plans_the_file_once_under_the_lock(tmp_path, monkeypatch):
-    plan, calls = imports.plan_import, []
-    monkeypatch.setattr(imports, "plan_import", lambda *a, **k: calls.append(1) or plan(*a, **k))
+    real_plan, calls = planning.plan_import, []
+    monkeypatch.setattr(write, "plan_import", lambda *a, **k: calls.append(1) or real_plan(*a, **k))
     path = tmp_path / "x.csv"
     path.write_bytes(as_csv([org_row()]))
 

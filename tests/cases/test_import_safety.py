@@ -9,8 +9,11 @@ import zipfile
 
 import pytest
 
-from cases import imports, services
+from cases import services
+from cases.intake import check, export, read, template, write
+from cases.intake import plan as planning
 from cases.models import DuplicatePair, Incident
+from core import records
 from organizations.models import Defender
 from tests.cases.test_import import as_csv, plan_of, row
 from tests.factories import (
@@ -26,11 +29,11 @@ pytestmark = pytest.mark.django_db
 
 
 def export_and_import(user, incidents, *, origin="export", status="verified"):
-    data = imports.as_csv(imports.export_rows(incidents))
-    batch, _plan = services.import_batch_prepare(
+    data = export.as_csv(export.export_rows(incidents, viewer=user))
+    batch, _plan = write.import_batch_prepare(
         user=user, data=data, file_name="export.csv", origin=origin, case_status=status
     )
-    return batch, services.import_batch_run(batch=batch, user=user)
+    return batch, write.import_batch_run(batch=batch, user=user)
 
 
 # 1. Protected defenders ------------------------------------------------------------------------
@@ -40,7 +43,7 @@ def test_a_protected_defender_exported_as_a_pseudonym_comes_back_as_the_same_per
     protected = DefenderFactory(full_name="Nombre Secreto", identity_protected=True)
     incident = IncidentFactory(defender=protected)
     SourceFactory(case=incident.case)
-    exported = imports.export_rows(Incident.objects.all())
+    exported = export.export_rows(Incident.objects.all(), viewer=coordinator)
     assert exported[0]["victima"] == protected.pseudonym
 
     _batch, plan = export_and_import(coordinator, Incident.objects.all())
@@ -56,7 +59,7 @@ def test_a_pseudonym_in_a_new_row_names_the_protected_defender_it_stands_for(coo
     IncidentFactory(defender=protected)
     plan = plan_of(coordinator, [row(victima=str(protected.pseudonym))])
     assert plan.rejected == [] and plan.new_defenders == {}
-    assert imports.target_id(plan.rows[0], plan) == protected.pk
+    assert planning.target_id(plan.rows[0], plan) == protected.pk
 
 
 def test_a_pseudonym_that_cannot_be_resolved_is_rejected_never_created(documentalist):
@@ -87,20 +90,20 @@ def import_into(user, case, *, ref="n1", origin="O"):
             caso=f"x [{case.public_id}]",
         )
     ]
-    batch, _plan = services.import_batch_prepare(
+    batch, _plan = write.import_batch_prepare(
         user=user, data=as_csv(rows), file_name="x.csv", origin=origin, case_status="in_review"
     )
-    services.import_batch_run(batch=batch, user=user)
+    write.import_batch_run(batch=batch, user=user)
     return batch
 
 
 def test_retracting_an_import_leaves_a_published_case_it_added_to_alone(reviewer):
     earlier = IncidentFactory(case=CaseFactory(status="published"))
     batch = import_into(reviewer, earlier.case)
-    scope = imports.retraction_scope(batch, reviewer)
+    scope = planning.retraction_scope(batch, reviewer)
     assert scope.cases == [] and scope.kept_incidents == 1 and scope.kept_cases == [earlier.case]
 
-    assert services.import_batch_retract(batch=batch, user=reviewer, reason="equivocado") == []
+    assert write.import_batch_retract(batch=batch, user=reviewer, reason="equivocado") == []
 
     earlier.case.refresh_from_db()
     assert earlier.case.status == "published"
@@ -113,11 +116,11 @@ def test_retracting_never_touches_a_restricted_case_of_another_team(documentalis
     restricted.team.add(documentalist)
     IncidentFactory(case=restricted)
     batch = import_into(documentalist, restricted)
-    scope = imports.retraction_scope(batch, reviewer)
+    scope = planning.retraction_scope(batch, reviewer)
     assert scope.kept_cases == [] and scope.kept_hidden_cases == 1
     versions = restricted.history.count()
 
-    services.import_batch_retract(batch=batch, user=reviewer, reason="equivocado")
+    write.import_batch_retract(batch=batch, user=reviewer, reason="equivocado")
 
     restricted.refresh_from_db()
     assert restricted.status == "in_review" and restricted.history.count() == versions
@@ -126,17 +129,17 @@ def test_retracting_never_touches_a_restricted_case_of_another_team(documentalis
 def test_an_import_whose_case_became_restricted_to_another_team_is_not_retracted(
     documentalist, reviewer
 ):
-    batch, _plan = services.import_batch_prepare(
+    batch, _plan = write.import_batch_prepare(
         user=documentalist, data=as_csv([row()]), file_name="x.csv", case_status="in_review"
     )
-    services.import_batch_run(batch=batch, user=documentalist)
+    write.import_batch_run(batch=batch, user=documentalist)
     case = batch.cases.get()
     case.confidentiality = "restricted"
-    services.record_save(case, user=documentalist, reason="reserva")
+    records.record_save(case, user=documentalist, reason="reserva")
     case.team.add(documentalist)
-    assert imports.retraction_scope(batch, reviewer).hidden_cases == 1
+    assert planning.retraction_scope(batch, reviewer).hidden_cases == 1
     with pytest.raises(Exception, match="coordinador|coordinator"):
-        services.import_batch_retract(batch=batch, user=reviewer, reason="equivocado")
+        write.import_batch_retract(batch=batch, user=reviewer, reason="equivocado")
     case.refresh_from_db()
     assert case.status == "in_review"
 
@@ -168,11 +171,11 @@ def test_the_preview_does_not_count_duplicates_of_what_the_importer_may_not_see(
     assert plan_of(documentalist, rows).duplicates == 0
     assert plan_of(coordinator, rows).duplicates == 1
 
-    batch, _plan = services.import_batch_prepare(
+    batch, _plan = write.import_batch_prepare(
         user=documentalist, data=as_csv(rows), file_name="x.csv", case_status="in_review"
     )
     assert batch.duplicates_flagged == 0
-    services.import_batch_run(batch=batch, user=documentalist)
+    write.import_batch_run(batch=batch, user=documentalist)
     batch.refresh_from_db()
     assert batch.duplicates_flagged == 0
     # Flagged all the same, for those who may see both reports.
@@ -202,22 +205,22 @@ FORMULAS = row(
 def test_exports_never_hold_a_formula_and_read_back_the_same(reviewer):
     from openpyxl import load_workbook
 
-    batch, _plan = services.import_batch_prepare(
+    batch, _plan = write.import_batch_prepare(
         user=reviewer, data=as_csv([FORMULAS]), file_name="x.csv", case_status="in_review"
     )
-    services.import_batch_run(batch=batch, user=reviewer)
-    exported = imports.export_rows(Incident.objects.all())
+    write.import_batch_run(batch=batch, user=reviewer)
+    exported = export.export_rows(Incident.objects.all(), viewer=reviewer)
 
-    text = imports.as_csv(exported).decode("utf-8-sig")
+    text = export.as_csv(exported).decode("utf-8-sig")
     for cell in next(csv.reader(io.StringIO(text.split("\n", 1)[1]))):
         assert not cell.startswith(("=", "+", "-", "@")), cell
     assert "'=cmd|' /C calc'!A0" in text
-    xlsx = imports.as_xlsx(exported)
+    xlsx = export.as_xlsx(exported)
     sheet = load_workbook(io.BytesIO(xlsx)).worksheets[0]
     assert "f" not in {cell.data_type for line in sheet.iter_rows() for cell in line}
 
     for data, name in ((text.encode(), "export.csv"), (xlsx, "export.xlsx")):
-        batch, plan = services.import_batch_prepare(
+        batch, plan = write.import_batch_prepare(
             user=reviewer, data=data, file_name=name, origin="export", case_status="in_review"
         )
         assert [r.action for r in plan.rows] == ["unchanged"], plan.rows[0].errors
@@ -228,7 +231,7 @@ def test_exports_never_hold_a_formula_and_read_back_the_same(reviewer):
 
 def test_the_error_file_holds_no_formula(reviewer):
     plan = plan_of(reviewer, [{**FORMULAS, "fecha": "=NOW()"}])
-    text = imports.error_file(plan).decode("utf-8-sig")
+    text = planning.error_file(plan).decode("utf-8-sig")
     for line in list(csv.reader(io.StringIO(text)))[1:]:
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in line), line
 
@@ -283,8 +286,8 @@ def _chartsheet_only() -> bytes:
     ids=["truncated sheet", "bad entity", "chartsheet only"],
 )
 def test_a_broken_workbook_is_a_clear_error_not_a_crash(make):
-    with pytest.raises(imports.ImportFileError, match="XLSX"):
-        imports.read_table(make(), "x.xlsx")
+    with pytest.raises(template.ImportFileError, match="XLSX"):
+        read.read_table(make(), "x.xlsx")
 
 
 def test_a_huge_declared_dimension_reads_only_the_cells_there_are():
@@ -292,9 +295,9 @@ def test_a_huge_declared_dimension_reads_only_the_cells_there_are():
         _workbook(),
         lambda xml: re.sub(rb'<dimension ref="[^"]+" ?/>', b'<dimension ref="A1:XFD2"/>', xml),
     )
-    table = imports.read_table(data, "x.xlsx")
-    assert [len(cells) for _line, cells in table] == [imports.XLSX_MAX_COLUMNS] * 2
-    assert imports.parse_table(table)[0].errors == []
+    table = read.read_table(data, "x.xlsx")
+    assert [len(cells) for _line, cells in table] == [template.XLSX_MAX_COLUMNS] * 2
+    assert check.parse_table(table)[0].errors == []
 
 
 def test_likely_duplicates_are_found_across_new_year_and_not_beyond_the_window():
@@ -317,10 +320,10 @@ def test_likely_duplicates_are_found_across_new_year_and_not_beyond_the_window()
 
 
 def _import(user, rows, origin):
-    batch, _plan = services.import_batch_prepare(
+    batch, _plan = write.import_batch_prepare(
         user=user, data=as_csv(rows), file_name="x.csv", origin=origin, case_status="in_review"
     )
-    return batch, services.import_batch_run(batch=batch, user=user)
+    return batch, write.import_batch_run(batch=batch, user=user)
 
 
 def test_a_shared_acronym_never_attributes_an_attack_to_another_perpetrator(reviewer):
@@ -348,7 +351,7 @@ def test_the_acronym_alone_and_the_full_name_find_the_recorded_perpetrator(revie
     for name in ("SEBIN", "Servicio Bolivariano de Inteligencia Nacional"):
         plan = plan_of(reviewer, [row(referencia="2", perpetrador=name, categoria_perpetrador="")])
         assert plan.rejected == [] and plan.new_perpetrators == {}, name
-        assert imports.perpetrator_id(plan.rows[0].perpetrators[0], plan) == sebin.pk
+        assert planning.perpetrator_id(plan.rows[0].perpetrators[0], plan) == sebin.pk
 
 
 # 7. Partial files, 8. unchanged rows of verified cases -------------------------------------------
@@ -368,12 +371,12 @@ def _recorded_incident():
 
 def test_columns_missing_from_a_file_leave_those_fields_unchanged(coordinator):
     incident = _recorded_incident()
-    exported = imports.export_rows(Incident.objects.all())
+    exported = export.export_rows(Incident.objects.all(), viewer=coordinator)
     header = ["referencia", "fecha", "tipo", "victima", "organizacion_victima"]
-    batch, _plan = services.import_batch_prepare(
+    batch, _plan = write.import_batch_prepare(
         user=coordinator, data=as_csv(exported, header=header), file_name="x.csv", origin="x"
     )
-    plan = services.import_batch_run(batch=batch, user=coordinator)
+    plan = write.import_batch_run(batch=batch, user=coordinator)
     assert [r.action for r in plan.rows] == ["unchanged"]
     # Without the role column, the recorded role stays too.
     header = [*header, "perpetrador"]
@@ -410,7 +413,7 @@ def test_batches_are_listed_to_their_uploader_coordinators_and_reviewers_only(
     from tests.conftest import _staff
 
     colleague = _staff("documentalista2", "Documentalista")
-    batch, _plan = services.import_batch_prepare(
+    batch, _plan = write.import_batch_prepare(
         user=documentalist, data=as_csv([row()]), file_name="secreto.csv", case_status="in_review"
     )
     assert "secreto.csv" not in client_for(colleague).get("/admin/cases/importbatch/").text
@@ -442,13 +445,13 @@ def test_references_are_looked_up_through_their_unique_index(model):
     from django.db import connection, transaction
 
     from cases import models
-    from organizations.batches import in_batches
+    from core.batches import in_batches
 
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's planner")
-    queryset = imports.of_origin(getattr(models, model).objects.all(), "hoja-2021")
-    refs = [str(n) for n in range(imports.LOOKUP_BATCH)]
-    query = next(in_batches(queryset, "import_ref", refs, imports.LOOKUP_BATCH))
+    queryset = planning.of_origin(getattr(models, model).objects.all(), "hoja-2021")
+    refs = [str(n) for n in range(planning.LOOKUP_BATCH)]
+    query = next(in_batches(queryset, "import_ref", refs, planning.LOOKUP_BATCH))
     sql, params = query.query.sql_with_params()
     # Unordered: else an index giving the model's order (the incidents' date index) is a
     # plan too, and on a small table it wins or not by the table's leftover size.
@@ -456,21 +459,21 @@ def test_references_are_looked_up_through_their_unique_index(model):
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # the index, if it can be used at all
         cursor.execute("EXPLAIN " + sql, params)
-        plan = "\n".join(line for (line,) in cursor.fetchall())
-    assert f"{getattr(models, model)._meta.db_table}_unique_import_ref" in plan, plan
+        explained = "\n".join(line for (line,) in cursor.fetchall())
+    assert f"{getattr(models, model)._meta.db_table}_unique_import_ref" in explained, explained
 
 
 def test_a_kept_role_is_the_updated_rows_own_not_every_rows_naming_that_perpetrator(coordinator):
     """Rows naming a perpetrator alike share it; keeping an updated incident's recorded role
     (the file has no role column) must not give that role to a new row's perpetrator."""
     incident = _recorded_incident()
-    exported = imports.export_rows(Incident.objects.all())
+    exported = export.export_rows(Incident.objects.all(), viewer=coordinator)
     header = ["referencia", "fecha", "tipo", "victima", "organizacion_victima", "perpetrador"]
     added = {**exported[0], "referencia": "nuevo-1", "fecha": "01/01/2020"}
-    batch, _plan = services.import_batch_prepare(
+    batch, _plan = write.import_batch_prepare(
         user=coordinator, data=as_csv([*exported, added], header=header), file_name="x.csv"
     )
-    plan = services.import_batch_run(batch=batch, user=coordinator)
+    plan = write.import_batch_run(batch=batch, user=coordinator)
     assert [r.action for r in plan.rows] == ["unchanged", "create"]
     assert incident.involvements.get().role == "ordered"
     new = Incident.objects.get(import_ref="nuevo-1")

@@ -8,7 +8,7 @@ from django.utils import timezone, translation
 from simple_history.manager import HistoryManager
 
 from cases.models import Case, Incident
-from organizations.audit import AuditBypassError
+from core.audit import AuditBypassError
 from tests.factories import CaseFactory, DefenderFactory, IncidentFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from icalendar import Calendar
 
-from cases import legal
-from cases.models import Detention, Hearing, Proceeding
+from legal import services as legal_services
+from legal.models import Detention, Hearing, Proceeding
 from tests.factories import DefenderFactory, IncidentFactory
 
 pytestmark = pytest.mark.django_db
@@ -172,10 +172,10 @@ class TestTimeline:
 
     def test_a_documentalist_never_sees_case_file_numbers(self, client_for, documentalist):
         p = proceeding(case_file_number="EXP-SECRETO")
-        page = client_for(documentalist).get(f"/admin/cases/proceeding/{p.pk}/change/")
+        page = client_for(documentalist).get(f"/admin/legal/proceeding/{p.pk}/change/")
         assert page.status_code == 200
         assert "EXP-SECRETO" not in page.content.decode()
-        assert client_for(documentalist).get("/admin/cases/proceeding/").status_code == 200
+        assert client_for(documentalist).get("/admin/legal/proceeding/").status_code == 200
 
 
 class TestCalendar:
@@ -189,7 +189,7 @@ class TestCalendar:
         )
         Hearing.objects.create(proceeding=mine, scheduled_on=TODAY + datetime.timedelta(days=7))
         Hearing.objects.create(proceeding=theirs, scheduled_on=TODAY)
-        token = legal.calendar_token_create(user=lawyer)
+        token = legal_services.calendar_token_create(user=lawyer)
         response = client.get(f"/legal/calendar/{token}.ics")
         assert response.status_code == 200 and response["Content-Type"].startswith("text/calendar")
         events = Calendar.from_ical(response.content).walk("VEVENT")
@@ -197,11 +197,11 @@ class TestCalendar:
         assert all("Tribunal 3.º de Control" in str(e["SUMMARY"]) for e in events)
 
     def test_a_revoked_or_replaced_address_is_not_found(self, client, lawyer):
-        first = legal.calendar_token_create(user=lawyer)
-        second = legal.calendar_token_create(user=lawyer)
+        first = legal_services.calendar_token_create(user=lawyer)
+        second = legal_services.calendar_token_create(user=lawyer)
         assert client.get(f"/legal/calendar/{first}.ics").status_code == 404
         assert client.get(f"/legal/calendar/{second}.ics").status_code == 200
-        legal.calendar_token_revoke(user=lawyer)
+        legal_services.calendar_token_revoke(user=lawyer)
         assert client.get(f"/legal/calendar/{second}.ics").status_code == 404
         assert client.get("/legal/calendar/invented.ics").status_code == 404
 

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cases import services
 from cases.models import Case, Incident, Involvement
+from core import records
 from tests.factories import DefenderFactory, PerpetratorFactory
 
 pytestmark = pytest.mark.django_db
@@ -110,7 +111,7 @@ def test_a_stale_copy_is_refused_and_never_undoes_a_status_change(draft, documen
     stale = Case.objects.get(pk=draft.pk)
     services.case_submit_for_review(case=draft, user=documentalist)
     stale.title = "Título corregido"
-    with pytest.raises(services.StaleEditError):
+    with pytest.raises(records.StaleEditError):
         services.case_save(case=stale, user=documentalist)
     draft.refresh_from_db()
     assert draft.status == Case.Status.IN_REVIEW

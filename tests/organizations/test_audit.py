@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from cases.models import Case
-from organizations.audit import AuditBypassError
+from core.audit import AuditBypassError
 from organizations.models import Profile
 from tests.factories import CaseFactory, DefenderFactory, IncidentFactory
 
@@ -68,7 +68,7 @@ def test_a_published_month_hashes_its_nested_figures_as_before(reviewer):
     (PostgreSQL's jsonb gives them back in its own order), and stay intact when verified."""
     import json
 
-    from organizations.audit import _canonical, first_broken_row
+    from core.audit import _canonical, first_broken_row
     from reports.models import MonthlySnapshot
     from reports.services import month_publish
 
@@ -155,10 +155,10 @@ BYPASSES = [".raw(", ".extra(", "RawSQL(", "bulk_update(", "bulk_create(", "curs
 ALLOWED = {
     # The chain's own table lock, the trigger installation, and bulk_create_with_history (the
     # one bulk path: it writes the history rows, chained, for what it inserts).
-    "organizations/audit.py",
-    "organizations/management/commands/rotate_field_keys.py",  # re-encryption, same plaintext
+    "core/audit.py",
+    "core/management/commands/rotate_field_keys.py",  # re-encryption, same plaintext
     # Reads pg_class.reltuples (the planner's row estimate) for the admin's big lists.
-    "organizations/pagination.py",
+    "core/pagination.py",
     # Reads only: the monthly figures' aggregates over the ORM's counted incidents (the ORM
     # costs as much again as the five statements themselves: make bench, B3).
     "reports/selectors.py",
@@ -200,7 +200,7 @@ def test_a_local_time_saved_through_a_form_keeps_the_chain_intact(client_for, la
     import datetime
     import zoneinfo
 
-    from cases.models import Detention
+    from legal.models import Detention
 
     incident = IncidentFactory(type="arbitrary_detention")
     detention = Detention.objects.create(incident=incident, arrested_on=datetime.date(2021, 7, 2))
@@ -214,8 +214,8 @@ def test_the_bulk_path_stores_what_a_save_stores_and_chains_its_history(reviewer
     """bulk_create_with_history (COPY on PostgreSQL, INSERT elsewhere): the same values as a
     save (timestamps, encrypted fields, defaults), history rows numbered in chain order."""
     from cases.models import Source
-    from organizations.audit import bulk_create_with_history
-    from organizations.services import record_save
+    from core.audit import bulk_create_with_history
+    from core.records import record_save
 
     case = CaseFactory()
     saved = Source(case=case, kind="press", title="Uno", url="https://example.org/1", witness="T")

@@ -1,4 +1,4 @@
-"""Long lists of values in queries (organizations.batches), on SQLite and on PostgreSQL."""
+"""Long lists of values in queries (core.batches), on SQLite and on PostgreSQL."""
 
 import uuid
 
@@ -6,7 +6,7 @@ import pytest
 from django.db import models
 
 from cases.models import Incident
-from organizations.batches import in_batches
+from core.batches import in_batches
 from organizations.models import Defender
 from tests.factories import DefenderFactory, IncidentFactory
 

@@ -6,7 +6,7 @@ from django.core.exceptions import FieldError
 from django.core.management import call_command
 from django.db import connection
 
-from organizations.encryption import FieldDecryptionError
+from core.encryption import FieldDecryptionError
 from organizations.models import Defender
 from tests.factories import DefenderFactory, SourceFactory
 

@@ -74,7 +74,7 @@ class TestSnapshots:
         assert snapshot.history.get().history_user == reviewer
 
     def test_a_snapshot_is_never_rewritten(self, reviewer):
-        from organizations.audit import AuditBypassError
+        from core.audit import AuditBypassError
 
         services.month_publish(year=2021, month=7, user=reviewer)
         with pytest.raises(AuditBypassError):

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import pytest
 from django.contrib.auth.models import Group, User
 
-from cases.models import Case, Detention, ImportBatch, Incident, Proceeding, Source
+from cases.models import Case, ImportBatch, Incident, Source
+from legal.models import Detention, Proceeding
 from organizations.models import Defender
 from tests.factories import CaseFactory, DefenderFactory, IncidentFactory, SourceFactory
 

@@ -12,8 +12,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts.models import SecurityEvent
+from api.models import ApiRequest
 from cases.models import Case
-from organizations.models import ApiRequest, Defender
+from organizations.models import Defender
 from organizations.services import defender_save
 from tests.api.conftest import pages
 from tests.factories import CaseFactory, DefenderFactory, IncidentFactory

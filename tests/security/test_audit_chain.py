@@ -98,7 +98,7 @@ def test_a_removed_team_change_is_found(case):
 
 
 def _history_models():
-    from organizations.audit import chained_history_models
+    from core.audit import chained_history_models
 
     return chained_history_models()
 

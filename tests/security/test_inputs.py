@@ -7,8 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from cases import imports, services
-from organizations.models import ApiRequest
+from api.models import ApiRequest
+from cases.intake import export, read, template, write
 from tests.conftest import bearer
 
 pytestmark = pytest.mark.django_db
@@ -80,8 +80,8 @@ class TestUploadBombs:
     def test_an_xlsx_that_expands_far_beyond_its_size_is_refused_before_it_is_read(self):
         data = bomb(64)
         assert len(data) < 1024 * 1024
-        with pytest.raises(imports.ImportFileError, match="descomprim"):
-            imports.read_table(data, "bomba.xlsx")
+        with pytest.raises(template.ImportFileError, match="descomprim"):
+            read.read_table(data, "bomba.xlsx")
 
     def test_a_refused_upload_leaves_no_file_behind(self, client_for, documentalist, settings):
         upload = SimpleUploadedFile("bomba.xlsx", bomb(64))
@@ -98,12 +98,10 @@ class TestUploadBombs:
         def broken(*args, **kwargs):
             raise RuntimeError("the server fell over while planning")
 
-        monkeypatch.setattr(imports, "plan_import", broken)
-        template = imports.as_csv(imports.template_example())
+        monkeypatch.setattr(write, "plan_import", broken)
+        example = export.as_csv(template.template_example())
         with pytest.raises(RuntimeError):
-            services.import_batch_prepare(
-                user=documentalist, data=template, file_name="plantilla.csv"
-            )
+            write.import_batch_prepare(user=documentalist, data=example, file_name="plantilla.csv")
         assert kept_files(settings) == []
 
 
@@ -148,7 +146,7 @@ class TestControlCharacters:
         assert response.status_code == 200  # the form's own error (no title), not a 400
 
     def test_the_request_log_never_fails_to_save(self):
-        from organizations.api import api_request_log
+        from api.base import api_request_log
 
         class View:
             log_name = "incidents"

@@ -20,13 +20,14 @@ from django.forms import ModelChoiceField, ModelMultipleChoiceField
 from django.urls import reverse
 from nested_admin.formsets import NestedInlineFormSetMixin
 
-from cases.models import Detention, Hearing, LegalAction, Proceeding
-from organizations.admin_base import (
+from api.models import Ally
+from core.admin_base import (
     RecordAdminMixin,
     RecordInlineMixin,
     ScopedNestedInlineFormSet,
 )
-from organizations.models import Ally, Membership
+from legal.models import Detention, Hearing, LegalAction, Proceeding
+from organizations.models import Membership
 from tests.factories import (
     CaseFactory,
     DefenderFactory,
@@ -246,7 +247,7 @@ def test_every_admin_and_inline_applies_the_rules():
     inlines at any depth, has the scoped references and the version checks; a nested inline
     edits only its parent's rows."""
     from accounts.admin import LockoutAdmin, SecurityEventAdmin, UserAdmin
-    from organizations.admin import ApiRequestAdmin
+    from api.admin import ApiRequestAdmin
 
     exempt = (SecurityEventAdmin, UserAdmin, LockoutAdmin, ApiRequestAdmin)  # not records
     missing = []

@@ -9,7 +9,9 @@ from django.urls import reverse
 
 from accounts.models import SecurityEvent
 from cases import services
-from cases.models import Case, Detention, Hearing, Incident, LegalAction, Proceeding
+from cases.models import Case, Incident
+from legal import services as legal_services
+from legal.models import Detention, Hearing, LegalAction, Proceeding
 from organizations.models import Defender
 from tests.cases.test_admin import case_form, loaded, management
 from tests.factories import (
@@ -87,8 +89,8 @@ class TestRestrictedCasesCannotBeReachedByReference:
         [
             (ADD_INCIDENT, "case"),
             (ADD_INCIDENT, "duplicate_of"),
-            ("/admin/cases/proceeding/add/", "incidents"),
-            ("/admin/cases/detention/add/", "incident"),
+            ("/admin/legal/proceeding/add/", "incidents"),
+            ("/admin/legal/detention/add/", "incident"),
         ],
     )
     def test_an_initial_value_shows_no_restricted_label(
@@ -123,7 +125,7 @@ class TestRestrictedCasesCannotBeReachedByReference:
             **management("hearings", 0),
             **management("legal_actions", 0),
         }
-        response = client_for(lawyer).post("/admin/cases/proceeding/add/", data)
+        response = client_for(lawyer).post("/admin/legal/proceeding/add/", data)
         assert response.status_code == 200
         assert not Proceeding.objects.filter(court="Tribunal de prueba").exists()
         assert shows_hidden(response.content.decode(), hidden) == []
@@ -251,7 +253,7 @@ class TestSensitiveFieldsFollowTheTeam:
         detention = Detention.objects.create(
             incident=incident, arrested_on=datetime.date(2021, 7, 2), health_notes="Diabetes XYZ"
         )
-        url = reverse("admin:cases_detention_change", args=[detention.pk])
+        url = reverse("admin:legal_detention_change", args=[detention.pk])
         assert "Diabetes XYZ" in client_for(coordinator).get(url).content.decode()
         assert "Diabetes XYZ" not in client_for(lawyer).get(url).content.decode()
         case.team.add(lawyer)
@@ -321,7 +323,7 @@ class TestStaleSaves:
             filed_on=datetime.date(2021, 7, 5),
             body="TSJ",
         )
-        url = reverse("admin:cases_proceeding_change", args=[proceeding.pk])
+        url = reverse("admin:legal_proceeding_change", args=[proceeding.pk])
         client = client_for(coordinator)
         stale = page_data(client.get(url))
         changed = {**stale, "hearings-0-outcome": "Diferida", "legal_actions-0-outcome": "Nada"}
@@ -364,7 +366,6 @@ class TestLowFindings:
     def test_the_calendar_leaves_out_hearings_of_cases_the_lawyer_cannot_see(
         self, client, lawyer, hidden
     ):
-        from cases import legal
 
         hidden.proceeding.lawyer = lawyer
         hidden.proceeding.save()
@@ -373,7 +374,7 @@ class TestLowFindings:
             scheduled_on=datetime.date(2021, 9, 1),
             kind="preliminary",
         )
-        token = legal.calendar_token_create(user=lawyer)
+        token = legal_services.calendar_token_create(user=lawyer)
         feed = client.get(reverse("legal:calendar", args=[token])).content.decode()
         assert "OCULTO" not in feed
         assert "VEVENT" not in feed

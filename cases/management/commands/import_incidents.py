@@ -11,7 +11,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from cases import imports, services
+from accounts.services import system_user
+from cases.intake import write
+from cases.intake.plan import error_file
+from cases.intake.read import BLOCK
+from cases.intake.template import ImportFileError
 from cases.models import ImportBatch
 
 # Exit codes: 0 everything imported; 1 imported, but rows were rejected (--skip-invalid);
@@ -87,7 +91,7 @@ class Command(BaseCommand):
         try:
             with fewer_collections(), transaction.atomic():
                 with source:  # kept with the batch once planned
-                    batch, plan = services.import_batch_prepare(
+                    batch, plan = write.import_batch_prepare(
                         user=user,
                         data=source,
                         file_name=path.name,
@@ -97,9 +101,9 @@ class Command(BaseCommand):
                         lock=True,  # planned once: the plan holds until this transaction ends
                         progress=self._progress,
                     )
-                write = not options["dry_run"] and (not plan.rejected or options["skip_invalid"])
-                if write:
-                    plan = services.import_batch_run(
+                writes = not options["dry_run"] and (not plan.rejected or options["skip_invalid"])
+                if writes:
+                    plan = write.import_batch_run(
                         batch=batch,
                         user=user,
                         skip_invalid=options["skip_invalid"],
@@ -109,9 +113,9 @@ class Command(BaseCommand):
                     )
                 else:
                     transaction.set_rollback(True)
-        except imports.ImportFileError as error:
+        except ImportFileError as error:
             raise CommandError(str(error), returncode=NOTHING) from None
-        except ValidationError as error:  # services.ImportConflict too: run it again
+        except ValidationError as error:  # write.ImportConflict too: run it again
             self._forget(batch)
             raise CommandError(" ".join(error.messages), returncode=NOTHING) from None
         except OSError as error:  # the file (or the copy kept of it) read or written halfway
@@ -122,12 +126,12 @@ class Command(BaseCommand):
             ) from None
         finally:
             source.close()  # closed once planned; here if planning never began
-        if not write:
+        if not writes:
             self._forget(batch)
         self._report(plan, time.monotonic() - started, options)
         if plan.rejected:
             if options["errors"]:
-                Path(options["errors"]).write_bytes(imports.error_file(plan))
+                Path(options["errors"]).write_bytes(error_file(plan))
             written = options["skip_invalid"] and not options["dry_run"]
             message = (
                 _("%(count)d rows rejected and not imported; the other rows were imported.")
@@ -145,7 +149,7 @@ class Command(BaseCommand):
         copy = tempfile.TemporaryFile()  # returned open: handle closes it
         limit = settings.IMPORT_MAX_MEGABYTES * 1024 * 1024 + 1
         with source:
-            while copy.tell() < limit and (block := source.read(imports.BLOCK)):
+            while copy.tell() < limit and (block := source.read(BLOCK)):
                 copy.write(block[: limit - copy.tell()])
         copy.seek(0)
         return copy
@@ -153,11 +157,11 @@ class Command(BaseCommand):
     @staticmethod
     def _forget(batch) -> None:
         """Delete the kept files of a batch that was rolled back."""
-        services.import_batch_discard_files(batch)
+        write.import_batch_discard_files(batch)
 
     def _user(self, username: str):
         if not username:
-            return services.system_user()
+            return system_user()
         try:
             return get_user_model().objects.get(username=username)
         except get_user_model().DoesNotExist:

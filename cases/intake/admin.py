@@ -1,0 +1,368 @@
+"""The admin's pages for imports (upload → preview → confirm, template, error file,
+retraction) and the incident list's export in the template. Registered from cases/admin.py;
+every write calls a service."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import SecurityEvent
+from accounts.services import security_event_record
+from cases.intake import write
+from cases.intake.export import as_csv, as_xlsx, export_rows
+from cases.intake.plan import retraction_scope
+from cases.intake.template import (
+    COLUMNS,
+    REQUIRED,
+    TEMPLATE_HELP,
+    ImportFileError,
+    template_example,
+)
+from cases.models import ImportBatch
+from core.admin_base import RecordAdmin, VisibleOnlyMixin
+
+PREVIEW_ROWS = 200
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download(content: bytes, name: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("File"),
+        help_text=gettext_lazy("CSV (UTF-8, comma or semicolon) or XLSX, in the template."),
+    )
+    origin = forms.CharField(
+        label=gettext_lazy("Origin"),
+        max_length=100,
+        required=False,
+        help_text=ImportBatch._meta.get_field("origin").help_text,
+    )
+    case_status = forms.ChoiceField(
+        label=gettext_lazy("Status of new cases"),
+        choices=ImportBatch.CaseStatus.choices,
+        initial=ImportBatch.CaseStatus.IN_REVIEW,
+        help_text=gettext_lazy(
+            "Imported figures count only once a reviewer has verified them: that is the "
+            "default. Reviewers may import already verified data as verified."
+        ),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not user.has_perm("cases.verify_case"):
+            self.fields["case_status"].choices = [
+                c for c in ImportBatch.CaseStatus.choices if c[0] != ImportBatch.CaseStatus.VERIFIED
+            ]
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_MEGABYTES * 1024 * 1024:
+            raise ValidationError(
+                _("The file is larger than %(max)d MB: split it into several files.")
+                % {"max": settings.IMPORT_MAX_MEGABYTES}
+            )
+        return upload
+
+
+class ConfirmForm(forms.Form):
+    skip_invalid = forms.BooleanField(
+        label=gettext_lazy("Import the good rows and leave out the rejected ones"),
+        required=False,
+    )
+
+
+class RetractForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Why"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ImportBatchAdmin(VisibleOnlyMixin, RecordAdmin):
+    list_display = (
+        "origin",
+        "file_name",
+        "status",
+        "case_status",
+        "rows_created",
+        "rows_updated",
+        "rows_unchanged",
+        "rows_rejected",
+        "duplicates_flagged",
+        "created_by",
+        "created_at",
+    )
+    list_filter = ("status", "origin")
+    list_select_related = ("created_by",)
+    search_fields = ("origin", "file_name")
+    fields = (
+        ("origin", "file_name", "sha256"),
+        ("status", "case_status"),
+        ("rows_total", "rows_created", "rows_updated", "rows_unchanged", "rows_rejected"),
+        ("records_created", "duplicates_flagged"),
+        ("created_by", "created_at", "imported_at"),
+        ("retracted_by", "retracted_at", "retraction_reason"),
+    )
+    readonly_fields = tuple(name for line in fields for name in line)
+    change_form_template = "admin/cases/importbatch/change_form.html"
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("cases.import_incidents")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return redirect("admin:cases_importbatch_upload")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("upload/", view(self.upload_view), name="cases_importbatch_upload"),
+            path("template/", view(self.template_view), name="cases_importbatch_template"),
+            path(
+                "<uuid:public_id>/preview/",
+                view(self.preview_view),
+                name="cases_importbatch_preview",
+            ),
+            path(
+                "<uuid:public_id>/errors/", view(self.errors_view), name="cases_importbatch_errors"
+            ),
+            path(
+                "<uuid:public_id>/retract/",
+                view(self.retract_view),
+                name="cases_importbatch_retract",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        batch = self._visible_object(request, object_id)
+        context = {
+            **(extra_context or {}),
+            "batch": batch,
+            "may_retract": batch.status == ImportBatch.Status.IMPORTED
+            and request.user.has_perm("cases.retract_importbatch"),
+            "may_download_errors": bool(batch.error_file) and self._owns(request, batch),
+            "may_preview": batch.status == ImportBatch.Status.PREVIEW
+            and batch.created_by_id == request.user.pk,
+        }
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def _require(self, request, perm: str) -> None:
+        if not request.user.has_perm(perm):
+            raise PermissionDenied
+
+    @staticmethod
+    def _owns(request, batch) -> bool:
+        # The rows of a file may name protected people: its uploader and coordinators only.
+        return batch.created_by_id == request.user.pk or request.user.has_perm(
+            "cases.view_all_cases"
+        )
+
+    def _context(self, request, title, **extra):
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            **extra,
+        }
+
+    def template_view(self, request):
+        self._require(request, "cases.import_incidents")
+        rows = template_example()
+        if request.GET.get("format") == "csv":
+            return download(as_csv(rows), "plantilla-incidentes.csv", "text/csv")
+        return download(as_xlsx(rows, with_help=True), "plantilla-incidentes.xlsx", XLSX)
+
+    def upload_view(self, request):
+        self._require(request, "cases.import_incidents")
+        form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                batch, _plan = write.import_batch_prepare(
+                    user=request.user,
+                    data=upload,  # read a block at a time
+                    file_name=upload.name,
+                    origin=form.cleaned_data["origin"],
+                    case_status=form.cleaned_data["case_status"],
+                    max_rows=settings.IMPORT_ADMIN_MAX_ROWS,
+                )
+            except ImportFileError as error:
+                form.add_error("file", str(error))
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                return redirect("admin:cases_importbatch_preview", public_id=batch.public_id)
+        context = self._context(
+            request,
+            _("Import incidents"),
+            form=form,
+            columns=[(c, TEMPLATE_HELP[c], c in REQUIRED) for c in COLUMNS],
+            max_megabytes=settings.IMPORT_MAX_MEGABYTES,
+            max_rows=min(settings.IMPORT_MAX_ROWS, settings.IMPORT_ADMIN_MAX_ROWS),
+        )
+        return TemplateResponse(request, "admin/cases/importbatch/upload.html", context)
+
+    def _batch(self, request, public_id) -> ImportBatch:
+        return get_object_or_404(self.get_queryset(request), public_id=public_id)
+
+    def preview_view(self, request, public_id):
+        self._require(request, "cases.import_incidents")
+        batch = self._batch(request, public_id)
+        if batch.created_by_id != request.user.pk:
+            raise Http404
+        if batch.status != ImportBatch.Status.PREVIEW:
+            return redirect("admin:cases_importbatch_change", batch.pk)
+        form = ConfirmForm(request.POST or None)
+        plan = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                plan = write.import_batch_run(
+                    batch=batch, user=request.user, skip_invalid=form.cleaned_data["skip_invalid"]
+                )
+            except write.ImportRejected as rejected:
+                plan = rejected.plan
+                messages.error(request, rejected.messages[0])
+            except write.ImportConflict as conflict:
+                messages.error(request, conflict.messages[0])  # the preview, planned anew
+            except (ValidationError, ImportFileError) as error:
+                messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+                return redirect("admin:cases_importbatch_changelist")
+            else:
+                batch.refresh_from_db()
+                messages.success(
+                    request,
+                    _(
+                        "Imported: %(created)d new, %(updated)d updated, %(unchanged)d unchanged, "
+                        "%(rejected)d rejected; %(duplicates)d possible duplicates to review."
+                    )
+                    % {
+                        "created": batch.rows_created,
+                        "updated": batch.rows_updated,
+                        "unchanged": batch.rows_unchanged,
+                        "rejected": batch.rows_rejected,
+                        "duplicates": batch.duplicates_flagged,
+                    },
+                )
+                return redirect("admin:cases_importbatch_change", batch.pk)
+        if plan is None:
+            try:
+                plan = write.import_batch_plan(batch=batch, user=request.user)
+            except (ValidationError, ImportFileError) as error:
+                messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+                return redirect("admin:cases_importbatch_changelist")
+        context = self._context(
+            request,
+            _("Preview of the import"),
+            batch=batch,
+            form=form,
+            counts=plan.counts(),
+            created=plan.of("create")[:PREVIEW_ROWS],
+            updated=plan.of("update")[:PREVIEW_ROWS],
+            rejected=plan.rejected[:PREVIEW_ROWS],
+            new_defenders=sorted(plan.new_defenders.values())[:PREVIEW_ROWS],
+            new_organizations=sorted(plan.new_organizations.values())[:PREVIEW_ROWS],
+            # With the acronym read from "Name (ACRONYM)", so that it is seen before it is kept.
+            new_perpetrators=sorted(
+                f"{p.name} ({p.acronym})" if p.acronym else p.name
+                for p in plan.new_perpetrators.values()
+            )[:PREVIEW_ROWS],
+            preview_rows=PREVIEW_ROWS,
+            same_file=ImportBatch.objects.filter(
+                sha256=batch.sha256, status=ImportBatch.Status.IMPORTED
+            ).first(),
+        )
+        return TemplateResponse(request, "admin/cases/importbatch/preview.html", context)
+
+    def errors_view(self, request, public_id):
+        batch = self._batch(request, public_id)
+        if not batch.error_file or not self._owns(request, batch):
+            raise Http404
+        security_event_record(
+            kind=SecurityEvent.Kind.EXPORT,
+            request=request,
+            user=request.user,
+            import_batch=str(batch.public_id),
+            file="errors",
+        )
+        with batch.error_file.open("rb") as stored:
+            content = stored.read()
+        return download(content, f"errores-{batch.public_id}.csv", "text/csv")
+
+    def retract_view(self, request, public_id):
+        self._require(request, "cases.retract_importbatch")
+        batch = self._batch(request, public_id)
+        form = RetractForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                cases = write.import_batch_retract(
+                    batch=batch, user=request.user, reason=form.cleaned_data["reason"]
+                )
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(
+                    request,
+                    _("Import retracted: %(count)d cases retracted.") % {"count": len(cases)},
+                )
+                return redirect("admin:cases_importbatch_change", batch.pk)
+        context = self._context(
+            request,
+            _("Retract the import"),
+            batch=batch,
+            form=form,
+            scope=retraction_scope(batch, request.user),
+        )
+        return TemplateResponse(request, "admin/cases/importbatch/retract.html", context)
+
+
+class ExportMixin:
+    """IncidentAdmin: the filtered list as a file in the import template."""
+
+    change_list_template = "admin/cases/incident/change_list.html"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("export/", view(self.export_view), name="cases_incident_export"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        context = {
+            **(extra_context or {}),
+            "may_export": request.user.has_perm("cases.import_incidents"),
+        }
+        return super().changelist_view(request, context)
+
+    def export_view(self, request):
+        if not request.user.has_perm("cases.import_incidents"):
+            raise PermissionDenied
+        params = request.GET.copy()
+        format_ = params.pop("format", ["csv"])[-1]
+        request.GET = params  # the rest are the list's filters
+        changelist = self.get_changelist_instance(request)
+        rows = export_rows(changelist.get_queryset(request), viewer=request.user)
+        security_event_record(
+            kind=SecurityEvent.Kind.EXPORT,
+            request=request,
+            user=request.user,
+            incidents=len(rows),
+            filters=params.urlencode()[:500],
+        )
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        if format_ == "xlsx":
+            return download(as_xlsx(rows), f"incidentes-{stamp}.xlsx", XLSX)
+        return download(as_csv(rows), f"incidentes-{stamp}.csv", "text/csv")

@@ -1,0 +1,112 @@
+"""Merging people and organizations recorded twice: everything that named one names the other,
+both records and their histories kept. Here, not in organizations, because merging repoints
+incidents."""
+
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from cases.models import Incident
+from cases.services import duplicates_flag
+from core.records import record_save
+from organizations.models import Defender, Organization
+from organizations.services import protection_turned_on
+
+
+def _merge_check(survivor, merged) -> None:
+    if survivor.pk == merged.pk:
+        raise ValidationError(_("Choose two different records to merge."))
+    if survivor.merged_into_id is not None or merged.merged_into_id is not None:
+        raise ValidationError(_("One of them was already merged into another record."))
+
+
+def _repoint(objects, field: str, survivor, *, user, reason, timestamped=False) -> list[int]:
+    """Point each object's `field` at `survivor`, one audited save each."""
+    changed = []
+    for obj in objects:
+        setattr(obj, field, survivor)
+        update_fields = [field, "updated_at"] if timestamped else [field]
+        record_save(obj, user=user, reason=reason, update_fields=update_fields)
+        changed.append(obj.pk)
+    return changed
+
+
+@transaction.atomic
+def defender_merge(
+    *, survivor: Defender, merged: Defender, user: AbstractBaseUser, reason: str = ""
+) -> Defender:
+    """The same person recorded twice: every incident, membership and court case that names
+    `merged` names `survivor` instead; `merged` is kept, marked as merged, with its history."""
+    survivor, merged = (
+        Defender.objects.select_for_update().get(pk=d.pk) for d in (survivor, merged)
+    )
+    _merge_check(survivor, merged)
+    # Protection asked for under either record protects the person, under both records: the
+    # merged one, kept for the history, would otherwise tie a real name to a pseudonym.
+    protected = survivor.identity_protected or merged.identity_protected
+    if protected:
+        # A history reason naming both ids would tie the protected record to the named one.
+        reason = reason or _("Merged with another record of the same person (identity protected)")
+    reason = reason or _("Defender %(merged)s merged into %(survivor)s") % {
+        "merged": merged.public_id,
+        "survivor": survivor.public_id,
+    }
+    incidents = Incident.objects.select_for_update().filter(defender=merged)
+    moved = _repoint(incidents, "defender", survivor, user=user, reason=reason, timestamped=True)
+    _repoint(merged.memberships.all(), "defender", survivor, user=user, reason=reason)
+    # Records merged into `merged` before lead straight to the survivor: no chains of merges.
+    for proceeding in merged.proceedings.all():
+        proceeding._history_user, proceeding._change_reason = user, reason
+        proceeding.defendants.remove(merged)
+        proceeding.defendants.add(survivor)
+    survivor.identity_protected = protected
+    survivor.known_as = survivor.known_as or merged.known_as
+    update_fields = ["identity_protected", "known_as", "updated_at"]
+    if protection_turned_on(survivor):
+        survivor.pseudonym_key = uuid.uuid4()  # as defender_save does
+        update_fields.append("pseudonym_key")
+    record_save(survivor, user=user, reason=reason, update_fields=update_fields)
+    # Records merged into `merged` before lead straight to the survivor: no chains of merges.
+    earlier = Defender.objects.select_for_update().filter(merged_into=merged).order_by("pk")
+    for record in [merged, *earlier]:
+        record.merged_into = survivor
+        update_fields = ["merged_into", "identity_protected", "updated_at"]
+        record.identity_protected = record.identity_protected or protected
+        if protection_turned_on(record):
+            record.pseudonym_key = uuid.uuid4()
+            update_fields.append("pseudonym_key")
+        record_save(record, user=user, reason=reason, update_fields=update_fields)
+    duplicates_flag(incident_ids=moved, user=user, reason=reason)
+    return survivor
+
+
+@transaction.atomic
+def organization_merge(
+    *, survivor: Organization, merged: Organization, user: AbstractBaseUser, reason: str = ""
+) -> Organization:
+    """The same organization recorded twice (see defender_merge)."""
+    survivor, merged = (
+        Organization.objects.select_for_update().get(pk=o.pk) for o in (survivor, merged)
+    )
+    _merge_check(survivor, merged)
+    reason = reason or _("Organization %(merged)s merged into %(survivor)s") % {
+        "merged": merged.public_id,
+        "survivor": survivor.public_id,
+    }
+    incidents = Incident.objects.select_for_update().filter(organization=merged)
+    moved = _repoint(
+        incidents, "organization", survivor, user=user, reason=reason, timestamped=True
+    )
+    _repoint(merged.memberships.all(), "organization", survivor, user=user, reason=reason)
+    survivor.acronym = survivor.acronym or merged.acronym
+    record_save(survivor, user=user, reason=reason, update_fields=["acronym", "updated_at"])
+    # Records merged into `merged` before lead straight to the survivor: no chains of merges.
+    earlier = Organization.objects.select_for_update().filter(merged_into=merged).order_by("pk")
+    for record in [merged, *earlier]:
+        record.merged_into = survivor
+        record_save(record, user=user, reason=reason, update_fields=["merged_into", "updated_at"])
+    duplicates_flag(incident_ids=moved, user=user, reason=reason)
+    return survivor
