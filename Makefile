@@ -57,7 +57,9 @@ screenshots:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/bandit -q -r accounts cases config organizations reports -x '*/migrations/*' \
+	$(BIN)/lint-imports
+	$(BIN)/bandit -q -r accounts api cases config core demo legal organizations reports \
+		-x '*/migrations/*' \
 		--severity-level medium
 
 format: install

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import SecurityEvent
-from accounts.services import access_attempts_unlock
+from accounts.services import access_attempts_unlock, user_deactivate
 
 User = get_user_model()
 
@@ -76,11 +76,9 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description=_("Deactivate (keeps their history)"), permissions=["change"])
     def deactivate(self, request, queryset):
-        count = 0
-        for user in queryset.filter(is_active=True).exclude(pk=request.user.pk):
-            user.is_active = False
-            user.save(update_fields=["is_active"])
-            count += 1
+        count = sum(
+            user_deactivate(user=user, by=request.user, request=request) for user in queryset
+        )
         messages.success(
             request,
             ngettext("%(count)d account deactivated.", "%(count)d accounts deactivated.", count)

@@ -1,6 +1,6 @@
 from rest_framework.permissions import BasePermission
 
-from organizations.models import is_ally
+from accounts.access import is_ally
 
 
 class IsVerified(BasePermission):

@@ -79,3 +79,17 @@ def access_attempts_unlock(*, attempts, by: AbstractBaseUser) -> int:
         attempt.delete()
         count += 1
     return count
+
+
+@transaction.atomic
+def user_deactivate(*, user: AbstractBaseUser, by: AbstractBaseUser, request=None) -> bool:
+    """The account can no longer sign in; it is kept, so that every history row keeps its
+    author. Nobody deactivates themselves. Returns whether it was active."""
+    if user.pk == by.pk or not user.is_active:
+        return False
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    security_event_record(
+        kind=SecurityEvent.Kind.DEACTIVATED, request=request, user=user, by=by.get_username()
+    )
+    return True

@@ -195,6 +195,8 @@ class TestAccounts:
         )
         documentalist.refresh_from_db()
         assert not documentalist.is_active
+        event = SecurityEvent.objects.get(kind="deactivated")
+        assert event.user == documentalist and event.details["by"] == "coordinadora"
 
     def test_a_coordinator_cannot_make_anyone_superuser(self, client_for, coordinator):
         client = client_for(coordinator)

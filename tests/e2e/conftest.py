@@ -36,7 +36,7 @@ def manage(*args, env):
 SECOND_DOCUMENTALIST = """
 from django.contrib.auth.models import Group, User
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from demo.loader import demo_password, demo_totp_key
+from demo.data import demo_password, demo_totp_key
 user, created = User.objects.get_or_create(username="documentalista2", defaults={"is_staff": True})
 if created:
     user.set_password(demo_password("documentalista2"))

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django_otp.oath import totp
 
-from demo.loader import demo_password, demo_totp_key
+from demo.data import demo_password, demo_totp_key
 from tests.e2e.conftest import axe_violations, screenshot
 
 pytestmark = pytest.mark.e2e

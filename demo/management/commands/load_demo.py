@@ -2,7 +2,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from demo.loader import DemoLoader, base32_secret, demo_password, demo_totp_key
+from demo.data import base32_secret, demo_password, demo_totp_key
+from demo.loader import DemoLoader
 
 
 class Command(BaseCommand):
