@@ -18,7 +18,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import is_versioned
-from core.history import HistoryAdmin, ReadableHistoryContextHelper
+from core.history import HistoryAdmin
 from core.records import record_save
 
 
@@ -82,27 +82,35 @@ class ScopedRelatedFilter(admin.RelatedFieldListFilter):
         return super().queryset(request, queryset)
 
 
-def changes_since(model, pk: int, version: int) -> list[str]:
-    """What others saved on a record after `version`, one readable line per revision."""
+def changes_since(model, pk: int, version: int, shown: set[str]) -> list[str]:
+    """Who saved a record after `version`, when, and which of the fields `shown` to the user
+    they changed: one line per revision. Never the values, nor the names of fields the user
+    does not see (a witness, a contact, health notes): the loaded version comes from the
+    form, so anyone can ask for the whole history."""
     records = list(model.history.filter(id=pk, version__gte=version).order_by("history_id"))
     lines = []
     for previous, record in zip(records, records[1:], strict=False):
-        delta = record.diff_against(previous, foreign_keys_are_objs=True)
-        changes = ReadableHistoryContextHelper(model, record).context_for_delta_changes(delta)
-        shown = "; ".join(f"{c['field']}: {c['old']} → {c['new']}" for c in changes) or "—"
+        changed = {
+            change.field
+            for change in record.diff_against(previous).changes
+            if model._meta.get_field(change.field).editable
+        }
+        labels = sorted(str(model._meta.get_field(name).verbose_name) for name in changed & shown)
+        if changed - shown:
+            labels.append(str(_("other fields")))
         when = date_format(timezone.localtime(record.history_date), "SHORT_DATETIME_FORMAT")
-        lines.append(f"{record.history_user or '—'} ({when}): {shown}")
+        lines.append(f"{record.history_user or '—'} ({when}): {', '.join(labels) or '—'}")
     return lines
 
 
-def stale_message(model, pk: int, loaded: int) -> str:
+def stale_message(model, pk: int, loaded: int, shown: set[str]) -> str:
     return _(
         "Someone else saved this record (%(record)s) while you were editing it, so your "
         "changes were not saved. Reload the page to see the current version, then apply your "
         "changes again. Changed meanwhile: %(changes)s"
     ) % {
         "record": model._meta.verbose_name,
-        "changes": " | ".join(changes_since(model, pk, loaded)) or "—",
+        "changes": " | ".join(changes_since(model, pk, loaded, shown)) or "—",
     }
 
 
@@ -148,7 +156,9 @@ class RecordForm(forms.ModelForm):
             stored = stored.select_for_update()
         current = stored.values_list("version", flat=True).first()
         if current is not None and current != loaded:
-            raise ValidationError(stale_message(model, self.instance.pk, loaded), code="stale")
+            raise ValidationError(
+                stale_message(model, self.instance.pk, loaded, set(self.fields)), code="stale"
+            )
         self.instance.version = loaded  # the services compare it again, under the row lock
         return cleaned
 

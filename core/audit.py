@@ -26,7 +26,7 @@ class AuditBypassError(RuntimeError):
 
 class Versioned(models.Model):
     """A record people edit: every save raises its version, and a save of an older copy is
-    refused (organizations.services.record_save), so nobody silently overwrites a colleague."""
+    refused (core.records.record_save), so nobody silently overwrites a colleague."""
 
     version = models.PositiveIntegerField(
         gettext_lazy("version"),

@@ -70,7 +70,7 @@ class Case(Versioned):
     OPEN_STATUSES = (Status.DRAFT, Status.IN_REVIEW)
     # The fields a case's own form edits; status changes only through case_transition.
     EDITABLE_FIELDS = ("title", "summary", "confidentiality", "state", "place")
-    # What allies receive (cases/api.py): published and public, nothing else.
+    # What allies receive (the API): published and public, nothing else.
     SHARED_WITH_ALLIES = {"status": Status.PUBLISHED, "confidentiality": Confidentiality.PUBLIC}
     # The workflow: which status may follow which. Retraction replaces deletion.
     TRANSITIONS = {

@@ -356,6 +356,48 @@ class TestStaleSaves:
         assert case.title == "Caso"
 
 
+    def test_the_message_names_who_and_which_fields_never_the_values(
+        self, client_for, documentalist, reviewer
+    ):
+        # The loaded version comes from the form: a reviewer who may not read the witness
+        # asks for the whole history by posting version 1.
+        case = CaseFactory(status="draft", confidentiality="internal")
+        case.team.add(documentalist)
+        source = SourceFactory(case=case, title="Nota", witness="", contact="")
+        source.witness, source.contact = "María Testigo", "+58 414 7654321"
+        services.source_save(source=source, user=documentalist)
+        source.refresh_from_db()
+        source.title = "Nota revisada"
+        services.source_save(source=source, user=documentalist)
+        client = client_for(reviewer)
+        url = reverse("admin:cases_case_change", args=[case.pk])
+        data = page_data(client.get(url))
+        data["sources-0-loaded_version"] = "1"
+        page = client.post(url, data).content.decode()
+        assert "Otra persona guardó" in page
+        assert "7654321" not in page and "María Testigo" not in page
+        assert "Nota revisada" not in page.split("Otra persona guardó")[1].split("</ul>")[0]
+        assert "documentalista" in page and "otros campos" in page
+
+    def test_a_tampered_version_shows_no_health_notes(self, client_for, lawyer, coordinator):
+        detention = Detention.objects.create(
+            incident=IncidentFactory(
+                type="arbitrary_detention",
+                case=CaseFactory(status="draft", confidentiality="internal"),
+            ),
+            arrested_on=datetime.date(2021, 7, 2),
+        )
+        detention.health_notes = "Diabetes, sin insulina"
+        legal_services.detention_save(detention=detention, user=coordinator)
+        client = client_for(lawyer)
+        url = reverse("admin:legal_detention_change", args=[detention.pk])
+        data = page_data(client.get(url))
+        data["loaded_version"] = "1"
+        page = client.post(url, data).content.decode()
+        assert "Otra persona guardó" in page
+        assert "Diabetes" not in page
+
+
 class TestLowFindings:
     """Finding 13."""
 
