@@ -72,7 +72,7 @@ def case_related_history(case: Case, user) -> list[dict]:
             if previous is not None and previous.id == record.id:
                 delta = record.diff_against(previous, foreign_keys_are_objs=True)
                 helper = ReadableHistoryContextHelper(
-                    model, record, hidden_fields=hidden.get(model, frozenset())
+                    model, record, hidden_fields=hidden.get(model, frozenset()), viewer=user
                 )
                 changes = helper.context_for_delta_changes(delta)
             rows.append(

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from cases import duplicates, merges, services
 from cases.models import DuplicatePair, Incident, Source
 from core.admin_base import RecordAdmin, VisibleOnlyMixin
+from core.references import HIDDEN_RECORD, hidden_keys
 from organizations.admin import DefenderAdmin, OrganizationAdmin
 from organizations.models import Defender, Organization
 
@@ -38,9 +39,17 @@ def incident_facts(incident: Incident, user) -> list[tuple[str, str]]:
         (_("perpetrators"), perpetrators),
         (_("description"), incident.description or "—"),
         (_("sources"), sources or "—"),
-        (_("duplicate of"), str(incident.duplicate_of.public_id) if incident.duplicate_of else "—"),
+        (_("duplicate of"), _original_for(incident, user)),
         (_("reference in the import"), incident.import_ref or "—"),
     ]
+
+
+def _original_for(incident: Incident, user) -> str:
+    if incident.duplicate_of_id is None:
+        return "—"
+    if hidden_keys(user, Incident, [incident.duplicate_of_id]):
+        return str(HIDDEN_RECORD)
+    return str(incident.duplicate_of.public_id)
 
 
 def _visible_sources(user):

@@ -20,19 +20,13 @@ from django.utils.translation import gettext_lazy as _
 from core.audit import is_versioned
 from core.history import HistoryAdmin
 from core.records import record_save
-
-
-def restrict_to_visible(queryset, user):
-    """`queryset` limited to what `user` may see (its model's `visible_to`); as it is for a
-    model without one, or for someone who sees everything (no semi-join over the whole
-    table: it would defeat the estimated count and the ordered index scan of a big list)."""
-    manager = queryset.model._default_manager
-    if not hasattr(manager, "visible_to"):
-        return queryset
-    visible = manager.visible_to(user)
-    if not visible.query.where:
-        return queryset
-    return queryset.filter(pk__in=visible.values("pk"))
+from core.references import (
+    keep_hidden_references,
+    mask_for_display,
+    restrict_to_visible,
+    scope_field,
+    with_kept,
+)
 
 
 class VisibleOnlyMixin:
@@ -57,9 +51,7 @@ class ScopedReferencesMixin:
 
 
 def _scoped(field, request):
-    if field is not None and getattr(field, "queryset", None) is not None:
-        field.queryset = restrict_to_visible(field.queryset, request.user)
-    return field
+    return scope_field(field, request.user)
 
 
 class ScopedRelatedFilter(admin.RelatedFieldListFilter):
@@ -125,6 +117,7 @@ class RecordForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.kept_hidden = keep_hidden_references(self)
         if is_versioned(self._meta.model):
             self.fields["loaded_version"].initial = self.instance.version
         else:
@@ -132,6 +125,7 @@ class RecordForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        with_kept(self, self.kept_hidden)
         if self.save_error is not None:
             raise ValidationError(self.save_error, code="refused")
         own_key = self._meta.model._meta.pk.name
@@ -225,6 +219,10 @@ class RecordAdminMixin(ScopedReferencesMixin):
         """Through the record's service (admins override this); record_save by default."""
         record_save(obj, user=request.user, reason=reason)
 
+    def render_change_form(self, request, context, *args, **kwargs):
+        mask_for_display(page_instances(context), request.user)
+        return super().render_change_form(request, context, *args, **kwargs)
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
@@ -234,6 +232,24 @@ class RecordAdminMixin(ScopedReferencesMixin):
             # again, with what the user typed and why.
             request._save_refused = " ".join(error.messages)
             return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+def page_instances(context) -> list:
+    """The records an admin page shows: its form's and those of its inlines, nested ones
+    included."""
+    found = []
+
+    def walk(formset):
+        for form in formset.forms:
+            found.append(form.instance)
+            for nested in getattr(form, "nested_formsets", []):
+                walk(nested)
+
+    if "adminform" in context:
+        found.append(context["adminform"].form.instance)
+    for inline in context.get("inline_admin_formsets", []):
+        walk(inline.formset)
+    return found
 
 
 class RecordAdmin(RecordAdminMixin, HistoryAdmin):

@@ -12,14 +12,19 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
 from core.pagination import LargeTablePaginator
+from core.references import hidden_keys, mask_for_display, outsider_label
 
 EMPTY = "—"
 
 
 class ReadableHistoryContextHelper(HistoricalRecordContextHelper):
-    def __init__(self, *args, hidden_fields=frozenset(), **kwargs):
+    """Readable values; no field the viewer may not see, and no record they may not see
+    (a reference to one shows the neutral label)."""
+
+    def __init__(self, *args, hidden_fields=frozenset(), viewer=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.hidden_fields = hidden_fields
+        self.viewer = viewer
 
     def context_for_delta_changes(self, delta):
         shown = [c for c in delta.changes if c.field not in self.hidden_fields]
@@ -28,14 +33,25 @@ class ReadableHistoryContextHelper(HistoricalRecordContextHelper):
     def prepare_delta_change_value(self, change, value):
         field = self.model._meta.get_field(change.field)
         if isinstance(field, ManyToManyField):
-            return super().prepare_delta_change_value(change, value) or EMPTY
+            members = super().prepare_delta_change_value(change, value)
+            return [self._masked(field, member) for member in members] or EMPTY
         if value is None or value == "":
             return EMPTY
+        if field.is_relation:
+            return self._masked(field, value)
         if field.choices:
             return dict(field.flatchoices).get(value, value)
         if isinstance(field, BooleanField):
             return _("yes") if value else _("no")
         return value
+
+    def _masked(self, field, related):
+        key = getattr(related, "pk", None)
+        if self.viewer is None or key is None:
+            return related
+        if hidden_keys(self.viewer, field.related_model, [key]):
+            return outsider_label(related)
+        return related
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
@@ -51,7 +67,14 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
     def get_historical_record_context_helper(self, request, historical_record):
         hidden = self.history_hidden_fields(request, request._history_object)
-        return ReadableHistoryContextHelper(self.model, historical_record, hidden_fields=hidden)
+        return ReadableHistoryContextHelper(
+            self.model, historical_record, hidden_fields=hidden, viewer=request.user
+        )
+
+    def render_history_view(self, request, template, context, **kwargs):
+        if "adminform" in context:  # an old version's page: its references, as on the form
+            mask_for_display([context["adminform"].form.instance], request.user)
+        return super().render_history_view(request, template, context, **kwargs)
 
     def has_delete_permission(self, request, obj=None):
         # Nothing in the domain is deleted: cases are retracted, incidents marked as

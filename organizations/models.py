@@ -299,6 +299,15 @@ class Defender(Versioned, NameKeysModel):
         # titles, autocomplete, history), a protected identity shows as its pseudonym.
         return str(self.pseudonym) if self.identity_protected else self.display_name
 
+    def label_for_outsiders(self) -> str:
+        """How a page names this defender to a user who may not see them: the pseudonym."""
+        return str(self.pseudonym)
+
+    @property
+    def visible_to_all_staff(self) -> bool:
+        """Whether every staff member may see this defender (visible_to), without asking."""
+        return not self.identity_protected
+
     def name_keys(self) -> dict[str, str]:
         return {"name_key": person_key(self.full_name), "known_as_key": person_key(self.known_as)}
 

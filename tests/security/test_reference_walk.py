@@ -66,12 +66,12 @@ def visible(documentalist, reviewer, lawyer, analyst):
     return {
         "cases.case": case,
         "cases.incident": incident,
-        "cases.detention": detention,
-        "cases.proceeding": proceeding,
+        "legal.detention": detention,
+        "legal.proceeding": proceeding,
         "organizations.defender": defender,
         "organizations.organization": organization,
         "organizations.perpetrator": PerpetratorFactory(name="Cuerpo visible"),
-        "organizations.ally": Ally.objects.create(name="Aliada visible"),
+        "api.ally": Ally.objects.create(name="Aliada visible"),
     }
 
 

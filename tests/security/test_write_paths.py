@@ -355,7 +355,6 @@ class TestStaleSaves:
         case.refresh_from_db()
         assert case.title == "Caso"
 
-
     def test_the_message_names_who_and_which_fields_never_the_values(
         self, client_for, documentalist, reviewer
     ):
