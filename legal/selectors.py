@@ -75,7 +75,13 @@ class Event:
     deferred: bool = False
 
 
-def timeline(detention: Detention) -> list[Event]:
+def proceedings_of(detention: Detention, user):
+    """The court cases behind a detention that `user` may see: a court case that also
+    concerns a restricted incident is theirs only if they may see that one too."""
+    return Proceeding.objects.visible_to(user).filter(incidents=detention.incident)
+
+
+def timeline(detention: Detention, user) -> list[Event]:
     """A detention's story, oldest first: arrest, news, transfers, status changes (from the
     history), hearings held and deferred, legal actions, release."""
     events = [
@@ -119,9 +125,7 @@ def timeline(detention: Detention) -> list[Event]:
                 )
             )
         previous = record
-    proceedings = Proceeding.objects.filter(incidents=detention.incident).prefetch_related(
-        "hearings", "legal_actions"
-    )
+    proceedings = proceedings_of(detention, user).prefetch_related("hearings", "legal_actions")
     for proceeding in proceedings:
         for hearing in proceeding.hearings.all():
             if hearing.held is False:

@@ -78,9 +78,11 @@ def detention_timeline(request, public_id):
         },
         "has_permission": True,
         "detention": detention,
-        "events": selectors.timeline(detention),
+        "events": selectors.timeline(detention, request.user),
         "can_see_file_numbers": request.user.has_perm("legal.view_case_file_number"),
-        "proceedings": detention.incident.proceedings.prefetch_related("charges"),
+        "proceedings": selectors.proceedings_of(detention, request.user).prefetch_related(
+            "charges"
+        ),
     }
     return render(request, "legal/timeline.html", context)
 

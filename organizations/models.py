@@ -2,6 +2,7 @@ import hashlib
 import uuid
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
@@ -155,6 +156,11 @@ class Profile(models.Model):
         return str(self.get_code_display())
 
 
+# The statuses of a case a reviewer has verified (cases.Case.COUNTED_STATUSES: the cases app
+# sits above this one).
+VERIFIED_CASE_STATUSES = ("verified", "published")
+
+
 class DefenderQuerySet(AuditedQuerySet):
     def followed_by(self, user):
         """Defenders `user` works with: named in a case whose team they are on, or recorded
@@ -167,6 +173,24 @@ class DefenderQuerySet(AuditedQuerySet):
             | models.Q(incidents__isnull=True, merged_into__isnull=True, created_by=user)
             # A record merged into another has no incidents left: it follows the survivor.
             | models.Q(merged_into__incidents__case__team=user)
+        ).distinct()
+
+    def with_contacts_for(self, user):
+        """Defenders whose phone, e-mail and address `user` may read: coordinators all; others
+        those they recorded, and those named in a case whose team they are on, except a case
+        they opened themselves that no reviewer has verified yet: naming someone in a draft
+        of one's own does not open their contact details."""
+        if not user.is_authenticated or is_ally(user):
+            return self.none()
+        if user.has_perm("cases.view_all_cases"):
+            return self
+        others = get_user_model().objects.exclude(pk=user.pk).values("pk")
+        on_team = {"incidents__case__team": user}
+        return self.filter(
+            models.Q(created_by=user)
+            | models.Q(**on_team, incidents__case__status__in=VERIFIED_CASE_STATUSES)
+            | models.Q(**on_team, incidents__case__created_by__in=others)
+            | models.Q(**on_team, incidents__case__created_by__isnull=True)
         ).distinct()
 
     def visible_to(self, user):
@@ -345,12 +369,12 @@ class Defender(Versioned, NameKeysModel):
         return Defender.objects.followed_by(user).filter(pk=self.pk).exists()
 
     def contact_visible_to(self, user) -> bool:
-        """Phone, e-mail and address: for the case teams and coordinators only."""
+        """Phone, e-mail and address: see DefenderQuerySet.with_contacts_for."""
         if is_ally(user) or not user.is_authenticated:
             return False
-        if self.pk is None or user.has_perm("cases.view_all_cases"):
+        if self.pk is None:
             return True
-        return self.is_followed_by(user)
+        return Defender.objects.with_contacts_for(user).filter(pk=self.pk).exists()
 
     def name_for(self, user, *, on_team: bool = False) -> str:
         """The name `user` may see: the pseudonym unless they may know who it is."""

@@ -1,7 +1,13 @@
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from api.models import Ally
+from api.services import api_key_create
+from tests.hidden import Hidden, make_hidden, make_keeper
+from tests.rest import bearer
 
 
 @pytest.fixture(autouse=True)
@@ -69,20 +75,33 @@ def client_for(client):
     return lambda user: verified_login(client, user)
 
 
-def bearer(secret: str):
-    """A REST client that sends `secret` as its API key."""
-    from rest_framework.test import APIClient
+@pytest.fixture(autouse=True)
+def _fresh_throttle():
+    # Throttle counters live in the cache, which outlives a test.
+    cache.clear()
+    yield
+    cache.clear()
 
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
+
+@pytest.fixture
+def ally(db):
+    return Ally.objects.create(name="Red Aliada de Prueba")
+
+
+@pytest.fixture
+def ally_secret(ally, coordinator):
+    _key, secret = api_key_create(ally=ally, user=coordinator, name="pruebas")
+    return secret
+
+
+@pytest.fixture
+def ally_client(ally_secret):
+    return bearer(ally_secret)
 
 
 @pytest.fixture
 def ally_client_factory(db, coordinator):
     """A REST client holding a new ally key: returns (client, key)."""
-    from api.models import Ally
-    from api.services import api_key_create
 
     def make(name: str = "Aliada de prueba"):
         ally = Ally.objects.filter(name=name).first() or Ally.objects.create(name=name)
@@ -90,3 +109,14 @@ def ally_client_factory(db, coordinator):
         return bearer(secret), key
 
     return make
+
+
+@pytest.fixture
+def keeper(db):
+    return make_keeper()
+
+
+@pytest.fixture
+def hidden(keeper) -> Hidden:
+    """Something hidden from each role (tests.hidden)."""
+    return make_hidden(keeper)

@@ -23,7 +23,7 @@ from tests.factories import (
     PerpetratorFactory,
     SourceFactory,
 )
-from tests.security.forms import form_data, page_data
+from tests.forms import form_data, page_data
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from api.models import ApiKey, ApiRequest
 from api.services import api_key_create, api_key_revoke
 from core.records import record_save
-from tests.conftest import bearer
+from tests.rest import bearer
 
 pytestmark = pytest.mark.django_db
 

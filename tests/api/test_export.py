@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 from api.models import ApiRequest
 from cases.models import Case
 from organizations.models import Membership
-from tests.api.conftest import pages
 from tests.factories import (
     CaseFactory,
     DefenderFactory,
@@ -22,6 +21,7 @@ from tests.factories import (
     PerpetratorFactory,
     SourceFactory,
 )
+from tests.rest import pages
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,6 @@ from cases.models import Case
 from legal.models import Detention, Proceeding
 from organizations.models import Membership
 from reports.services import month_publish
-from tests.api.conftest import pages
 from tests.factories import (
     CaseFactory,
     DefenderFactory,
@@ -22,6 +21,7 @@ from tests.factories import (
     PerpetratorFactory,
     SourceFactory,
 )
+from tests.rest import pages
 
 pytestmark = pytest.mark.django_db
 

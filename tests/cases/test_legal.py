@@ -170,6 +170,20 @@ class TestTimeline:
         assert "Detenido → Liberado" in page  # from the history
         assert "EXP-9" in page
 
+    def test_it_leaves_out_court_cases_that_also_concern_a_hidden_incident(
+        self, client_for, lawyer, hidden
+    ):
+        d = detention(status="detained")
+        hidden.proceeding.incidents.add(d.incident)  # also about the restricted incident
+        Hearing.objects.create(
+            proceeding=hidden.proceeding,
+            scheduled_on=datetime.date(2021, 9, 1),
+            held=True,
+            outcome="Resultado OCULTO",
+        )
+        page = client_for(lawyer).get(f"/legal/detentions/{d.public_id}/").content.decode()
+        assert "OCULTO" not in page
+
     def test_a_documentalist_never_sees_case_file_numbers(self, client_for, documentalist):
         p = proceeding(case_file_number="EXP-SECRETO")
         page = client_for(documentalist).get(f"/admin/legal/proceeding/{p.pk}/change/")

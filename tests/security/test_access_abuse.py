@@ -16,8 +16,8 @@ from api.models import ApiRequest
 from cases.models import Case
 from organizations.models import Defender
 from organizations.services import defender_save
-from tests.api.conftest import pages
 from tests.factories import CaseFactory, DefenderFactory, IncidentFactory
+from tests.rest import pages
 from tests.test_settings import PRODUCTION, run
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ from cases.admin_duplicates import incident_facts
 from cases.models import Case
 from legal.models import Proceeding
 from tests.factories import CaseFactory, DefenderFactory, IncidentFactory
-from tests.security.conftest import shows_hidden
-from tests.security.forms import page_data
+from tests.forms import page_data
+from tests.hidden import shows_hidden
 
 pytestmark = pytest.mark.django_db
 

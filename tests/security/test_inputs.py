@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from api.models import ApiRequest
 from cases.intake import export, read, template, write
-from tests.conftest import bearer
+from tests.rest import bearer
 
 pytestmark = pytest.mark.django_db
 

@@ -22,8 +22,8 @@ from tests.factories import (
     PerpetratorFactory,
     SourceFactory,
 )
-from tests.security.conftest import shows_hidden
-from tests.security.forms import page_data
+from tests.forms import page_data
+from tests.hidden import shows_hidden
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,6 @@ not on; and an import batch someone else uploaded. Every hidden label contains "
 import datetime
 from dataclasses import dataclass
 
-import pytest
 from django.contrib.auth.models import Group, User
 
 from cases.models import Case, ImportBatch, Incident, Source
@@ -33,16 +32,14 @@ class Hidden:
         return [HIDDEN, str(self.defender.pseudonym)]
 
 
-@pytest.fixture
-def keeper(db):
+def make_keeper():
     """The only staff member (besides coordinators) on the hidden records' teams."""
     user = User.objects.create_user("guardiana", password="contraseña-de-prueba", is_staff=True)
     user.groups.add(Group.objects.get(name="Documentalista"))
     return user
 
 
-@pytest.fixture
-def hidden(keeper) -> Hidden:
+def make_hidden(keeper) -> Hidden:
     case = CaseFactory(
         title=f"Caso {HIDDEN} de Barinas", confidentiality="restricted", status="draft"
     )
@@ -83,7 +80,3 @@ def hidden(keeper) -> Hidden:
 
 def shows_hidden(page: str, hidden: Hidden) -> list[str]:
     return [label for label in hidden.labels() if label in page]
-
-
-# The API's fixtures, for the findings about allies.
-from tests.api.conftest import _fresh_throttle, ally, ally_client, ally_secret  # noqa: E402, F401
