@@ -25,7 +25,7 @@ def cool_off_for(username: str, address: str | None) -> datetime.timedelta:
     lockouts = SecurityEvent.objects.filter(
         kind=SecurityEvent.Kind.LOCKOUT,
         username=username or "",
-        ip_address=address,
+        details__counted_as=address,
         occurred_at__gte=timezone.now() - REMEMBERED,
     ).count()
     return min(FIRST_COOL_OFF * 2 ** max(lockouts - 1, 0), LONGEST_COOL_OFF)

@@ -2,7 +2,6 @@
 
 import datetime
 
-from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -11,12 +10,13 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_otp import devices_for_user
 
+from accounts.addresses import client_address
 from accounts.models import SecurityEvent
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    # The same address axes locks (proxies counted as TRUSTED_PROXY_COUNT says).
-    return get_client_ip_address(request) if request is not None else None
+    """The client's full address (accounts.addresses), as the security log records it."""
+    return client_address(request)
 
 
 def security_event_record(

@@ -47,6 +47,7 @@ def _locked_out(sender, request, username, ip_address, **kwargs):
         request=request,
         user=User.objects.filter(username=username).first(),
         username=username or "",
+        counted_as=ip_address,  # the lockout's address: an IPv6 caller's /64 network
     )
 
 

@@ -403,9 +403,8 @@ AXES_COOLOFF_TIME = "accounts.lockout.cool_off"
 # Attempts during a lock do not restart it (nor make the next one longer).
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
-if TRUSTED_PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+# The client's address behind TRUSTED_PROXY_COUNT proxies; an IPv6 caller by its /64.
+AXES_CLIENT_IP_CALLABLE = "accounts.addresses.lockout_address"
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_VERBOSE = False
 

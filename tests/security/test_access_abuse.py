@@ -86,6 +86,40 @@ class TestLockout:
             kind="login_failed", username="documentalista"
         ).exists()
 
+    def test_behind_a_proxy_each_client_is_counted_by_its_own_address(
+        self, client, enrolled, settings
+    ):
+        settings.TRUSTED_PROXY_COUNT = 1
+
+        def via_proxy(password, client_address):
+            return client.post(
+                LOGIN,
+                {
+                    "login_view-current_step": "auth",
+                    "auth-username": "coordinadora",
+                    "auth-password": password,
+                },
+                REMOTE_ADDR="10.0.0.1",  # the proxy
+                HTTP_X_FORWARDED_FOR=f"192.0.2.1, {client_address}",  # the first part is forged
+            )
+
+        for _ in range(8):
+            via_proxy("equivocada", "203.0.113.9")
+        assert via_proxy("equivocada", "203.0.113.9").status_code == 429
+        assert reaches_second_step(via_proxy(PASSWORD, "198.51.100.7"))
+        logged = SecurityEvent.objects.filter(kind__in=["login_failed", "lockout"])
+        assert set(logged.values_list("ip_address", flat=True)) == {"203.0.113.9"}
+
+    def test_rotating_through_an_ipv6_network_does_not_escape_the_lock(self, client, enrolled):
+        codes = [
+            enter_password(client, "coordinadora", "equivocada", f"2001:db8::{n:x}").status_code
+            for n in range(8)
+        ]
+        assert codes[-1] == 429
+        assert reaches_second_step(enter_password(client, "coordinadora", address="2001:db9::1"))
+        failed = SecurityEvent.objects.filter(kind="login_failed").values_list("ip_address")
+        assert ("2001:db8::7",) in set(failed)  # the log keeps the full address
+
     def test_a_coordinator_unlocks_from_the_admin(self, client, client_for, enrolled, coordinator):
         from axes.models import AccessAttempt
 
