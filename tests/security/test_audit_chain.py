@@ -1,6 +1,7 @@
 """Finding 6: an insider with the database, not the application's keys, must not be able to
 rewrite the history or cut its tail without verify_audit saying where."""
 
+import datetime
 import hashlib
 import io
 
@@ -171,3 +172,72 @@ def test_each_anchor_is_also_written_where_the_database_cannot_reach(case, setti
     assert len(lines) == 2
     assert lines[-1]["heads"]["cases_historicalcase"]["rows"] == Case.history.count()
     assert len(lines[-1]["signature"]) == 64
+
+
+def test_an_old_anchor_replayed_as_the_newest_does_not_hide_a_cut_tail(case, documentalist):
+    from accounts.models import SecurityEvent
+
+    verify()
+    old = SecurityEvent.objects.filter(kind="audit_anchor").latest("occurred_at")
+    case.title = "Cambiado entre dos anclas"
+    services.case_save(case=case, user=documentalist)
+    verify()
+    # The insider copies the first anchor (it holds: the application signed it) so that it
+    # looks the newest, then cuts the rows written after it.
+    SecurityEvent.objects.create(kind="audit_anchor", details=old.details)
+    history = Case.history.model
+    newest = history.objects.order_by("-history_id").first()
+    with transaction.atomic():
+        raw(f"DELETE FROM {history._meta.db_table} WHERE history_id = %s", [newest.history_id])
+    with pytest.raises(CommandError, match=str(newest.history_id)):
+        verify()
+
+
+def test_anchors_removed_from_the_database_are_found_through_the_file(
+    case, documentalist, settings, tmp_path
+):
+    from accounts.models import SecurityEvent
+
+    settings.AUDIT_ANCHOR_FILE = str(tmp_path / "anclas.jsonl")
+    verify()
+    first = SecurityEvent.objects.filter(kind="audit_anchor").latest("occurred_at").pk
+    case.title = "Cambiado entre dos anclas"
+    services.case_save(case=case, user=documentalist)
+    verify()
+    SecurityEvent.objects.filter(kind="audit_anchor").exclude(pk=first).delete()
+    history = Case.history.model
+    newest = history.objects.order_by("-history_id").first()
+    with transaction.atomic():
+        raw(f"DELETE FROM {history._meta.db_table} WHERE history_id = %s", [newest.history_id])
+    with pytest.raises(CommandError) as error:
+        verify()
+    assert "anclas.jsonl" in str(error.value)
+    assert str(newest.history_id) in str(error.value)
+
+
+def test_heads_that_go_backwards_between_two_anchors_are_reported(case):
+    from accounts.models import SecurityEvent
+    from core.audit import anchor_signature
+
+    verify()
+    anchor = SecurityEvent.objects.filter(kind="audit_anchor").latest("occurred_at")
+    heads = {
+        table: {**head, "rows": head["rows"] + 5} for table, head in anchor.details["heads"].items()
+    }
+    at = "2000-01-01T00:00:00+00:00"  # an earlier anchor that saw more rows than today's
+    earlier = SecurityEvent.objects.create(
+        kind="audit_anchor",
+        details={"at": at, "heads": heads, "signature": anchor_signature(heads, at)},
+    )
+    SecurityEvent.objects.filter(pk=earlier.pk).update(
+        occurred_at=anchor.occurred_at - datetime.timedelta(days=1)
+    )
+    with pytest.raises(CommandError, match="cases_historicalcase"):
+        verify()
+
+
+@postgres_only
+def test_it_warns_when_the_database_account_could_undo_the_protections(case):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("verify_audit", stdout=out, stderr=err)  # the tests run as a superuser
+    assert "docs/security.md" in err.getvalue()

@@ -1,8 +1,11 @@
+import datetime
 import json
 import logging
+import os
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +21,62 @@ from core.audit import (
 )
 
 logger = logging.getLogger("defensores.audit")
+
+
+def _holds(details: dict) -> bool:
+    try:
+        return anchor_holds(details["heads"], details["at"], details["signature"])
+    except (KeyError, TypeError):
+        return False
+
+
+def _signed_time(at: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(at)
+
+
+def _last_line(path: str) -> dict | None:
+    """The newest anchor written to the anchor file, if there is one."""
+    if not path or not os.path.exists(path):
+        return None
+    last = None
+    with open(path, encoding="utf-8") as anchors:
+        for line in anchors:
+            if line.strip():
+                last = line
+    if last is None:
+        return None
+    try:
+        return json.loads(last)
+    except ValueError:
+        return {}
+
+
+def database_role_warnings() -> list[str]:
+    """On PostgreSQL, whether the account this runs as could undo the protections: a
+    superuser or a role that creates roles can switch the triggers off or grant itself the
+    rewriter role, and a table's owner can drop its trigger."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
+        )
+        powerful = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(*) FROM pg_tables WHERE tableowner = current_user AND tablename LIKE %s",
+            ["%historical%"],
+        )
+        owns = cursor.fetchone()[0]
+    if not (powerful or owns):
+        return []
+    return [
+        _(
+            "The database account %(role)s can switch off the history's protections (it is a "
+            "superuser, creates roles or owns the history tables): run the application as an "
+            "account that owns no table, and migrations as another (see docs/security.md)."
+        )
+        % {"role": connection.settings_dict["USER"] or "?"}
+    ]
 
 
 class Command(BaseCommand):
@@ -37,21 +96,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, since_anchor=False, **options):
-        problems, anchored = [], {}
-        anchor = SecurityEvent.objects.filter(kind=SecurityEvent.Kind.AUDIT_ANCHOR).first()
-        if anchor is not None:
-            details = anchor.details
-            heads, at = details.get("heads", {}), details.get("at", "")
-            if anchor_holds(heads, at, details.get("signature", "")):
-                anchored = heads
-            else:
-                problems.append(
-                    _(
-                        "The newest anchor in the security log (%(at)s) does not hold: it was "
-                        "not written by this application, or was changed."
-                    )
-                    % {"at": at or anchor.occurred_at}
-                )
+        anchored, problems = self.newest_anchor()
         for model in chained_history_models():
             table = model._meta.db_table
             head = anchored.get(table)
@@ -72,6 +117,59 @@ class Command(BaseCommand):
             raise CommandError("\n".join(problems))
         self.anchor()
         self.stdout.write(self.style.SUCCESS(_("Every history table is intact.")))
+        for warning in database_role_warnings():
+            logger.warning(warning)
+            self.stderr.write(self.style.WARNING(warning))
+
+    def newest_anchor(self) -> tuple[dict, list[str]]:
+        """The heads of the newest anchor that holds, by the time it signed (not the log's
+        own timestamp, which anyone with the database can set), from the security log and
+        AUDIT_ANCHOR_FILE; and what is wrong with the anchors: one that does not hold, the
+        file's newest missing from the log (anchors were removed from the database), a table
+        whose anchored head went backwards from one anchor to the next."""
+        problems = []
+        logged = SecurityEvent.objects.filter(kind=SecurityEvent.Kind.AUDIT_ANCHOR)
+        valid = []
+        for number, details in enumerate(logged.values_list("details", flat=True)):
+            if _holds(details):
+                valid.append(details)
+            elif number == 0:
+                problems.append(
+                    _(
+                        "The newest anchor in the security log (%(at)s) does not hold: it was "
+                        "not written by this application, or was changed."
+                    )
+                    % {"at": details.get("at", "?")}
+                )
+        in_file = _last_line(settings.AUDIT_ANCHOR_FILE)
+        if in_file is not None:
+            if not _holds(in_file):
+                problems.append(
+                    _("The last anchor in %(file)s does not hold: it was changed.")
+                    % {"file": settings.AUDIT_ANCHOR_FILE}
+                )
+            elif all(details["at"] != in_file["at"] for details in valid):
+                problems.append(
+                    _(
+                        "The anchor of %(at)s in %(file)s is missing from the security log: "
+                        "anchors were removed from the database."
+                    )
+                    % {"at": in_file["at"], "file": settings.AUDIT_ANCHOR_FILE}
+                )
+                valid.append(in_file)
+        valid.sort(key=lambda details: _signed_time(details["at"]))
+        for earlier, later in zip(valid, valid[1:], strict=False):
+            for table, head in earlier["heads"].items():
+                after = later["heads"].get(table) or {"rows": 0, "last_id": None}
+                if head["rows"] > after["rows"] or (head["last_id"] or 0) > (after["last_id"] or 0):
+                    problems.append(
+                        _(
+                            "%(table)s had fewer rows when anchored at %(later)s than at "
+                            "%(earlier)s: rows were removed between the two."
+                        )
+                        % {"table": table, "earlier": earlier["at"], "later": later["at"]}
+                    )
+        return (valid[-1]["heads"] if valid else {}), problems
 
     def anchor(self) -> None:
         """Record each table's size and newest row, signed with the chain's key, where later
