@@ -219,6 +219,24 @@ class RecordAdminMixin(ScopedReferencesMixin):
         """Through the record's service (admins override this); record_save by default."""
         record_save(obj, user=request.user, reason=reason)
 
+    def lookup_allowed(self, lookup, value, request=None):
+        """A list is filtered only by what its filters and date hierarchy offer: a lookup
+        written into the address on any other field would answer, yes or no, questions about
+        values the page never shows (the origin of an import, a field of a hidden record)."""
+        if not super().lookup_allowed(lookup, value, request):
+            return False
+        offered = {self.date_hierarchy} if self.date_hierarchy else set()
+        for item in self.get_list_filter(request):
+            if isinstance(item, (list, tuple)):
+                offered.add(item[0])
+            elif isinstance(item, str):
+                offered.add(item)
+            elif issubclass(item, admin.SimpleListFilter):
+                offered.add(item.parameter_name)
+            else:  # a FieldListFilter subclass without its field: not in this project
+                return False
+        return any(lookup == path or lookup.startswith(f"{path}__") for path in offered)
+
     def render_change_form(self, request, context, *args, **kwargs):
         mask_for_display(page_instances(context), request.user)
         return super().render_change_form(request, context, *args, **kwargs)

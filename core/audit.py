@@ -427,3 +427,31 @@ def lost_tail(model: type[ChainedHistory], anchored: dict) -> tuple[int, str] | 
 # rotate_field_keys); the append-only triggers refuse everyone else, the application included
 # (core/migrations/0001_postgresql.py).
 REWRITER_ROLE = "defensores_history_rewriter"
+
+
+def database_role_warnings() -> list[str]:
+    """On PostgreSQL, whether the account this runs as could undo the protections: a
+    superuser or a role that creates roles can switch the triggers off or grant itself the
+    rewriter role, and a table's owner can drop its trigger."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
+        )
+        powerful = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(*) FROM pg_tables WHERE tableowner = current_user AND tablename LIKE %s",
+            ["%historical%"],
+        )
+        owns = cursor.fetchone()[0]
+    if not (powerful or owns):
+        return []
+    return [
+        _(
+            "The database account %(role)s can switch off the history's protections (it is a "
+            "superuser, creates roles or owns the history tables): run the application as an "
+            "account that owns no table, and migrations as another (see docs/security.md)."
+        )
+        % {"role": connection.settings_dict["USER"] or "?"}
+    ]

@@ -22,8 +22,10 @@ def protection_turned_on(defender: Defender) -> bool:
 @transaction.atomic
 def defender_save(*, defender: Defender, user: AbstractBaseUser | None, reason: str = "") -> None:
     """Create or update a defender. Turning identity protection on gives a new pseudonym key:
-    the pseudonym and the id allies see change, and nothing ties them to the name and id
-    shown before."""
+    the pseudonym and the defender id allies see change, so neither ties to the name and id
+    shown before. Incidents keep their ids: an ally who already received one with the name
+    can still match it to the pseudonym (by its id, or by its date, place and type), so
+    protection hides a name from then on, not what was already shared."""
     if protection_turned_on(defender):
         defender.pseudonym_key = uuid.uuid4()
     if defender.pk is None and defender.created_by_id is None and user is not None:

@@ -117,5 +117,7 @@ class ImportBatch(models.Model):
 
     @property
     def reason(self) -> str:
-        """The history's change reason for everything this batch writes."""
-        return _("Import %(id)s: %(file)s") % {"id": self.public_id, "file": self.file_name}
+        """The history's change reason for everything this batch writes: its id only (the
+        file's name may itself name a witness, and the history is read by more people than
+        the batch)."""
+        return _("Import %(id)s") % {"id": self.public_id}

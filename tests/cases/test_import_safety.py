@@ -478,3 +478,40 @@ def test_a_kept_role_is_the_updated_rows_own_not_every_rows_naming_that_perpetra
     assert incident.involvements.get().role == "ordered"
     new = Incident.objects.get(import_ref="nuevo-1")
     assert new.involvements.get().role == "perpetrated"
+
+
+# 9. What the history and the lists say about an import ------------------------------------------
+
+
+def test_the_history_names_an_import_by_its_id_never_its_file(client_for, documentalist, analyst):
+    batch, _plan = write.import_batch_prepare(
+        user=documentalist,
+        data=as_csv([row(caso="Caso importado")]),
+        file_name="Denuncias de la testigo María Pérez.csv",
+        origin="Base",
+    )
+    write.import_batch_run(batch=batch, user=documentalist)
+    incident = Incident.objects.get()
+    reason = incident.history.get().history_change_reason
+    assert str(batch.public_id) in reason and "Pérez" not in reason
+    client = client_for(analyst)
+    for url in [
+        f"/admin/cases/incident/{incident.pk}/history/",
+        f"/admin/cases/case/{incident.case_id}/history/",
+    ]:
+        assert "María Pérez" not in client.get(url).content.decode()
+
+
+def test_a_list_cannot_be_filtered_by_the_origin_of_an_import(client_for, documentalist, analyst):
+    batch, _plan = write.import_batch_prepare(
+        user=documentalist,
+        data=as_csv([row(caso="Caso importado")]),
+        file_name="testigos.csv",
+        origin="Denuncias de la testigo María Pérez",
+    )
+    write.import_batch_run(batch=batch, user=documentalist)
+    client = client_for(analyst)
+    for url in ["/admin/cases/case/", "/admin/cases/incident/"]:
+        probe = client.get(url, {"import_origin__startswith": "Denuncias de la testigo M"})
+        assert probe.status_code == 400  # Django's answer to a lookup it does not allow
+    assert client.get("/admin/cases/incident/", {"type__exact": "threat"}).status_code == 200

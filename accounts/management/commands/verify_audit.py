@@ -5,7 +5,6 @@ import os
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,6 +14,7 @@ from core.audit import (
     anchor_holds,
     anchor_signature,
     chained_history_models,
+    database_role_warnings,
     first_broken_row,
     lost_tail,
     table_heads,
@@ -49,34 +49,6 @@ def _last_line(path: str) -> dict | None:
         return json.loads(last)
     except ValueError:
         return {}
-
-
-def database_role_warnings() -> list[str]:
-    """On PostgreSQL, whether the account this runs as could undo the protections: a
-    superuser or a role that creates roles can switch the triggers off or grant itself the
-    rewriter role, and a table's owner can drop its trigger."""
-    if connection.vendor != "postgresql":
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
-        )
-        powerful = cursor.fetchone()[0]
-        cursor.execute(
-            "SELECT count(*) FROM pg_tables WHERE tableowner = current_user AND tablename LIKE %s",
-            ["%historical%"],
-        )
-        owns = cursor.fetchone()[0]
-    if not (powerful or owns):
-        return []
-    return [
-        _(
-            "The database account %(role)s can switch off the history's protections (it is a "
-            "superuser, creates roles or owns the history tables): run the application as an "
-            "account that owns no table, and migrations as another (see docs/security.md)."
-        )
-        % {"role": connection.settings_dict["USER"] or "?"}
-    ]
 
 
 class Command(BaseCommand):
