@@ -29,6 +29,7 @@ from cases.intake.template import (
     vocabularies,
 )
 from cases.models import Incident
+from core.middleware import CONTROL_CHARACTERS
 from core.spreadsheets import FORMULA_STARTS
 from organizations.names import fold, organization_key, person_key
 
@@ -219,6 +220,15 @@ def _too_long(row: Row, column: str, limit: int) -> None:
 def check_row(row: Row, vocab: dict, today: datetime.date) -> Row:
     """Parse one row into its fields, collecting every problem (column, reason). `today`:
     the file's reading day (asked once per file, not per row)."""
+    for column in row.columns:
+        if CONTROL_CHARACTERS.search(row.get(column)):
+            row.error(
+                column,
+                _(
+                    "holds an invisible control character (copied from another program?): "
+                    "delete it and retype the text around it"
+                ),
+            )
     row.ref = row.get("referencia")
     if not row.ref:
         row.error("referencia", _("empty: every row needs its own reference"))

@@ -515,3 +515,17 @@ def test_a_list_cannot_be_filtered_by_the_origin_of_an_import(client_for, docume
         probe = client.get(url, {"import_origin__startswith": "Denuncias de la testigo M"})
         assert probe.status_code == 400  # Django's answer to a lookup it does not allow
     assert client.get("/admin/cases/incident/", {"type__exact": "threat"}).status_code == 200
+
+
+@pytest.mark.parametrize("column", ["caso", "descripcion", "victima"])
+def test_a_control_character_in_a_cell_rejects_the_row_and_names_the_column(documentalist, column):
+    from tests.cases.test_import import errors_of
+
+    errors = errors_of(documentalist, **{column: "Texto\x1bcon un escape"})
+    assert (column, errors[0][1]) in errors and "carácter de control" in errors[0][1]
+
+
+def test_tabs_and_line_breaks_in_a_cell_are_fine(documentalist):
+    from tests.cases.test_import import errors_of
+
+    assert errors_of(documentalist, descripcion="Primera línea\nSegunda\tcon tabulador") == []
