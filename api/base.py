@@ -241,14 +241,20 @@ LOG_KEYS, LOG_VALUES, LOG_KEY_CHARS, LOG_VALUE_CHARS = 20, 10, 50, 200
 # Query parameters whose values are never written down (an API key sent in the address by
 # mistake, a token), and values that look like one of our keys whatever their name.
 SECRET_PARAMETER = re.compile(r"key|token|secret|passw|auth|signature|session", re.IGNORECASE)
+# One of our keys wherever it appears (after "Bearer ", inside a longer text, in the path).
+KEY_TEXT = re.compile(rf"{ApiKey.PREFIX}_[\w.~-]+", re.IGNORECASE)
 REDACTED = "[redacted]"
 
 
-def _logged_value(key: str, value: str) -> str:
-    if SECRET_PARAMETER.search(key) or value.startswith(f"{ApiKey.PREFIX}_"):
-        return REDACTED
+def _without_keys(text: str) -> str:
     # Control characters never reach a view (ControlCharacterMiddleware); none is stored.
-    return CONTROL_CHARACTERS.sub("", value[:LOG_VALUE_CHARS])
+    return CONTROL_CHARACTERS.sub("", KEY_TEXT.sub(REDACTED, text))
+
+
+def _logged_value(key: str, value: str) -> str:
+    if SECRET_PARAMETER.search(key):
+        return REDACTED
+    return _without_keys(value)[:LOG_VALUE_CHARS]
 
 
 def api_request_log(request, *, view, status: int, rows: int | None) -> ApiRequest:
@@ -257,7 +263,7 @@ def api_request_log(request, *, view, status: int, rows: int | None) -> ApiReque
     ally_user = user if is_ally(user) else None
     # Bounded: a caller cannot fill the (append-only) log with a huge query string.
     filters = {
-        CONTROL_CHARACTERS.sub("", key[:LOG_KEY_CHARS]): [
+        _without_keys(key)[:LOG_KEY_CHARS]: [
             _logged_value(key, value) for value in request.query_params.getlist(key)[:LOG_VALUES]
         ]
         for key in list(request.query_params)[:LOG_KEYS]
@@ -271,7 +277,7 @@ def api_request_log(request, *, view, status: int, rows: int | None) -> ApiReque
         key=ally_user.key if ally_user else None,
         user=user if user is not None and user.is_authenticated and not ally_user else None,
         endpoint=getattr(view, "log_name", "") or type(view).__name__,
-        path=request.path[:500],
+        path=_without_keys(request.path)[:500],
         filters=filters,
         status_code=status,
         rows=rows,

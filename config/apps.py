@@ -1,3 +1,5 @@
+import sys
+
 from django.contrib.admin.apps import AdminConfig as DjangoAdminConfig
 
 
@@ -6,4 +8,6 @@ class AdminConfig(DjangoAdminConfig):
 
     def ready(self):
         super().ready()
-        from config import startup  # noqa: F401  (registers the deploy check)
+        from config import startup  # (importing it registers the deploy check)
+
+        startup.assert_safe_command_line(sys.argv)

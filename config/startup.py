@@ -1,6 +1,8 @@
 """Checks run before serving a request or running a command: real traffic and real data are
 never handled with the development secrets (and `check --deploy` reports them)."""
 
+import os
+
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
@@ -63,6 +65,17 @@ def assert_safe_to_run(command: str) -> None:
     import would encrypt and chain real records with public keys (manage.py)."""
     if command not in HARMLESS_COMMANDS:
         assert_safe_to_serve()
+
+
+# How a management command is started: manage.py, django-admin, python -m django.
+COMMAND_LINES = frozenset({"manage.py", "django-admin", "django-admin.py", "__main__.py"})
+
+
+def assert_safe_command_line(argv: list[str]) -> None:
+    """assert_safe_to_run for a process started as a management command, however it was
+    started (called when the apps are ready; manage.py checks earlier, to exit cleanly)."""
+    if len(argv) > 1 and os.path.basename(argv[0]) in COMMAND_LINES:
+        assert_safe_to_run(argv[1])
 
 
 @checks.register(checks.Tags.security, deploy=True)

@@ -3,7 +3,9 @@ secrets in request logs."""
 
 import datetime
 import json
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -148,6 +150,16 @@ class TestDevelopmentKeys:
         assert result.returncode != 0
         assert "FIELD_ENCRYPTION_KEYS" in result.stderr
 
+    @pytest.mark.parametrize(
+        "start", [["-m", "django"], [str(Path(sys.executable).parent / "django-admin")]]
+    )
+    def test_so_do_commands_started_without_manage_py(self, start):
+        env = {**PRODUCTION, "PYTHONPATH": "."}
+        del env["AUDIT_CHAIN_KEYS"]
+        result = run([*start, "verify_audit"], **env)
+        assert result.returncode != 0
+        assert "AUDIT_CHAIN_KEYS" in result.stderr
+
     def test_the_deploy_check_reports_them(self):
         env = {**PRODUCTION}
         del env["FIELD_ENCRYPTION_KEYS"]
@@ -183,6 +195,14 @@ class TestProxies:
         ally_client.get("/api/v1/incidents/", {"key": secret, "api_key": secret})
         logged = json.dumps([r.filters for r in ApiRequest.objects.all()])
         assert secret not in logged and "s" * 40 not in logged
+
+    def test_a_secret_anywhere_in_a_value_or_in_the_path_is_not_logged(self, ally_client):
+        secret = "dfs_abcdef123456_" + "s" * 40
+        ally_client.get("/api/v1/incidents/", {"q": f"Bearer {secret}"})
+        ally_client.get(f"/api/v1/incidents/{secret}/")
+        logged = json.dumps([(r.path, r.filters) for r in ApiRequest.objects.all()])
+        assert ApiRequest.objects.count() == 2
+        assert "s" * 40 not in logged and "[redacted]" in logged
 
 
 SHARED = {"status": Case.Status.PUBLISHED, "confidentiality": Case.Confidentiality.PUBLIC}
