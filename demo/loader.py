@@ -1,4 +1,4 @@
-"""Demo data (DESIGN.md §5): reproduces CDJ's 2021 figures exactly.
+"""Demo data: reproduces CDJ's 2021 figures exactly.
 
 Counted incidents per month (verified or published cases, no duplicates):
 January 99 (59 against organizations, 40 against persons), February 41, March 43

@@ -1,4 +1,4 @@
-"""Vocabularies shared by the lower apps (DESIGN.md §2). Codes never change once data exists."""
+"""Vocabularies shared by the lower apps. Codes never change once data exists."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _

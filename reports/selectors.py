@@ -1,4 +1,5 @@
-"""The figures of the monthly and annual reports (DESIGN.md §1), computed in SQL.
+"""The figures of the monthly and annual reports (the counting model: docs/architecture.md),
+computed in SQL.
 
 A handful of aggregate queries, whatever the number of incidents: one for the totals (month,
 previous month, year to date, victims, cases), one GROUP BY per breakdown. Every breakdown

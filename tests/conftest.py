@@ -1,6 +1,11 @@
+import io
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
+from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -9,10 +14,30 @@ from api.services import api_key_create
 from tests.hidden import Hidden, make_hidden, make_keeper
 from tests.rest import bearer
 
+MD5 = "django.contrib.auth.hashers.MD5PasswordHasher"
+
+
+@pytest.fixture(scope="session")
+def demo(django_db_setup, django_db_blocker):
+    """The demo (load_demo), loaded once per test session. The tests that use it run last
+    (pytest_collection_modifyitems below), inside one transaction rolled back at the end, so
+    no other test ever sees it."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        with override_settings(DEBUG=True, PASSWORD_HASHERS=[MD5]):
+            call_command("load_demo", stdout=io.StringIO())
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    # After any shuffling: the tests on the demo last, in their order.
+    items.sort(key=lambda item: "demo" in getattr(item, "fixturenames", ()))
+
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [MD5]
     settings.MEDIA_ROOT = tmp_path / "media"
     # Production settings redirect http:// to https://; the test client speaks plain HTTP.
     settings.SECURE_SSL_REDIRECT = False

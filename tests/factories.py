@@ -64,3 +64,7 @@ class SourceFactory(factory.django.DjangoModelFactory):
     case = factory.SubFactory(CaseFactory)
     kind = Source.Kind.PRESS
     title = factory.Sequence(lambda n: f"Fuente {n}")
+
+
+# What allies receive: a published, public case (Case.SHARED_WITH_ALLIES).
+SHARED = {"status": Case.Status.PUBLISHED, "confidentiality": Case.Confidentiality.PUBLIC}

@@ -111,3 +111,31 @@ def test_the_deploy_check_is_clean_with_production_settings():
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+pytestmark = pytest.mark.django_db
+
+
+class TestDevelopmentKeys:
+    def test_commands_refuse_the_development_encryption_key_when_debug_is_off(self):
+        env = {**PRODUCTION}
+        del env["FIELD_ENCRYPTION_KEYS"]
+        result = run(["manage.py", "verify_audit"], **env)
+        assert result.returncode != 0
+        assert "FIELD_ENCRYPTION_KEYS" in result.stderr
+
+    @pytest.mark.parametrize(
+        "start", [["-m", "django"], [str(Path(sys.executable).parent / "django-admin")]]
+    )
+    def test_so_do_commands_started_without_manage_py(self, start):
+        env = {**PRODUCTION, "PYTHONPATH": "."}
+        del env["AUDIT_CHAIN_KEYS"]
+        result = run([*start, "verify_audit"], **env)
+        assert result.returncode != 0
+        assert "AUDIT_CHAIN_KEYS" in result.stderr
+
+    def test_the_deploy_check_reports_them(self):
+        env = {**PRODUCTION}
+        del env["FIELD_ENCRYPTION_KEYS"]
+        result = run(["manage.py", "check", "--deploy"], **env)
+        assert "FIELD_ENCRYPTION_KEYS" in result.stdout + result.stderr

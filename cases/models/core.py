@@ -63,7 +63,7 @@ class Case(Versioned):
         INTERNAL = "internal", _("Internal")
         RESTRICTED = "restricted", _("Restricted")
 
-    # Reports count only incidents of cases in these statuses (DESIGN.md §1).
+    # Reports count only incidents of cases in these statuses (docs/architecture.md).
     COUNTED_STATUSES = (Status.VERIFIED, Status.PUBLISHED)
     # Anyone who may change cases edits these; counted cases only reviewers (they change the
     # figures); a retracted case nobody.

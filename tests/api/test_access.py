@@ -7,9 +7,15 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from api.base import AllyUser
 from api.models import ApiKey, ApiRequest
 from api.services import api_key_create, api_key_revoke
 from core.records import record_save
+from tests.factories import (
+    SHARED,
+    CaseFactory,
+    IncidentFactory,
+)
 from tests.rest import bearer
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +179,27 @@ def test_the_docs_load_their_assets_from_us_not_a_cdn(ally_client):
     assert "cdn" not in page.lower() and "https://" not in page
     schema = ally_client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
     assert "/api/v1/incidents/" in schema["paths"]
+
+
+def test_an_ally_key_opens_no_drf_view_but_the_exports():
+    from accounts.permissions import IsVerified
+    from api.models import Ally
+
+    key = ApiKey(ally=Ally(name="x"))
+
+    class Request:
+        user = AllyUser(key)
+
+    assert IsVerified().has_permission(Request(), None) is False
+    from django.conf import settings
+
+    assert (
+        "organizations.api.ApiKeyAuthentication"
+        not in settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
+    )
+
+
+def test_options_is_not_offered(ally_client):
+    IncidentFactory(case=CaseFactory(**SHARED))
+    for url in ["/api/v1/incidents/?format=csv", "/api/v1/changes/", "/api/v1/stats/monthly/"]:
+        assert ally_client.options(url).status_code == 405

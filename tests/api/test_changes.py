@@ -9,16 +9,18 @@ import pytest
 from cases.models import Case
 from cases.services import case_retract, case_save, incident_mark_duplicate, incident_save
 from core.records import record_save
+from organizations.models import Membership
 from tests.factories import (
+    SHARED,
     CaseFactory,
+    DefenderFactory,
     IncidentFactory,
     InvolvementFactory,
+    OrganizationFactory,
     PerpetratorFactory,
 )
 
 pytestmark = pytest.mark.django_db
-
-SHARED = {"status": Case.Status.PUBLISHED, "confidentiality": Case.Confidentiality.PUBLIC}
 
 
 def export(client) -> dict:
@@ -109,3 +111,55 @@ def test_next_since_overlaps_the_window(settings, ally_client):
     assert until - datetime.datetime.fromisoformat(body["next_since"]) == datetime.timedelta(
         minutes=5
     )
+
+
+def feed(client, since="2000-01-01T00:00:00Z") -> dict:
+    body = client.get("/api/v1/changes/", {"since": since}).json()
+    return {event["id"]: event["action"] for event in body["results"]}
+
+
+def test_the_feed_never_deletes_what_was_never_sent(ally_client):
+    original = IncidentFactory(case=CaseFactory(**SHARED))
+    duplicate = IncidentFactory(case=original.case, duplicate_of=original)
+    events = feed(ally_client)
+    assert events == {str(original.public_id): "upsert"}
+    assert str(duplicate.public_id) not in events
+
+
+def test_a_case_made_restricted_is_deleted_once_and_then_goes_quiet(
+    settings, ally_client, reviewer
+):
+    settings.API_CHANGES_OVERLAP_SECONDS = 0
+    shared = IncidentFactory(case=CaseFactory(**SHARED))
+    since = ally_client.get("/api/v1/changes/", {"since": "2000-01-01T00:00:00Z"}).json()[
+        "next_since"
+    ]
+    case = shared.case
+    case.confidentiality = Case.Confidentiality.RESTRICTED
+    case_save(case=case, user=reviewer)
+    later = IncidentFactory(case=case)
+    events = feed(ally_client, since)
+    assert events == {str(shared.public_id): "delete"}
+    assert str(later.public_id) not in events
+    # Work on the restricted case afterwards says nothing to the ally.
+    quiet_since = ally_client.get("/api/v1/changes/", {"since": since}).json()["next_since"]
+    later.municipality = "Otra"
+    record_save(later, user=reviewer)
+    assert feed(ally_client, quiet_since) == {}
+
+
+def test_renaming_a_defenders_organization_reaches_the_feed(settings, ally_client, reviewer):
+    settings.API_CHANGES_OVERLAP_SECONDS = 0
+    org = OrganizationFactory(name="Nombre viejo")
+    defender = DefenderFactory()
+    Membership.objects.create(defender=defender, organization=org)
+    incident = IncidentFactory(case=CaseFactory(**SHARED), defender=defender)
+    since = ally_client.get("/api/v1/changes/", {"since": "2000-01-01T00:00:00Z"}).json()[
+        "next_since"
+    ]
+    org.name = "Nombre nuevo"
+    record_save(org, user=reviewer)
+    body = ally_client.get("/api/v1/changes/", {"since": since}).json()
+    [event] = body["results"]
+    assert event["id"] == str(incident.public_id)
+    assert event["incident"]["target_organization"] == "Nombre nuevo"

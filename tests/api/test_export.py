@@ -1,5 +1,6 @@
 """The incident export: rows, filters, ordering, CSV, streaming, query counts, bad input."""
 
+import base64
 import csv
 import datetime
 import io
@@ -13,6 +14,7 @@ from api.models import ApiRequest
 from cases.models import Case
 from organizations.models import Membership
 from tests.factories import (
+    SHARED,
     CaseFactory,
     DefenderFactory,
     IncidentFactory,
@@ -24,8 +26,6 @@ from tests.factories import (
 from tests.rest import pages
 
 pytestmark = pytest.mark.django_db
-
-SHARED = {"status": Case.Status.PUBLISHED, "confidentiality": Case.Confidentiality.PUBLIC}
 
 
 def shared_case(**kwargs):
@@ -289,3 +289,42 @@ def test_errors_speak_spanish_by_default_and_english_on_request(ally_client):
     assert response.json() == {"date_from": ["Este filtro necesita un valor."]}
     response = ally_client.get("/api/v1/incidents/", {"date_from": ""}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.json() == {"date_from": ["This filter needs a value."]}
+
+
+def test_a_forged_cursor_is_a_404_not_a_500(ally_client):
+    IncidentFactory(case=CaseFactory(**SHARED))
+    for position in ["p=no-es-una-fecha", "p=2021-13-45"]:
+        cursor = base64.b64encode(position.encode()).decode()
+        response = ally_client.get("/api/v1/incidents/", {"cursor": cursor})
+        assert response.status_code == 404
+
+
+def test_a_record_as_csv_is_one_row(ally_client):
+    incident = IncidentFactory(case=CaseFactory(**SHARED))
+    response = ally_client.get(f"/api/v1/incidents/{incident.public_id}/", {"format": "csv"})
+    [row] = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert row["id"] == str(incident.public_id)
+
+
+def test_csv_cells_never_start_a_formula(ally_client):
+    IncidentFactory(
+        case=CaseFactory(**SHARED),
+        defender=DefenderFactory(full_name='=HYPERLINK("http://x.example","clic")'),
+        municipality="+58 Caracas",
+    )
+    for url in ["/api/v1/incidents/", "/api/v1/defenders/"]:
+        body = ally_client.get(url, {"format": "csv"}).content.decode("utf-8-sig")
+        assert ",=HYPERLINK" not in body and ',"=HYPERLINK' not in body
+        assert "'=HYPERLINK" in body
+    export = b"".join(
+        ally_client.get("/api/v1/incidents/export/", {"format": "csv"}).streaming_content
+    ).decode("utf-8-sig")
+    assert "'=HYPERLINK" in export and ",'+58 Caracas," in export
+
+
+def test_an_unshared_parent_body_is_not_named(ally_client):
+    parent = PerpetratorFactory(name="Cuerpo matriz no compartido")
+    child = PerpetratorFactory(name="Unidad compartida", parent=parent)
+    InvolvementFactory(incident=IncidentFactory(case=CaseFactory(**SHARED)), perpetrator=child)
+    [row] = ally_client.get("/api/v1/perpetrators/").json()["results"]
+    assert row["part_of"] is None

@@ -17,65 +17,11 @@ from tests.factories import (
     PerpetratorFactory,
     SourceFactory,
 )
+from tests.forms import case_form, loaded, management
 
 pytestmark = pytest.mark.django_db
 
 ADD_URL = "/admin/cases/case/add/"
-
-
-def management(prefix, total, initial=0):
-    return {
-        f"{prefix}-TOTAL_FORMS": str(total),
-        f"{prefix}-INITIAL_FORMS": str(initial),
-        f"{prefix}-MIN_NUM_FORMS": "0",
-        f"{prefix}-MAX_NUM_FORMS": "1000",
-    }
-
-
-def loaded(data, case):
-    """Add the versions a browser would send back: those shown when the page was opened."""
-    data["loaded_version"] = str(case.version)
-    for i, incident in enumerate(case.incidents.order_by("pk")):
-        data[f"incidents-{i}-loaded_version"] = str(incident.version)
-        data[f"incidents-{i}-case"] = str(case.pk)
-    return data
-
-
-def case_form(incidents, sources=(), **case_fields):
-    """POST data for the nested case form: incidents with their perpetrators, and sources."""
-    data = {
-        "title": "Detención de activistas en Coro",
-        "summary": "",
-        "state": "VE-I",
-        "place": "Coro",
-        "confidentiality": "internal",
-        **case_fields,
-        **management("incidents", len(incidents)),
-        **management("sources", len(sources)),
-    }
-    for i, incident in enumerate(incidents):
-        perpetrators = incident.pop("perpetrators", [])
-        fields = {
-            "type": "arbitrary_detention",
-            "occurred_on": "02/07/2021",
-            "date_precision": "day",
-            "defender": "",
-            "organization": "",
-            "state": "VE-I",
-            "municipality": "",
-            "description": "",
-            "duplicate_of": "",
-            **incident,
-        }
-        data.update({f"incidents-{i}-{key}": value for key, value in fields.items()})
-        data.update(management(f"incidents-{i}-involvements", len(perpetrators)))
-        for j, (perpetrator, role) in enumerate(perpetrators):
-            data[f"incidents-{i}-involvements-{j}-perpetrator"] = str(perpetrator.pk)
-            data[f"incidents-{i}-involvements-{j}-role"] = role
-    for i, source in enumerate(sources):
-        fields = {"kind": "press", "reliability": "probable", "title": "Nota", **source}
-        data.update({f"sources-{i}-{key}": value for key, value in fields.items()})
-    return data
 
 
 class TestIntake:

@@ -4,25 +4,11 @@ import json
 import openpyxl
 import pytest
 from django.core.management import call_command
-from django.test import override_settings
 
 from cases.models import Incident
 from reports.selectors import monthly_figures, monthly_report
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    from django.db import transaction
-
-    with django_db_blocker.unblock(), transaction.atomic():
-        with override_settings(
-            DEBUG=True, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
-        ):
-            call_command("load_demo", stdout=io.StringIO())
-        yield
-        transaction.set_rollback(True)
 
 
 class TestTheSeedBulletin:

@@ -1,4 +1,4 @@
-"""What a hostile staff member tried on the write paths (findings 1–5 and 13): each test
+"""What a hostile staff member tries on the write paths: each test
 reproduces the attack and says what must happen instead."""
 
 import datetime
@@ -13,7 +13,6 @@ from cases.models import Case, Incident
 from legal import services as legal_services
 from legal.models import Detention, Hearing, LegalAction, Proceeding
 from organizations.models import Defender
-from tests.cases.test_admin import case_form, loaded, management
 from tests.factories import (
     CaseFactory,
     DefenderFactory,
@@ -22,7 +21,7 @@ from tests.factories import (
     PerpetratorFactory,
     SourceFactory,
 )
-from tests.forms import page_data
+from tests.forms import case_form, loaded, management, page_data
 from tests.hidden import shows_hidden
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +49,7 @@ def incident_form(**fields) -> dict:
 
 
 class TestProtectedNamesCannotBeReachedByReference:
-    """Finding 1: naming a hidden protected defender in a new case put the attacker on the
+    """Naming a hidden protected defender in a new case put the attacker on the
     team of a case that names them, and so showed the real name and phone."""
 
     def test_a_reviewer_cannot_name_a_hidden_protected_defender_in_a_new_case(
@@ -82,8 +81,6 @@ class TestProtectedNamesCannotBeReachedByReference:
 
 
 class TestRestrictedCasesCannotBeReachedByReference:
-    """Finding 2."""
-
     @pytest.mark.parametrize(
         ("url", "param"),
         [
@@ -132,7 +129,7 @@ class TestRestrictedCasesCannotBeReachedByReference:
 
 
 class TestTeams:
-    """Finding 3: the team checkboxes let anyone who could edit a case join its team."""
+    """The team checkboxes let anyone who could edit a case join its team."""
 
     def test_nobody_adds_themselves_to_a_team(self, client_for, documentalist, reviewer):
         case = CaseFactory(status="draft", confidentiality="internal")
@@ -175,7 +172,7 @@ class TestTeams:
 
 
 class TestSensitiveFieldsFollowTheTeam:
-    """Finding 4 and its kin: witness, contact, a defender's phone, health notes."""
+    """Team-only fields: witness, contact, a defender's phone, health notes."""
 
     @pytest.fixture
     def case(self, documentalist):
@@ -261,7 +258,7 @@ class TestSensitiveFieldsFollowTheTeam:
 
 
 class TestStaleSaves:
-    """Finding 5: two people editing one record; the older copy must not win."""
+    """Two people editing one record; the older copy must not win."""
 
     def test_a_stale_save_does_not_undo_identity_protection(
         self, client_for, documentalist, reviewer
@@ -397,8 +394,8 @@ class TestStaleSaves:
         assert "Diabetes" not in page
 
 
-class TestLowFindings:
-    """Finding 13."""
+class TestLeftOverLabels:
+    """Import batches and hearings of records the user may not see."""
 
     def test_the_import_filter_shows_no_one_elses_batches(self, client_for, analyst, hidden):
         page = client_for(analyst).get("/admin/cases/incident/").content.decode()

@@ -1,4 +1,4 @@
-"""Spreadsheet imports: what the review of issue 7 found (protected people, restricted cases,
+"""What an import must never do (to protected people, restricted cases,
 retraction, formulas, broken files, perpetrators, partial files)."""
 
 import csv
@@ -15,7 +15,7 @@ from cases.intake import plan as planning
 from cases.models import DuplicatePair, Incident
 from core import records
 from organizations.models import Defender
-from tests.cases.test_import import as_csv, plan_of, row
+from tests.cases.intake.rows import as_csv, plan_of, row
 from tests.factories import (
     CaseFactory,
     DefenderFactory,
@@ -519,13 +519,13 @@ def test_a_list_cannot_be_filtered_by_the_origin_of_an_import(client_for, docume
 
 @pytest.mark.parametrize("column", ["caso", "descripcion", "victima"])
 def test_a_control_character_in_a_cell_rejects_the_row_and_names_the_column(documentalist, column):
-    from tests.cases.test_import import errors_of
+    from tests.cases.intake.rows import errors_of
 
     errors = errors_of(documentalist, **{column: "Texto\x1bcon un escape"})
     assert (column, errors[0][1]) in errors and "carácter de control" in errors[0][1]
 
 
 def test_tabs_and_line_breaks_in_a_cell_are_fine(documentalist):
-    from tests.cases.test_import import errors_of
+    from tests.cases.intake.rows import errors_of
 
     assert errors_of(documentalist, descripcion="Primera línea\nSegunda\tcon tabulador") == []

@@ -1,4 +1,4 @@
-"""Imports find people, organizations and perpetrators by stored match keys (issue 8, B1):
+"""Imports find people, organizations and perpetrators by stored match keys (B1):
 the names of the file are looked up, never every name recorded, with the same results."""
 
 import re
@@ -12,7 +12,7 @@ from cases.intake import plan as planning
 from cases.intake import write
 from core.records import record_save
 from organizations.models import Defender, Perpetrator
-from tests.cases.test_import import as_csv, plan_of, row, run
+from tests.cases.intake.rows import as_csv, plan_of, row, run
 from tests.factories import DefenderFactory, OrganizationFactory, PerpetratorFactory
 
 pytestmark = pytest.mark.django_db

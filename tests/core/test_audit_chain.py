@@ -1,4 +1,4 @@
-"""Finding 6: an insider with the database, not the application's keys, must not be able to
+"""An insider with the database, not the application's keys, must not be able to
 rewrite the history or cut its tail without verify_audit saying where."""
 
 import datetime

@@ -1,30 +1,19 @@
-"""Findings 9–13: lockout as a weapon, development keys, proxies, pseudonyms that link back,
-secrets in request logs."""
+"""Lockout that cannot be turned against staff: per username and address, behind proxies,
+across an IPv6 network; cool-off and unlock."""
 
 import datetime
-import json
-import sys
-import uuid
-from pathlib import Path
 
 import pytest
-from django.core.cache import cache
-from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.test import APIClient
 
 from accounts.models import SecurityEvent
-from api.models import ApiRequest
-from cases.models import Case
-from organizations.models import Defender
-from organizations.services import defender_save
-from tests.factories import CaseFactory, DefenderFactory, IncidentFactory
-from tests.rest import pages
-from tests.test_settings import PRODUCTION, run
 
 pytestmark = pytest.mark.django_db
 
+
 LOGIN = "/admin/login/?next=/admin/"
+
+
 PASSWORD = "contraseña-de-prueba"
 
 
@@ -140,100 +129,3 @@ class TestLockout:
         assert event.details["by"] == "coordinadora"
         client.logout()
         assert reaches_second_step(enter_password(client, "documentalista"))
-
-
-class TestDevelopmentKeys:
-    def test_commands_refuse_the_development_encryption_key_when_debug_is_off(self):
-        env = {**PRODUCTION}
-        del env["FIELD_ENCRYPTION_KEYS"]
-        result = run(["manage.py", "verify_audit"], **env)
-        assert result.returncode != 0
-        assert "FIELD_ENCRYPTION_KEYS" in result.stderr
-
-    @pytest.mark.parametrize(
-        "start", [["-m", "django"], [str(Path(sys.executable).parent / "django-admin")]]
-    )
-    def test_so_do_commands_started_without_manage_py(self, start):
-        env = {**PRODUCTION, "PYTHONPATH": "."}
-        del env["AUDIT_CHAIN_KEYS"]
-        result = run([*start, "verify_audit"], **env)
-        assert result.returncode != 0
-        assert "AUDIT_CHAIN_KEYS" in result.stderr
-
-    def test_the_deploy_check_reports_them(self):
-        env = {**PRODUCTION}
-        del env["FIELD_ENCRYPTION_KEYS"]
-        result = run(["manage.py", "check", "--deploy"], **env)
-        assert "FIELD_ENCRYPTION_KEYS" in result.stdout + result.stderr
-
-
-class TestProxies:
-    @pytest.fixture(autouse=True)
-    def _fresh(self):
-        cache.clear()
-        yield
-        cache.clear()
-
-    def test_a_rotating_forwarded_for_header_does_not_escape_the_throttle(self, settings):
-        settings.API_FAILED_KEY_RATE = "3/minute"
-        codes = []
-        for n in range(5):
-            client = APIClient()
-            client.credentials(HTTP_AUTHORIZATION="Bearer dfs_nope_nope")
-            response = client.get("/api/v1/incidents/", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
-            codes.append(response.status_code)
-        assert codes[-1] == 429
-
-    def test_requests_without_a_key_are_throttled_and_their_log_bounded(self, settings):
-        settings.API_ANONYMOUS_RATE = "3/minute"
-        for n in range(8):
-            APIClient().get("/api/v1/incidents/", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
-        assert ApiRequest.objects.count() <= 3
-
-    def test_a_secret_in_the_query_string_is_not_logged(self, ally_client):
-        secret = "dfs_abcdef123456_" + "s" * 40
-        ally_client.get("/api/v1/incidents/", {"key": secret, "api_key": secret})
-        logged = json.dumps([r.filters for r in ApiRequest.objects.all()])
-        assert secret not in logged and "s" * 40 not in logged
-
-    def test_a_secret_anywhere_in_a_value_or_in_the_path_is_not_logged(self, ally_client):
-        secret = "dfs_abcdef123456_" + "s" * 40
-        ally_client.get("/api/v1/incidents/", {"q": f"Bearer {secret}"})
-        ally_client.get(f"/api/v1/incidents/{secret}/")
-        logged = json.dumps([(r.path, r.filters) for r in ApiRequest.objects.all()])
-        assert ApiRequest.objects.count() == 2
-        assert "s" * 40 not in logged and "[redacted]" in logged
-
-
-SHARED = {"status": Case.Status.PUBLISHED, "confidentiality": Case.Confidentiality.PUBLIC}
-
-
-def export(client) -> dict:
-    response = client.get("/api/v1/incidents/export/", {"format": "json"})
-    return {row["id"]: row for row in json.loads(b"".join(response.streaming_content))}
-
-
-class TestPseudonyms:
-    def test_protecting_a_defender_later_gives_allies_an_id_that_does_not_link_back(
-        self, ally_client, reviewer
-    ):
-        defender = DefenderFactory(full_name="Ana Visible")
-        incident = IncidentFactory(case=CaseFactory(**SHARED), defender=defender)
-        before = export(ally_client)[str(incident.public_id)]
-        assert before["target_name"] == "Ana Visible"
-        since = timezone.now().isoformat()
-
-        defender.identity_protected = True
-        defender_save(defender=defender, user=reviewer)
-
-        after = export(ally_client)[str(incident.public_id)]
-        assert after["target_protected"]
-        assert after["target_id"] != before["target_id"]
-        old_code = Defender.pseudonym_code(uuid.UUID(before["target_id"]))
-        assert old_code not in after["target_name"]
-        listed = {row["id"] for row in pages(ally_client, "/api/v1/defenders/")}
-        assert before["target_id"] not in listed and after["target_id"] in listed
-        events = ally_client.get("/api/v1/changes/", {"since": since}).json()["results"]
-        assert {"id": before["target_id"], "action": "delete"}.items() <= next(
-            e for e in events if e["id"] == before["target_id"]
-        ).items()

@@ -3,27 +3,13 @@ import io
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.db import transaction
 from django.db.models import Count
-from django.test import override_settings
 
 from accounts import services as accounts_services
 from cases.models import Case, Incident, Involvement, Source
 from demo.loader import DemoLoader
 from organizations.models import Defender, Membership, Organization, Perpetrator
 
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """The demo, loaded once for this module and rolled back afterwards."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        with override_settings(DEBUG=True, PASSWORD_HASHERS=[MD5]):
-            call_command("load_demo", stdout=io.StringIO())
-        yield
-        transaction.set_rollback(True)
-
-
-MD5 = "django.contrib.auth.hashers.MD5PasswordHasher"
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo")]
 
 

@@ -1,4 +1,4 @@
-"""Importing spreadsheets (issue 7): the template's forms, bad rows, idempotence, updates,
+"""Importing spreadsheets: the template's forms, bad rows, idempotence, updates,
 history, retraction, the admin's upload → preview → confirm, and the export round trip."""
 
 import codecs
@@ -10,73 +10,16 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from cases import services
 from cases.intake import check, export, read, template, write
-from cases.intake import plan as planning
 from cases.models import Case, ImportBatch, Incident, Involvement, Source
 from organizations.models import Defender, Organization, Perpetrator
+from tests.cases.intake.rows import HEADER, as_csv, as_xlsx, errors_of, plan_of, row, run
 from tests.factories import DefenderFactory
 
 pytestmark = pytest.mark.django_db
-HEADER = list(template.COLUMNS)
-
-
-def row(**values):
-    base = {
-        "referencia": "1",
-        "fecha": "02/07/2021",
-        "tipo": "Detención arbitraria",
-        "tipo_victima": "defensor",
-        "victima": "Javier Tarazona",
-        "perpetrador": "Servicio Bolivariano de Inteligencia Nacional (SEBIN)",
-        "categoria_perpetrador": "Cuerpo de seguridad",
-        "estado": "Falcón",
-        "municipio": "Coro",
-        "caso": "Detención de activistas de FundaRedes",
-        "fuente_url": "https://example.org/nota",
-        "fuente_medio": "El Pitazo",
-    }
-    return {**base, **values}
-
-
-def as_csv(rows, delimiter=",", bom=False, header=HEADER) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter)
-    writer.writerow(header)
-    for values in rows:
-        writer.writerow([values.get(column, "") for column in header])
-    return ("\ufeff" if bom else "").encode() + buffer.getvalue().encode()
-
-
-def as_xlsx(rows) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    sheet.append(HEADER)
-    for values in rows:
-        sheet.append([values.get(column, "") for column in HEADER])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def run(user, rows=None, *, data=None, name="base.csv", skip_invalid=False, status="verified"):
-    data = data if data is not None else as_csv(rows)
-    batch, _plan = write.import_batch_prepare(
-        user=user, data=data, file_name=name, origin="Base CDJ", case_status=status
-    )
-    return batch, write.import_batch_run(batch=batch, user=user, skip_invalid=skip_invalid)
-
-
-def plan_of(user, rows, **kwargs):
-    parsed = check.parse_table(read.read_table(as_csv(rows, **kwargs), "x.csv"))
-    return planning.plan_import(parsed, origin="Base CDJ", case_status="in_review", user=user)
-
-
-def errors_of(user, **values):
-    plan = plan_of(user, [row(**values)])
-    return [(column, message) for r in plan.rejected for column, message in r.errors]
 
 
 # The template's forms -----------------------------------------------------------------------
@@ -932,3 +875,40 @@ def test_rows_without_errors_share_one_empty_list_that_cannot_grow():
         with pytest.raises(TypeError):
             grow()
     assert second.errors == [] and check.Row(line=4, values=second.values).errors == []
+
+
+def prepare(user, rows, *, origin="O"):
+    batch, _plan = write.import_batch_prepare(
+        user=user, data=as_csv(rows), file_name=f"{origin}.csv", origin=origin
+    )
+    return batch
+
+
+def test_the_admin_refuses_a_file_over_its_row_limit_and_points_to_the_command(
+    client_for, documentalist, settings
+):
+    settings.IMPORT_ADMIN_MAX_ROWS = 2
+    upload = io.BytesIO(as_csv([row(referencia=str(n)) for n in range(3)]))
+    upload.name = "grande.csv"
+
+    response = client_for(documentalist).post(
+        "/admin/cases/importbatch/upload/", {"file": upload, "case_status": "in_review"}
+    )
+
+    assert response.status_code == 200
+    assert "manage.py import_incidents" in str(response.context["form"].errors["file"])
+    assert not ImportBatch.objects.exists()
+    # The command line takes it.
+    batch = prepare(documentalist, [row(referencia=str(n)) for n in range(3)])
+    assert batch.rows_total == 3
+
+
+@pytest.mark.parametrize("text", ["ESTADO TÁCHIRA", "Edo. Táchira", "estado tachira"])
+def test_a_state_written_with_estado_or_edo_in_any_case_is_read(text):
+    [parsed] = check.parse_table(read.read_table(as_csv([row(estado=text)]), "x.csv"))
+    assert parsed.errors == [] and parsed.state == "VE-S"
+
+
+@pytest.mark.parametrize("text", ["02/07/2021 0:00", "2/7/2021 00:00:00", "2021/07/02"])
+def test_a_day_with_a_time_or_written_year_first_with_slashes_is_read(text):
+    assert template.parse_date(text) == (datetime.date(2021, 7, 2), "day")
