@@ -361,9 +361,8 @@ def _count_sorted(compared: list[tuple]) -> int:
 def count_candidates_for_rows(plan) -> int:
     """How many likely duplicates an import would flag that its user may know of (for its
     preview; the pairs with incidents hidden from them are flagged all the same). Counted,
-    not collected, and compared with the recorded incidents NEW_AT_ONCE rows at a time: the
-    preview's count was an import's peak of memory (every row's report, every group of
-    them, every pair)."""
+    not collected, and compared with the recorded incidents NEW_AT_ONCE rows at a time, so
+    that the preview holds no pair, nor every row's report at once."""
     rows = [row for row in plan.rows if row.action in ("create", "update")]
     if not rows:
         return 0

@@ -1,18 +1,12 @@
 """Names compared the way people write them: without regard to accents, case, punctuation
 or, for people, word order; initials ("J. Tarazona") make a likely match, never a certain one."""
 
-import functools
 import re
 import unicodedata
 
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
-# Imports fold the same names over and over (a row's target, then its key; states, types,
-# categories): the recent ones are kept. Every process keeps them for good, so not too many:
-# 100,000 names (the admin's similar-people page at 200,000 defenders fills that) held
-# 16 MiB in each worker; 16,384 hold about 3 MiB and still cover a 20,000-row import.
-@functools.lru_cache(maxsize=16_384)
 def fold(text: str) -> str:
     """'  José RAFAEL-Tarazona. ' → 'jose rafael tarazona' (accents stripped, case-folded,
     punctuation and runs of spaces collapsed to one space)."""

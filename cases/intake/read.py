@@ -37,7 +37,8 @@ OWN_COLUMNS = frozenset({"referencia"})
 
 class _Shared:
     """One copy of each text a file repeats (its states, types, dates, outlets, cases), the
-    columns in OWN_COLUMNS left out: a file's rows, once read, share them."""
+    columns in OWN_COLUMNS left out: a file's rows, once read, share them (without: +66 % of
+    B1's Python allocations at 20,000 rows)."""
 
     def __init__(self):
         self.texts, self.own = {}, None  # own: the places of OWN_COLUMNS, from the header

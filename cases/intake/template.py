@@ -34,7 +34,7 @@ COLUMNS = (
 REQUIRED = ("referencia", "fecha", "tipo")
 # The error file's own columns, before the template's: ignored when it is imported again.
 ERROR_COLUMNS = ("linea", "columna", "error")
-# What each column holds (the downloadable template's second sheet, and the README).
+# What each column holds (the downloadable template's second sheet, and docs/imports.md).
 TEMPLATE_HELP = {
     "referencia": gettext_lazy(
         "Required. The row's own id in your spreadsheet (a number or code), unique within the "

@@ -4,7 +4,6 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from cases import duplicates, merges, services
 from cases.models import DuplicatePair, Incident
@@ -41,15 +40,6 @@ def test_names_alike_see_through_accents_word_order_and_initials(a, b, alike):
 def test_normalized_names():
     assert fold("  José  RAFAEL-Tarazona. ") == "jose rafael tarazona"
     assert person_key("Tarazona, Javier") == person_key("javier TARAZONA")
-
-
-def test_caches_kept_for_a_processs_life_stay_small():
-    """Every web worker keeps them for good: some thousands of recent texts, not the 100,000
-    names (16 MiB in each worker) the admin's similar-people page once left in fold's."""
-    from cases.intake.check import _is_web_address
-
-    assert fold.cache_info().maxsize <= 16_384
-    assert _is_web_address.cache_info().maxsize <= 1024
 
 
 def test_a_likely_duplicate_is_flagged_on_save(documentalist):
@@ -332,30 +322,6 @@ def test_every_pair_is_flagged_and_counted_however_many(documentalist, monkeypat
     }
     assert DuplicatePair.history.filter(history_user=documentalist).count() == reports
     assert first_broken_row(DuplicatePair.history.model) is None
-
-
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps a CROSS JOIN's order")
-@pytest.mark.parametrize("kind", ["defender", "organization"])
-def test_the_search_starts_from_the_reports_and_probes_indexes(kind):
-    """Never a scan of the incidents (SQLite once chose the duplicate mark's index and read
-    every original, comparing each with every report)."""
-    import json
-
-    sql = duplicates._recorded_sql(kind, connection, "")
-    window = duplicates._window_text(datetime.date(2021, 7, 2))
-    rows = json.dumps([[0, "raid", "day", "x", *window]])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "EXPLAIN QUERY PLAN " + sql, [rows, "retracted", "year", "year", "month", "month"]
-        )
-        plan = [row[3] for row in cursor.fetchall()]
-    assert plan[0].startswith("SCAN json_each")
-    index = f"cases_incident_{kind[:3]}_type_date"
-    ranges = (
-        f"SEARCH r USING INDEX {index} ({kind}_id=? AND type=? AND occurred_on>? AND occurred_on<?)"
-    )
-    assert ranges in plan
-    assert not any(step.startswith(("SCAN r", "SCAN t", "SCAN c")) for step in plan)
 
 
 def test_nothing_to_compare_with_when_the_user_may_see_no_incident():

@@ -1,5 +1,3 @@
-import contextlib
-import gc
 import tempfile
 import time
 from pathlib import Path
@@ -21,24 +19,6 @@ from cases.models import ImportBatch
 # Exit codes: 0 everything imported; 1 imported, but rows were rejected (--skip-invalid);
 # 2 nothing imported.
 PARTIAL, NOTHING = 1, 2
-
-
-@contextlib.contextmanager
-def fewer_collections():
-    """The garbage collector, less often, for the length of an import: the objects there
-    before (Django's, the app's) set aside, and a collection per 10,000 new objects, not 700.
-    An import makes hundreds of thousands of objects that live to its end (rows, records,
-    history rows) and few cycles; each full collection went through all of them again: four
-    20,000-row imports in one process, at a million incidents, spent 2.9 s collecting, 0.5 s
-    so. Thresholds and the set-aside objects are given back after it."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 class Command(BaseCommand):
@@ -89,7 +69,7 @@ class Command(BaseCommand):
         self.verbosity = options["verbosity"]
         batch = None
         try:
-            with fewer_collections(), transaction.atomic():
+            with transaction.atomic():
                 with source:  # kept with the batch once planned
                     batch, plan = write.import_batch_prepare(
                         user=user,

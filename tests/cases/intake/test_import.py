@@ -13,7 +13,7 @@ from django.db import transaction
 from openpyxl import load_workbook
 
 from cases import services
-from cases.intake import check, export, read, template, write
+from cases.intake import check, read, template, write
 from cases.models import Case, ImportBatch, Incident, Involvement, Source
 from organizations.models import Defender, Organization, Perpetrator
 from tests.cases.intake.rows import HEADER, as_csv, as_xlsx, errors_of, plan_of, row, run
@@ -369,30 +369,6 @@ def test_the_command_dry_run_writes_nothing(tmp_path):
     assert not Incident.objects.exists() and not ImportBatch.objects.exists()
 
 
-def test_the_command_collects_garbage_less_often_while_it_imports(tmp_path, monkeypatch):
-    """An import's objects live to its end: full collections went through all of them again
-    and again. The command collects less often, the objects made before it set aside, and
-    gives the collector's settings back afterwards, also when the import fails."""
-    import gc
-
-    path = tmp_path / "base.csv"
-    path.write_bytes(as_csv([row()]))
-    before, seen, real_run = gc.get_threshold(), [], write.import_batch_run
-
-    def run(**kwargs):
-        seen.append((gc.get_threshold()[0], gc.get_freeze_count() > 0))
-        return real_run(**kwargs)
-
-    monkeypatch.setattr(write, "import_batch_run", run)
-    call_command("import_incidents", str(path), stdout=io.StringIO())
-    assert Incident.objects.count() == 1 and seen == [(10_000, True)]
-    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
-    path.write_bytes(as_csv([row(referencia="2", fecha="ayer")]))
-    with pytest.raises(CommandError):
-        call_command("import_incidents", str(path), stdout=io.StringIO(), stderr=io.StringIO())
-    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
-
-
 def test_the_command_reads_the_file_a_block_at_a_time_and_closes_it_before_writing(
     tmp_path, monkeypatch
 ):
@@ -467,32 +443,6 @@ def test_the_command_tells_how_far_it_is(tmp_path, monkeypatch):
     assert stderr.getvalue() == ""
 
 
-@pytest.mark.parametrize("name", ["a.csv", "a.xlsx"])
-def test_a_files_repeated_texts_are_held_once_and_its_references_are_not_kept_aside(
-    monkeypatch, name
-):
-    """The rows of a file share one copy of each text it repeats (a state, a date, a case);
-    its references, each a row's own, are not kept in the dict of shared texts (an entry
-    each for nothing, at a file's peak)."""
-    kept = []
-    real_cells = read._Shared.cells
-
-    def cells(self, row):
-        kept.append(self.texts)
-        return real_cells(self, row)
-
-    monkeypatch.setattr(read._Shared, "cells", cells)
-    rows = [row(referencia=f"R-{n}", fecha="2021-07-02") for n in range(3)]
-    data = as_csv(rows) if name.endswith(".csv") else export.as_xlsx(rows)
-    header, *lines = read.read_table(data, name)
-    place = {column: i for i, column in enumerate(check.header_columns(header[1]))}
-    first, second = lines[0][1], lines[1][1]
-    for column in ("fecha", "estado", "caso", "victima"):
-        assert first[place[column]] is second[place[column]]
-    assert [cells[place["referencia"]] for _line, cells in lines] == ["R-0", "R-1", "R-2"]
-    assert not {"R-0", "R-1", "R-2"} & set(kept[0])
-
-
 def test_a_rows_cells_read_by_column_on_short_lines_and_as_filled_in():
     from django.template import Context, Template
 
@@ -516,8 +466,6 @@ def test_a_rows_cells_read_by_column_on_short_lines_and_as_filled_in():
     )
     with pytest.raises(KeyError):
         cells["victima"]  # not a column of this file, nor filled in
-    with pytest.raises(TypeError):
-        iter(cells)  # not a sequence: no endless cells[0], cells[1]…
     assert Template('{% if "x" in c %}sí{% endif %}').render(Context({"c": cells})) == ""
 
 
@@ -859,24 +807,6 @@ def test_a_case_of_punctuation_only_is_no_case(reviewer, placeholder):
     assert placeholder not in {case.title for case in cases.values()}
 
 
-def test_rows_without_errors_share_one_empty_list_that_cannot_grow():
-    """Rows share their empty errors and changes (a list of each per row was a tenth of what
-    an import held): the first error gives a row a list of its own; the shared one refuses
-    to grow, so no row's error can show up on every other row."""
-    first, second = (check.Row(line=n, values=check.Cells({}, ())) for n in (2, 3))
-    assert first.errors == [] and first.errors is second.errors and first.changes == []
-    first.error("fecha", "vacía")
-    assert first.errors == [("fecha", "vacía")] and second.errors == []
-    for grow in (
-        lambda: second.errors.append(("x", "y")),
-        lambda: second.changes.extend(["tipo"]),
-        lambda: second.errors.insert(0, ("x", "y")),
-    ):
-        with pytest.raises(TypeError):
-            grow()
-    assert second.errors == [] and check.Row(line=4, values=second.values).errors == []
-
-
 def prepare(user, rows, *, origin="O"):
     batch, _plan = write.import_batch_prepare(
         user=user, data=as_csv(rows), file_name=f"{origin}.csv", origin=origin
@@ -912,3 +842,9 @@ def test_a_state_written_with_estado_or_edo_in_any_case_is_read(text):
 @pytest.mark.parametrize("text", ["02/07/2021 0:00", "2/7/2021 00:00:00", "2021/07/02"])
 def test_a_day_with_a_time_or_written_year_first_with_slashes_is_read(text):
     assert template.parse_date(text) == (datetime.date(2021, 7, 2), "day")
+
+
+def test_an_error_on_one_row_is_that_rows_alone(documentalist):
+    plan = plan_of(documentalist, [row(), row(referencia="2", fecha="ayer"), row(referencia="3")])
+    assert [r.line for r in plan.rejected] == [3]
+    assert all(r.errors == [] for r in plan.rows if r.line != 3)
