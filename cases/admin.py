@@ -9,6 +9,7 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -86,6 +87,15 @@ def case_related_history(case: Case, user) -> list[dict]:
             previous = record
     rows.sort(key=lambda row: row["record"].history_date, reverse=True)
     return rows
+
+
+class RetractionForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why are these cases retracted?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Written into each case's history. Retracted cases are kept, not counted."),
+    )
 
 
 class CaseLockMixin:
@@ -309,7 +319,7 @@ class CaseAdmin(VisibleOnlyMixin, CaseLockMixin, RecordAdmin, nested_admin.Neste
         ),
     )
     inlines = (IncidentInline, SourceInline)
-    actions = ("submit_for_review", "verify", "publish")
+    actions = ("submit_for_review", "verify", "publish", "retract")
     object_history_template = "admin/cases/case/object_history.html"
 
     def history_view(self, request, object_id, extra_context=None):
@@ -367,6 +377,9 @@ class CaseAdmin(VisibleOnlyMixin, CaseLockMixin, RecordAdmin, nested_admin.Neste
     def has_publish_permission(self, request):
         return request.user.has_perm("cases.publish_case")
 
+    def has_retract_permission(self, request):
+        return request.user.has_perm("cases.retract_case")
+
     def _transition(self, request, queryset, service):
         moved = 0
         for case in queryset:
@@ -394,6 +407,30 @@ class CaseAdmin(VisibleOnlyMixin, CaseLockMixin, RecordAdmin, nested_admin.Neste
     @admin.action(description=_("Publish"), permissions=["publish"])
     def publish(self, request, queryset):
         self._transition(request, queryset, services.case_publish)
+
+    @admin.action(description=_("Retract…"), permissions=["retract"])
+    def retract(self, request, queryset):
+        """Asks why first (the reason goes into each case's history); the cases are kept,
+        never counted again."""
+        form = RetractionForm(request.POST if "reason" in request.POST else None)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._transition(
+                request,
+                queryset,
+                lambda case, user: services.case_retract(case=case, user=user, reason=reason),
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Retract cases"),
+            "cases": queryset,
+            "form": form,
+            "opts": self.model._meta,
+            "action": "retract",
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        }
+        return TemplateResponse(request, "admin/cases/case/retract.html", context)
 
 
 @admin.register(Incident)

@@ -2,7 +2,7 @@
 
 Each variable is read through a small typed helper that raises ImproperlyConfigured,
 naming the variable, when its value cannot be used. Defaults are safe for a developer's
-machine; production must supply its own secrets (see README.md, "Configuration").
+machine; production must supply its own secrets (see docs/configuration.md).
 """
 
 import os

@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from config import settings as config
 
 ROOT = Path(__file__).resolve().parent.parent
-# Exactly the variables a production deployment must set (README, "Configuration").
+# Exactly the variables a production deployment must set (docs/configuration.md).
 PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": "k3Xq9-a-long-random-production-key-for-tests-only-7hV2pLw8ZrT5",

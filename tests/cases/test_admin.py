@@ -524,3 +524,28 @@ class TestNoLostUpdates:
         assert response.status_code == 200
         case.refresh_from_db()
         assert case.title != "Sin versión"
+
+
+class TestRetraction:
+    def test_a_reviewer_retracts_cases_saying_why(self, client_for, reviewer):
+        case = CaseFactory(status="published", title="Caso equivocado")
+        IncidentFactory(case=case)
+        client = client_for(reviewer)
+        url = reverse("admin:cases_case_changelist")
+        chosen = {"action": "retract", "_selected_action": [str(case.pk)]}
+        asked = client.post(url, chosen)
+        assert asked.status_code == 200
+        assert "Caso equivocado" in asked.content.decode()
+        assert "¿Por qué se retractan estos casos?" in asked.content.decode()
+        case.refresh_from_db()
+        assert case.status == "published"  # nothing happens before the reason
+        done = client.post(url, {**chosen, "reason": "Duplicado de otro caso"}, follow=True)
+        assert "1 caso actualizado" in done.content.decode()
+        case.refresh_from_db()
+        assert case.status == "retracted"
+        assert case.history.first().history_change_reason == "Duplicado de otro caso"
+
+    def test_only_those_who_may_retract_are_offered_it(self, client_for, documentalist):
+        CaseFactory(status="draft")
+        page = client_for(documentalist).get(reverse("admin:cases_case_changelist"))
+        assert 'value="retract"' not in page.content.decode()

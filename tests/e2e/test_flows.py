@@ -177,9 +177,18 @@ def test_6_a_documentalist_narrows_the_incidents_to_a_month(page, server):
     assert set(types) == {"Estigmatización y difamación"}, types
 
 
+def test_6b_an_analyst_reads_the_api_documentation(page, server):
+    login(page, server, "analista")
+    page.goto(server.url + "/api/v1/docs/")
+    page.wait_for_selector(".opblock-summary-path")  # the operations, drawn by Swagger UI
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/api/v1/incidents/" in paths and "/api/v1/changes/" in paths, paths
+    screenshot(page, "api-docs")
+
+
 def test_7_five_wrong_passwords_lock_an_account(page, server):
-    # Last: five failures lock the address too (AXES_LOCKOUT_PARAMETERS), so no flow
-    # after this one could sign in from 127.0.0.1.
+    # Last: it locks analista from 127.0.0.1 (username and address together), and no flow
+    # after it should depend on that account.
     for _ in range(5):
         page.goto(server.url + "/admin/login/")
         page.fill("#id_auth-username", "analista")
