@@ -17,6 +17,14 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 def has_control_characters(request) -> bool:
     if CONTROL_CHARACTERS_IN_PATH.search(request.path):
         return True
+    # Headers too: the lockout stores the user agent and the accepted types of every failed
+    # login, and a NUL there made that write fail, so no failure was ever counted.
+    if any(
+        CONTROL_CHARACTERS.search(value)
+        for name, value in request.META.items()
+        if name.startswith("HTTP_") and isinstance(value, str)
+    ):
+        return True
     fields = [request.GET]
     if request.method == "POST" and request.content_type in FORM_TYPES:
         fields.append(request.POST)
@@ -32,8 +40,8 @@ def has_control_characters(request) -> bool:
 
 
 class ControlCharacterMiddleware:
-    """NUL and other control characters in an address, a query string or a form field: a
-    clear 400 before any view runs. PostgreSQL refuses NUL in text and JSON, so such a
+    """NUL and other control characters in an address, a header, a query string or a form
+    field: a clear 400 before any view runs. PostgreSQL refuses NUL in text and JSON, so such a
     request would otherwise fail halfway: a 500, or an export streamed whose log line then
     could not be saved."""
 
@@ -46,8 +54,9 @@ class ControlCharacterMiddleware:
         with translation.override(translation.get_language_from_request(request)):
             message = str(
                 _(
-                    "The address or a form field contains control characters (such as the "
-                    "null byte), which are not accepted. Remove them and try again."
+                    "The address, a header or a form field contains control characters "
+                    "(such as the null byte), which are not accepted. Remove them and try "
+                    "again."
                 )
             )
         if request.path.startswith("/api/"):

@@ -64,3 +64,22 @@ class TestControlCharacters:
         entry = api_request_log(wrapped, view=View(), status=400, rows=None)
         entry.refresh_from_db()
         assert "\x00" not in entry.filters["x"]
+
+    def test_a_control_character_in_a_header_is_refused_before_the_login(self, coordinator):
+        from django.test import Client
+
+        def guess(**headers):
+            return Client().post(
+                "/admin/login/",
+                {
+                    "login_view-current_step": "auth",
+                    "auth-username": "coordinadora",
+                    "auth-password": "equivocada",
+                },
+                **headers,
+            )
+
+        # On PostgreSQL the lockout could not store such a user agent: no failure counted.
+        assert guess(HTTP_USER_AGENT="Mozilla\x00/5.0").status_code == 400
+        assert guess(HTTP_ACCEPT="text/html\x01").status_code == 400
+        assert guess(HTTP_USER_AGENT="Mozilla/5.0\t(X11)").status_code == 200
