@@ -15,6 +15,14 @@ from accounts.models import SecurityEvent
 from accounts.services import security_event_record
 from cases import duplicates
 from cases.models import Case, DuplicatePair, Incident, Involvement, Source
+from cases.workflow import (  # noqa: F401  (the workflow's services, with the others)
+    case_publish,
+    case_retract,
+    case_send_back,
+    case_submit_for_review,
+    case_transition,
+    case_verify,
+)
 from core.audit import bulk_create_with_history
 from core.records import record_save
 from organizations.models import Defender, Organization, Perpetrator
@@ -183,68 +191,6 @@ def source_save(*, source: Source, user: AbstractBaseUser, reason: str = "") -> 
 @transaction.atomic
 def source_create(*, user: AbstractBaseUser, case: Case, reason: str = "", **fields) -> Source:
     return source_save(source=Source(case=case, **fields), user=user, reason=reason)
-
-
-def _transition_problem(case: Case, status: str) -> str | None:
-    """Why a case cannot move to `status` now, in the user's language; None if it can."""
-    if not case.can_move_to(status):
-        return _("A case that is “%(current)s” cannot become “%(new)s”.") % {
-            "current": case.get_status_display(),
-            "new": Case.Status(status).label,
-        }
-    if status == Case.Status.IN_REVIEW and not case.incidents.exists():
-        return _("Record at least one incident before sending the case to review.")
-    if status in Case.COUNTED_STATUSES and not case.sources.exists():
-        return _("A case needs at least one source before it can be verified or published.")
-    if status not in Case.COUNTED_STATUSES:
-        reports = Incident.objects.filter(duplicate_of__case=case).exclude(case=case)
-        if reports.filter(case__status__in=Case.COUNTED_STATUSES).exists():
-            return _(
-                "Reports in other counted cases are marked as duplicates of this case's "
-                "incidents: it must stay counted, or the attacks would not be counted at all. "
-                "Make one of those reports the original first."
-            )
-    return None
-
-
-@transaction.atomic
-def case_transition(*, case: Case, user: AbstractBaseUser, status: str, reason: str = "") -> Case:
-    """Move a case along its workflow. Raises ValidationError if the move is not allowed."""
-    # Lock the row: two reviewers acting at once must not both succeed from a stale status.
-    locked = Case.objects.select_for_update().get(pk=case.pk)
-    problem = _transition_problem(locked, status)
-    if problem:
-        raise ValidationError(problem, code="invalid_transition")
-    locked.status = status
-    locked.updated_by = user
-    # Its version is raised: an edit form opened before the move is now stale.
-    record_save(
-        locked,
-        user=user,
-        reason=reason or _("Status: %(status)s") % {"status": Case.Status(status).label},
-        update_fields=["status", "updated_by", "updated_at"],
-    )
-    case.status, case.updated_by, case.updated_at = locked.status, user, locked.updated_at
-    case.version = locked.version
-    return case
-
-
-def case_submit_for_review(*, case: Case, user: AbstractBaseUser, reason: str = "") -> Case:
-    return case_transition(case=case, user=user, status=Case.Status.IN_REVIEW, reason=reason)
-
-
-def case_verify(*, case: Case, user: AbstractBaseUser, reason: str = "") -> Case:
-    return case_transition(case=case, user=user, status=Case.Status.VERIFIED, reason=reason)
-
-
-def case_publish(*, case: Case, user: AbstractBaseUser, reason: str = "") -> Case:
-    return case_transition(case=case, user=user, status=Case.Status.PUBLISHED, reason=reason)
-
-
-def case_retract(*, case: Case, user: AbstractBaseUser, reason: str) -> Case:
-    if not reason:
-        raise ValidationError(_("Say why the case is retracted."), code="reason_required")
-    return case_transition(case=case, user=user, status=Case.Status.RETRACTED, reason=reason)
 
 
 @transaction.atomic

@@ -422,6 +422,9 @@ IMPORT_ADMIN_MAX_ROWS = env_int("IMPORT_ADMIN_MAX_ROWS", 20_000, minimum=1)
 
 # Commands, imports and the demo loader act as this user in the history.
 SYSTEM_USERNAME = env_str("SYSTEM_USERNAME", "sistema")
+# Four eyes: a reviewer may not verify or publish a case they sent to review or last changed
+# (a coordinator may waive it, saying why).
+FOUR_EYES = env_bool("FOUR_EYES", True)
 
 LOGGING = {
     "version": 1,
