@@ -4,14 +4,11 @@ merges register their own pages (cases.intake.admin, cases.admin_duplicates)."""
 
 import nested_admin
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from cases import admin_duplicates, services
 from cases.admin_filters import CaseMonthFilter, CountedFilter, MonthFilter
@@ -19,6 +16,11 @@ from cases.admin_widgets import (
     PrefetchedInlineFormSet,
     PreloadedFormMixin,
     PreloadedWidgetsMixin,
+)
+from cases.admin_workflow import (
+    CHANGE_REASON,
+    CaseWorkflowMixin,
+    CountedChangeReasonMixin,
 )
 from cases.intake.admin import ExportMixin, ImportBatchAdmin
 from cases.models import Case, DuplicatePair, ImportBatch, Incident, Involvement, Source
@@ -89,15 +91,6 @@ def case_related_history(case: Case, user) -> list[dict]:
     return rows
 
 
-class RetractionForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Why are these cases retracted?"),
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Written into each case's history. Retracted cases are kept, not counted."),
-    )
-
-
 class CaseLockMixin:
     """Incidents, perpetrators and sources can be changed only while their case can
     (Case.is_editable_by): counted cases by reviewers, retracted cases by nobody."""
@@ -135,12 +128,16 @@ class CaseLockMixin:
 
 
 class CaseForm(RecordForm):
+    change_reason = CHANGE_REASON
+
     class Meta:
         model = Case
         fields = (*Case.EDITABLE_FIELDS, "team")
 
 
 class IncidentForm(PreloadedFormMixin, RecordForm):
+    change_reason = CHANGE_REASON
+
     class Meta:
         model = Incident
         fields = (
@@ -294,7 +291,14 @@ class SourceInline(
 
 
 @admin.register(Case)
-class CaseAdmin(VisibleOnlyMixin, CaseLockMixin, RecordAdmin, nested_admin.NestedModelAdmin):
+class CaseAdmin(
+    CaseWorkflowMixin,
+    CountedChangeReasonMixin,
+    VisibleOnlyMixin,
+    CaseLockMixin,
+    RecordAdmin,
+    nested_admin.NestedModelAdmin,
+):
     form = CaseForm
     list_display = ("title", "status", "confidentiality", "state", "incident_count", "updated_at")
     list_filter = (
@@ -319,7 +323,6 @@ class CaseAdmin(VisibleOnlyMixin, CaseLockMixin, RecordAdmin, nested_admin.Neste
         ),
     )
     inlines = (IncidentInline, SourceInline)
-    actions = ("submit_for_review", "verify", "publish", "retract")
     object_history_template = "admin/cases/case/object_history.html"
 
     def history_view(self, request, object_id, extra_context=None):
@@ -368,73 +371,13 @@ class CaseAdmin(VisibleOnlyMixin, CaseLockMixin, RecordAdmin, nested_admin.Neste
     def save_record(self, request, obj, *, reason):
         services.case_save(case=obj, user=request.user, reason=reason)
 
-    def has_submit_permission(self, request):
-        return request.user.has_perm("cases.submit_case")
-
-    def has_verify_permission(self, request):
-        return request.user.has_perm("cases.verify_case")
-
-    def has_publish_permission(self, request):
-        return request.user.has_perm("cases.publish_case")
-
-    def has_retract_permission(self, request):
-        return request.user.has_perm("cases.retract_case")
-
-    def _transition(self, request, queryset, service):
-        moved = 0
-        for case in queryset:
-            try:
-                service(case=case, user=request.user)
-            except ValidationError as error:
-                messages.error(request, f"{case}: {' '.join(error.messages)}")
-            else:
-                moved += 1
-        if moved:
-            messages.success(
-                request,
-                ngettext("%(count)d case updated.", "%(count)d cases updated.", moved)
-                % {"count": moved},
-            )
-
-    @admin.action(description=_("Send to review"), permissions=["submit"])
-    def submit_for_review(self, request, queryset):
-        self._transition(request, queryset, services.case_submit_for_review)
-
-    @admin.action(description=_("Verify"), permissions=["verify"])
-    def verify(self, request, queryset):
-        self._transition(request, queryset, services.case_verify)
-
-    @admin.action(description=_("Publish"), permissions=["publish"])
-    def publish(self, request, queryset):
-        self._transition(request, queryset, services.case_publish)
-
-    @admin.action(description=_("Retract…"), permissions=["retract"])
-    def retract(self, request, queryset):
-        """Asks why first (the reason goes into each case's history); the cases are kept,
-        never counted again."""
-        form = RetractionForm(request.POST if "reason" in request.POST else None)
-        if form.is_valid():
-            reason = form.cleaned_data["reason"]
-            self._transition(
-                request,
-                queryset,
-                lambda case, user: services.case_retract(case=case, user=user, reason=reason),
-            )
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Retract cases"),
-            "cases": queryset,
-            "form": form,
-            "opts": self.model._meta,
-            "action": "retract",
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-        }
-        return TemplateResponse(request, "admin/cases/case/retract.html", context)
+    def counted_case(self, obj):
+        return obj
 
 
 @admin.register(Incident)
 class IncidentAdmin(
+    CountedChangeReasonMixin,
     ExportMixin,
     VisibleOnlyMixin,
     NameSearchMixin,
@@ -489,6 +432,9 @@ class IncidentAdmin(
 
     def save_record(self, request, obj, *, reason):
         services.incident_save(incident=obj, user=request.user, reason=reason)
+
+    def counted_case(self, obj):
+        return obj.case if obj is not None and obj.case_id else None
 
 
 admin.site.register(ImportBatch, ImportBatchAdmin)

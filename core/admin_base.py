@@ -173,17 +173,24 @@ class RecordForm(forms.ModelForm):
 
 
 def change_reason(form, *, adding: bool) -> str:
-    """The history's reason for a save from an admin form: what it changed, by label."""
+    """The history's reason for a save from an admin form: what it changed, by label; and,
+    first, the reason the user typed, when the page asked for one (a counted case)."""
+    typed = getattr(form, "typed_reason", "") or (
+        (getattr(form, "cleaned_data", None) or {}).get("change_reason") or ""
+    )
     if adding:
-        return str(_("Recorded in the admin"))
-    labels = [
-        str(form.fields[name].label or name)
-        for name in form.changed_data
-        if name in form.fields and name != "loaded_version"
-    ]
-    if not labels:
-        return str(_("Saved in the admin, nothing changed"))
-    return str(_("Changed in the admin: %(fields)s") % {"fields": ", ".join(labels)})
+        done = str(_("Recorded in the admin"))
+    else:
+        labels = [
+            str(form.fields[name].label or name)
+            for name in form.changed_data
+            if name in form.fields and name not in ("loaded_version", "change_reason")
+        ]
+        if labels:
+            done = str(_("Changed in the admin: %(fields)s") % {"fields": ", ".join(labels)})
+        else:
+            done = str(_("Saved in the admin, nothing changed"))
+    return f"{typed.strip()} ({done})" if typed.strip() else done
 
 
 def with_loaded_version(fieldsets, model, editable: bool):

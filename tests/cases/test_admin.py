@@ -391,20 +391,35 @@ class TestCountedCasesAreLocked:
         incident.refresh_from_db()
         assert incident.case.status == "draft"
 
-    def test_a_reviewer_may_correct_a_verified_case(self, client_for, reviewer):
+    def test_a_reviewer_may_correct_a_verified_case_saying_why(self, client_for, reviewer):
         case = CaseFactory(status="verified")
         incident = IncidentFactory(case=case)
         data = case_form(
-            incidents=[{"defender": str(incident.defender_id), "id": str(incident.pk)}],
+            incidents=[
+                {
+                    "defender": str(incident.defender_id),
+                    "id": str(incident.pk),
+                    "description": "Detalle corregido",
+                }
+            ],
             title="Título corregido",
         )
         data.update(management("incidents", 1, initial=1))
-        response = client_for(reviewer).post(
-            reverse("admin:cases_case_change", args=[case.pk]), loaded(data, case)
-        )
+        client = client_for(reviewer)
+        url = reverse("admin:cases_case_change", args=[case.pk])
+        refused = client.post(url, loaded(dict(data), case))
+        assert refused.status_code == 200
+        assert "ya se cuenta: diga por qué cambia" in refused.content.decode()
+        case.refresh_from_db()
+        assert case.title != "Título corregido"
+        data["change_reason"] = "Errata en el título"
+        response = client.post(url, loaded(data, case))
         assert response.status_code == 302, response.context["errors"]
         case.refresh_from_db()
         assert case.title == "Título corregido" and case.status == "verified"
+        assert case.history.first().history_change_reason.startswith("Errata en el título (")
+        incident.refresh_from_db()
+        assert incident.history.first().history_change_reason.startswith("Errata en el título")
 
     def test_nobody_changes_a_retracted_case(self, client_for, coordinator):
         case = CaseFactory(status="retracted")

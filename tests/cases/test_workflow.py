@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from cases import services, workflow
 from tests.factories import DefenderFactory
@@ -96,3 +97,70 @@ def test_the_moves_offered_follow_the_role(documentalist, reviewer):
     assert set(workflow.moves_for(case, reviewer)) == {"draft", "verified"}
     services.case_verify(case=case, user=reviewer)
     assert set(workflow.moves_for(case, reviewer)) == {"in_review", "published", "retracted"}
+
+
+class TestTheCasePage:
+    def moves(self, client, case):
+        page = client.get(reverse("admin:cases_case_change", args=[case.pk]))
+        return [move["status"] for move in page.context.get("moves", [])]
+
+    def test_each_role_sees_the_moves_it_may_make(
+        self, client_for, documentalist, reviewer, analyst
+    ):
+        draft = services.case_create(user=documentalist, title="Borrador")
+        assert self.moves(client_for(documentalist), draft) == ["in_review"]
+        case = submitted(documentalist)
+        assert set(self.moves(client_for(reviewer), case)) == {"draft", "verified"}
+        assert self.moves(client_for(analyst), case) == []
+
+    def test_sending_back_asks_why(self, client_for, documentalist, reviewer):
+        case = submitted(documentalist)
+        client = client_for(reviewer)
+        url = reverse("admin:cases_case_move", args=[case.pk, "draft"])
+        page = client.get(url)
+        assert "Devolver a quien lo documentó" in page.content.decode()
+        assert client.post(url, {"reason": ""}).status_code == 200
+        case.refresh_from_db()
+        assert case.status == "in_review"
+        done = client.post(url, {"reason": "Falta la fuente"}, follow=True)
+        assert "está ahora «Borrador»" in done.content.decode()
+        case.refresh_from_db()
+        assert case.status == "draft"
+
+    def test_publishing_a_case_allies_will_not_receive_says_so(
+        self, client_for, documentalist, reviewer
+    ):
+        case = submitted(documentalist)
+        services.case_verify(case=case, user=reviewer)
+        assert case.confidentiality == "internal"
+        url = reverse("admin:cases_case_move", args=[case.pk, "published"])
+        page = client_for(reviewer).get(url).content.decode()
+        assert "las organizaciones aliadas nunca lo recibirán" in page
+
+    def test_four_eyes_on_the_page_and_a_coordinators_waiver(
+        self, client_for, reviewer, coordinator
+    ):
+        mine = submitted(reviewer, title="Propio")
+        url = reverse("admin:cases_case_move", args=[mine.pk, "verified"])
+        page = client_for(reviewer).get(url).content.decode()
+        assert "Usted envió este caso a revisión" in page and 'value="Verificar"' not in page
+        client_for(reviewer).post(url, {})
+        mine.refresh_from_db()
+        assert mine.status == "in_review"
+        theirs = submitted(coordinator, title="De la coordinadora")
+        url = reverse("admin:cases_case_move", args=[theirs.pk, "verified"])
+        client = client_for(coordinator)
+        assert 'name="override"' in client.get(url).content.decode()
+        client.post(url, {"override": "Nadie más de guardia"})
+        theirs.refresh_from_db()
+        assert theirs.status == "verified"
+        assert "Nadie más de guardia" in theirs.history.first().history_change_reason
+
+    def test_a_move_one_may_not_make_is_forbidden_and_a_hidden_case_not_found(
+        self, client_for, documentalist, analyst, hidden
+    ):
+        case = submitted(documentalist)
+        url = reverse("admin:cases_case_move", args=[case.pk, "verified"])
+        assert client_for(analyst).get(url).status_code == 403
+        hidden_url = reverse("admin:cases_case_move", args=[hidden.case.pk, "in_review"])
+        assert client_for(documentalist).get(hidden_url).status_code == 404
