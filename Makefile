@@ -58,7 +58,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/bandit -q -r accounts api cases config core demo legal organizations reports \
+	$(BIN)/bandit -q -r accounts api cases config core demo home legal organizations reports \
 		-x '*/migrations/*' \
 		--severity-level medium
 

@@ -19,6 +19,7 @@ class SecurityEvent(models.Model):
         EXPORT = "export", _("Export")
         TEAM_CHANGE = "team_change", _("Case team changed")
         AUDIT_ANCHOR = "audit_anchor", _("Audit chain anchored")
+        AUDIT_BROKEN = "audit_broken", _("Audit chain broken")
         DEACTIVATED = "deactivated", _("Account deactivated")
 
     kind = models.CharField(_("event"), max_length=32, choices=Kind)

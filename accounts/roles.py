@@ -75,6 +75,15 @@ ROLES = {
 }
 
 
+def role_of(user) -> str | None:
+    """The account's role: the name of its group among ROLES (a superuser counts as a
+    coordinator); None for an account without one."""
+    if getattr(user, "is_superuser", False):
+        return "Coordinador"
+    names = [group.name for group in user.groups.all() if group.name in ROLES]
+    return names[0] if names else None
+
+
 def apply_roles(sender=None, using="default", **kwargs) -> None:
     """post_migrate: each group holds exactly its role's permissions (created if missing)."""
     from django.contrib.auth.models import Group, Permission

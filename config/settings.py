@@ -190,6 +190,7 @@ INSTALLED_APPS = [
     "legal",
     "reports",
     "api",
+    "home",
     "demo",
 ]
 

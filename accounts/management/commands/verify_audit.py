@@ -86,6 +86,8 @@ class Command(BaseCommand):
         if problems:
             for problem in problems:
                 logger.error(problem)
+            # For the coordinators' home page: the last check, and what it found.
+            security_event_record(kind=SecurityEvent.Kind.AUDIT_BROKEN, problems=problems[:20])
             raise CommandError("\n".join(problems))
         self.anchor()
         self.stdout.write(self.style.SUCCESS(_("Every history table is intact.")))
