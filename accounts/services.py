@@ -4,7 +4,7 @@ import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -12,6 +12,7 @@ from django_otp import devices_for_user
 
 from accounts.addresses import client_address
 from accounts.models import SecurityEvent
+from accounts.roles import ROLES
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -82,6 +83,18 @@ def access_attempts_unlock(*, attempts, by: AbstractBaseUser) -> int:
 
 
 @transaction.atomic
+@transaction.atomic
+def user_role_set(*, user: AbstractBaseUser, role: str | None, by: AbstractBaseUser | None) -> None:
+    """Give the account exactly one role (its group), or none. The account is staff exactly
+    when it has a role; the security log names who changed it (accounts.signals)."""
+    if role and role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    user._changed_by = by
+    user.is_staff = bool(role)
+    user.save(update_fields=["is_staff"])
+    user.groups.set([Group.objects.get(name=role)] if role else [])
+
+
 def user_deactivate(*, user: AbstractBaseUser, by: AbstractBaseUser, request=None) -> bool:
     """The account can no longer sign in; it is kept, so that every history row keeps its
     author. Nobody deactivates themselves. Returns whether it was active."""

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import m2m_changed, post_delete
 from django.dispatch import receiver
+from simple_history.models import HistoricalRecords
 
 from accounts.models import SecurityEvent
 from accounts.services import security_event_record
@@ -76,10 +77,20 @@ def _permissions_changed(sender, instance, action, model, pk_set, **kwargs):
         return
     names = sorted(str(obj) for obj in model.objects.filter(pk__in=pk_set or ()))
     target = instance.get_username() if isinstance(instance, User) else f"group {instance}"
+    by = getattr(instance, "_changed_by", None) or _request_user()
     security_event_record(
         kind=SecurityEvent.Kind.PERMISSION_CHANGE,
         user=instance if isinstance(instance, User) else None,
         username=target if not isinstance(instance, User) else "",
         action=action.removeprefix("post_"),
         items=names,
+        **({"by": by.get_username()} if by is not None else {}),
     )
+
+
+def _request_user():
+    """Who is making the current request, if a request is being served (simple-history's
+    middleware keeps it): the author of a change made through the admin."""
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django_otp import user_has_device
 from two_factor.views import LoginView as TwoFactorLoginView
 
+from accounts.forms import StaffAuthenticationForm
 from accounts.lockout import cool_off
 from accounts.models import SecurityEvent
 from accounts.services import security_event_record
@@ -16,6 +17,11 @@ class LoginView(TwoFactorLoginView):
     """two-factor-auth's login wizard (password, then TOTP or a backup code). Also the admin's
     login page. Logs each rejected second factor, and sends staff who signed in with their
     password but have no device yet to enrollment (QR code) first."""
+
+    form_list = (
+        (TwoFactorLoginView.AUTH_STEP, StaffAuthenticationForm),
+        *TwoFactorLoginView.form_list[1:],
+    )
 
     def get(self, request, *args, **kwargs):
         user = request.user
