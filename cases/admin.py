@@ -32,7 +32,7 @@ from core.admin_base import (
     ScopedRelatedFilter,
     VisibleOnlyMixin,
 )
-from core.history import ReadableHistoryContextHelper
+from core.history import ReadableHistoryContextHelper, created_delta, history_delta
 
 
 def case_related_history(case: Case, user) -> list[dict]:
@@ -72,12 +72,13 @@ def case_related_history(case: Case, user) -> list[dict]:
         previous = None
         for record in records.order_by("id", "history_date", "history_id"):
             changes = []
+            helper = ReadableHistoryContextHelper(
+                model, record, hidden_fields=hidden.get(model, frozenset()), viewer=user
+            )
             if previous is not None and previous.id == record.id:
-                delta = record.diff_against(previous, foreign_keys_are_objs=True)
-                helper = ReadableHistoryContextHelper(
-                    model, record, hidden_fields=hidden.get(model, frozenset()), viewer=user
-                )
-                changes = helper.context_for_delta_changes(delta)
+                changes = helper.context_for_delta_changes(history_delta(record, previous))
+            elif record.history_type == "+":
+                changes = helper.context_for_delta_changes(created_delta(record))
             rows.append(
                 {
                     "record": record,

@@ -35,6 +35,30 @@ def version_bump(obj: models.Model) -> None:
     obj.version = current + 1
 
 
+# Fields whose change says nothing a reader needs in a reason.
+BOOKKEEPING = {"version", "updated_at", "updated_by", "created_at", "created_by"}
+
+
+def what_changed(obj: models.Model) -> str:
+    """A reason for a save whose caller gave none: "Created", or the labels of the fields
+    that differ from the stored record (never an empty or "None" reason in the history)."""
+    if obj.pk is None or obj._state.adding:
+        return _("Created")
+    stored = type(obj)._base_manager.filter(pk=obj.pk).first()
+    if stored is None:
+        return _("Created")
+    labels = [
+        str(field.verbose_name)
+        for field in obj._meta.concrete_fields
+        if field.name not in BOOKKEEPING
+        and not field.primary_key
+        and field.value_from_object(obj) != field.value_from_object(stored)
+    ]
+    if not labels:
+        return _("Saved, nothing changed")
+    return _("Changed: %(fields)s") % {"fields": ", ".join(labels)}
+
+
 @transaction.atomic
 def record_save(
     obj: models.Model,
@@ -47,6 +71,8 @@ def record_save(
     versioned record (core.audit.Versioned) is refused if its copy is older than
     the stored one, and its version raised. With user=None (admin inline forms) the history
     takes the request's user."""
+    if not reason:
+        reason = what_changed(obj)
     if is_versioned(obj) and obj.pk is not None and not obj._state.adding:
         version_bump(obj)
         if update_fields is not None:
@@ -54,5 +80,5 @@ def record_save(
     obj.full_clean()
     if user is not None:
         obj._history_user = user
-    obj._change_reason = reason or None
+    obj._change_reason = reason
     obj.save(update_fields=update_fields)
