@@ -1,10 +1,12 @@
 # Two commands set everything up on a fresh machine with Python 3.11:
 #   make demo   installs, migrates the SQLite database, loads the demo, serves on 127.0.0.1:8000
+#               (another port: make demo PORT=8001)
 #   make test   installs and runs the test suite (SQLite; set DATABASE_URL for PostgreSQL)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_ENV := DEBUG=1
+PORT ?= 8000
 
 .PHONY: install demo serve test bench e2e api-fuzz screenshots lint format messages clean
 
@@ -28,8 +30,8 @@ demo: install
 
 serve: install
 	@echo "==> DEMO MODE (DEBUG=1): never use these settings or accounts with real data."
-	@echo "==> Open http://127.0.0.1:8000/admin/ and log in with an account listed above."
-	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	@echo "==> Open http://127.0.0.1:$(PORT)/admin/ and log in with an account listed above."
+	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django_otp import user_has_device
 from two_factor.views import LoginView as TwoFactorLoginView
 
@@ -30,6 +31,20 @@ class LoginView(TwoFactorLoginView):
             query = urlencode({REDIRECT_FIELD_NAME: next_url})
             return redirect(f"{reverse('two_factor:setup')}?{query}")
         return super().get(request, *args, **kwargs)
+
+    def get_form(self, step=None, **kwargs):
+        form = super().get_form(step=step, **kwargs)
+        if (step or self.steps.current) == self.TOKEN_STEP:
+            # A code works once: signing in twice within its 30 seconds, the second is refused.
+            form.otp_error_messages = {
+                **form.otp_error_messages,
+                "invalid_token": _(
+                    "This code is not valid, or was already used: each code works once. If "
+                    "you just signed in with it, wait for the next one (codes change every "
+                    "30 seconds)."
+                ),
+            }
+        return form
 
     def render(self, form=None, **kwargs):
         second_factor = self.steps.current in (self.TOKEN_STEP, self.BACKUP_STEP)

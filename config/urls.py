@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from two_factor.views import (
@@ -24,6 +25,10 @@ two_factor_patterns = [
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    # The language switch in every page's header (a cookie; the browser's language otherwise).
+    path("i18n/", include("django.conf.urls.i18n")),
+    # Browsers ask for it at the root, whatever the page says.
+    path("favicon.ico", RedirectView.as_view(url=static("defensores/favicon.ico"), permanent=True)),
     path("", include((two_factor_patterns, "two_factor"))),
     # The admin's own login page would take a password alone: the wizard replaces it.
     path("admin/login/", LoginView.as_view()),

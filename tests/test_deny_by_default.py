@@ -34,8 +34,16 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-# Pages a stranger may open: the login wizard (and the root, which redirects to the admin).
-PUBLIC = {"/", "/admin/login/", "/account/login/", "/admin/logout/"}
+# Pages a stranger may open: the login wizard, the root (a redirect to the admin) and the
+# icon browsers ask for.
+PUBLIC = {
+    "/",
+    "/admin/login/",
+    "/account/login/",
+    "/admin/logout/",
+    "/favicon.ico",
+    "/i18n/setlang/",  # the language switch: a cookie, nothing read
+}
 # A capability address: the secret token is the credential (a lawyer's calendar feed). With
 # the real token it answers; the walk sends a guessed one, which must find nothing.
 CAPABILITIES = {"legal/calendar/<str:token>.ics": "un-token-adivinado"}

@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import SecurityEvent
 from accounts.services import security_event_record
@@ -315,7 +315,12 @@ class ImportBatchAdmin(VisibleOnlyMixin, RecordAdmin):
             else:
                 messages.success(
                     request,
-                    _("Import retracted: %(count)d cases retracted.") % {"count": len(cases)},
+                    ngettext(
+                        "Import retracted: %(count)d case retracted.",
+                        "Import retracted: %(count)d cases retracted.",
+                        len(cases),
+                    )
+                    % {"count": len(cases)},
                 )
                 return redirect("admin:cases_importbatch_change", batch.pk)
         context = self._context(

@@ -7,6 +7,7 @@ import functools
 import re
 
 from django.utils import translation
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -34,6 +35,16 @@ COLUMNS = (
 REQUIRED = ("referencia", "fecha", "tipo")
 # The error file's own columns, before the template's: ignored when it is imported again.
 ERROR_COLUMNS = ("linea", "columna", "error")
+
+
+def _roles_help() -> str:
+    """The roles by the names the admin's form shows (the first one is the default)."""
+    return _(
+        "Optional: %(roles)s; the first when the cell is empty. One per perpetrator, separated "
+        "with |, or one for all."
+    ) % {"roles": ", ".join(f"“{label}”" for label in Involvement.Role.labels)}
+
+
 # What each column holds (the downloadable template's second sheet, and docs/imports.md).
 TEMPLATE_HELP = {
     "referencia": gettext_lazy(
@@ -61,9 +72,7 @@ TEMPLATE_HELP = {
         "Needed for perpetrators not yet recorded, e.g. “Cuerpo de seguridad”, “Medio estatal”. "
         "One per perpetrator, separated with |, or one for all."
     ),
-    "rol_perpetrador": gettext_lazy(
-        "Optional: “Lo ejecutó” (default), “Lo ordenó”, “Participó”, “Lo amplificó”, “Sospechoso”."
-    ),
+    "rol_perpetrador": lazy(_roles_help, str)(),
     "estado": gettext_lazy("Venezuelan state, e.g. “Táchira”, “Distrito Capital”."),
     "municipio": gettext_lazy("Municipality or town."),
     "caso": gettext_lazy(

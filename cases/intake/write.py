@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.services import system_user
 from cases.intake.check import parse_table
@@ -63,7 +64,12 @@ class ImportRejected(ValidationError):
     def __init__(self, plan: Plan):
         self.plan = plan
         super().__init__(
-            _("%(count)d rows are wrong: nothing was imported.") % {"count": len(plan.rejected)},
+            ngettext(
+                "%(count)d row is wrong: nothing was imported.",
+                "%(count)d rows are wrong: nothing was imported.",
+                len(plan.rejected),
+            )
+            % {"count": len(plan.rejected)},
             code="rejected",
         )
 

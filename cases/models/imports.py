@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -113,7 +114,8 @@ class ImportBatch(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.origin} — {self.file_name} ({self.created_at:%d/%m/%Y %H:%M})"
+        uploaded = timezone.localtime(self.created_at)  # the site's time, as on its fields
+        return f"{self.origin} — {self.file_name} ({uploaded:%d/%m/%Y %H:%M})"
 
     @property
     def reason(self) -> str:

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.services import security_log_prune
 
@@ -11,6 +11,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         deleted = security_log_prune()
         self.stdout.write(
-            _("%(count)d event(s) older than %(days)d days deleted.")
+            ngettext(
+                "%(count)d event older than %(days)d days deleted.",
+                "%(count)d events older than %(days)d days deleted.",
+                deleted,
+            )
             % {"count": deleted, "days": settings.SECURITY_LOG_RETENTION_DAYS}
         )

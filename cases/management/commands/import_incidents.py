@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.services import system_user
 from cases.intake import write
@@ -113,11 +114,20 @@ class Command(BaseCommand):
             if options["errors"]:
                 Path(options["errors"]).write_bytes(error_file(plan))
             written = options["skip_invalid"] and not options["dry_run"]
+            count = len(plan.rejected)
             message = (
-                _("%(count)d rows rejected and not imported; the other rows were imported.")
+                ngettext(
+                    "%(count)d row rejected and not imported; the other rows were imported.",
+                    "%(count)d rows rejected and not imported; the other rows were imported.",
+                    count,
+                )
                 if written
-                else _("%(count)d rows rejected: nothing was imported.")
-            ) % {"count": len(plan.rejected)}
+                else ngettext(
+                    "%(count)d row rejected: nothing was imported.",
+                    "%(count)d rows rejected: nothing was imported.",
+                    count,
+                )
+            ) % {"count": count}
             raise CommandError(message, returncode=PARTIAL if written else NOTHING)
 
     @staticmethod
@@ -176,7 +186,12 @@ class Command(BaseCommand):
                 )
         if len(plan.rejected) > 200:
             self.stderr.write(
-                _("… and %(count)d more rejected rows.") % {"count": len(plan.rejected) - 200}
+                ngettext(
+                    "… and %(count)d more rejected row.",
+                    "… and %(count)d more rejected rows.",
+                    len(plan.rejected) - 200,
+                )
+                % {"count": len(plan.rejected) - 200}
             )
         counts = plan.counts()
         prefix = _("Dry run, nothing written: ") if options["dry_run"] else ""

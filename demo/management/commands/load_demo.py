@@ -39,7 +39,7 @@ class Command(BaseCommand):
                 "\n"
                 + _(
                     "Every login asks for a second-factor code. Get the current one with\n"
-                    "  .venv/bin/python manage.py demo_code <user>\n"
+                    "  DEBUG=1 .venv/bin/python manage.py demo_code <user>\n"
                     "or add the account's secret to an authenticator app:"
                 )
             )
