@@ -7,7 +7,9 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Min, Prefetch, prefetch_related_objects
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from cases import admin_duplicates, services
@@ -301,7 +303,16 @@ class CaseAdmin(
     nested_admin.NestedModelAdmin,
 ):
     form = CaseForm
-    list_display = ("title", "status", "confidentiality", "state", "incident_count", "updated_at")
+    list_display = (
+        "title",
+        "status",
+        "confidentiality",
+        "state",
+        "first_date",
+        "types",
+        "incident_count",
+        "updated",
+    )
     list_filter = (
         "status",
         "confidentiality",
@@ -340,7 +351,19 @@ class CaseAdmin(
         incidents = Count("incidents", distinct=True)
         visible = super().get_queryset(request)
         # Meta.ordering does not apply to a GROUP BY query: say it (autocomplete pages on it).
-        return visible.annotate(_incident_count=incidents).order_by(*Case._meta.ordering, "pk")
+        return visible.annotate(
+            _incident_count=incidents, _first_date=Min("incidents__occurred_on")
+        ).order_by(*Case._meta.ordering, "pk")
+
+    def get_changelist_instance(self, request):
+        # The page's incidents, for their types: one query per page, not one per case.
+        changelist = super().get_changelist_instance(request)
+        incidents = Incident.objects.only("id", "case_id", "type").order_by()
+        prefetch_related_objects(
+            changelist.result_list,
+            Prefetch("incidents", queryset=incidents, to_attr="_page_incidents"),
+        )
+        return changelist
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
@@ -368,6 +391,20 @@ class CaseAdmin(
     @admin.display(description=_("incidents"), ordering="_incident_count")
     def incident_count(self, case):
         return case._incident_count
+
+    @admin.display(description=_("first incident"), ordering="_first_date")
+    def first_date(self, case):
+        day = case._first_date
+        return date_format(day, "SHORT_DATE_FORMAT") if day else "—"
+
+    @admin.display(description=_("types"))
+    def types(self, case):
+        incidents = getattr(case, "_page_incidents", [])
+        return ", ".join(sorted({str(i.get_type_display()) for i in incidents})) or "—"
+
+    @admin.display(description=_("changed"), ordering="updated_at")
+    def updated(self, case):
+        return date_format(timezone.localtime(case.updated_at), "SHORT_DATETIME_FORMAT")
 
     def save_record(self, request, obj, *, reason):
         services.case_save(case=obj, user=request.user, reason=reason)

@@ -35,6 +35,9 @@ class OTPAdminSite(AdminSiteOTPRequired):
     site_title = _("Defensores")
     index_title = _("Case documentation")
     site_url = None  # no public site yet: hide the admin's "View site" link
+    # The lists need the width (the case list is cut at 1366 px beside it); the home page
+    # and "All sections" lead everywhere.
+    enable_nav_sidebar = False
 
     def get_urls(self):
         return [

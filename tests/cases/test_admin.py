@@ -564,3 +564,12 @@ class TestRetraction:
         CaseFactory(status="draft")
         page = client_for(documentalist).get(reverse("admin:cases_case_changelist"))
         assert 'value="retract"' not in page.content.decode()
+
+
+def test_the_case_list_shows_when_and_what(client_for, analyst):
+    case = CaseFactory(title="Caso con dos tipos")
+    IncidentFactory(case=case, type="raid", occurred_on=datetime.date(2021, 7, 9))
+    IncidentFactory(case=case, type="threat", occurred_on=datetime.date(2021, 7, 2))
+    page = client_for(analyst).get(reverse("admin:cases_case_changelist"))
+    row = page.content.decode().split("Caso con dos tipos")[1].split("</tr>")[0]
+    assert "02/07/2021" in row and "Allanamiento, Amenaza" in row

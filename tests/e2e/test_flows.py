@@ -65,7 +65,7 @@ def test_1_a_coordinator_needs_password_and_code(page, server):
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert page.url.endswith("/admin/")
-    assert "Documentación de casos" in page.content()
+    assert "El equipo esta semana" in page.content()  # the coordinator's home page
 
 
 CASE_TITLE = "Ataque de prueba e2e en Barquisimeto"
