@@ -344,25 +344,40 @@ def count_pairs_among(reports: Iterable[Report]) -> int:
     return _count_sorted(sorted((r.type, r.target, r.occurred_on, r.precision) for r in reports))
 
 
-def _count_sorted(compared: list[tuple]) -> int:
-    """count_pairs_among over (type, target, date, precision) of each report, sorted."""
+def _count_sorted(compared: list[tuple], examples: list | None = None, keep: int = 0) -> int:
+    """count_pairs_among over (type, target, date, precision[, line]) of each report, sorted.
+    With `examples`, the lines of the first `keep` pairs found are added to it."""
     count = 0
-    for i, (type_, target, day, precision) in enumerate(compared):
+    for i, (type_, target, day, precision, *line) in enumerate(compared):
         horizon = _horizon(day)
         # The reports after it, while of its group and near enough (no slice: a copy each).
         for j in range(i + 1, len(compared)):
-            other_type, other_target, other_day, other_precision = compared[j]
+            other_type, other_target, other_day, other_precision, *other_line = compared[j]
             if other_day > horizon or other_target != target or other_type != type_:
                 break
-            count += _close(day, precision, other_day, other_precision)
+            if _close(day, precision, other_day, other_precision):
+                count += 1
+                if examples is not None and len(examples) < keep:
+                    examples.append(LikelyDuplicate(*sorted((*line, *other_line))))
     return count
 
 
-def count_candidates_for_rows(plan) -> int:
+@dataclass(frozen=True)
+class LikelyDuplicate:
+    """A pair an import would flag, as its preview names it: a line of the file and another
+    line, or a line and a recorded incident (its id)."""
+
+    line: int
+    other_line: int | None = None
+    incident: int | None = None
+
+
+def count_candidates_for_rows(plan, examples: list | None = None, keep: int = 0) -> int:
     """How many likely duplicates an import would flag that its user may know of (for its
     preview; the pairs with incidents hidden from them are flagged all the same). Counted,
     not collected, and compared with the recorded incidents NEW_AT_ONCE rows at a time, so
-    that the preview holds no pair, nor every row's report at once."""
+    that the preview holds no pair, nor every row's report at once. With `examples`, the
+    first `keep` pairs (LikelyDuplicate) are added to it, those within the file first."""
     rows = [row for row in plan.rows if row.action in ("create", "update")]
     if not rows:
         return 0
@@ -377,7 +392,9 @@ def count_candidates_for_rows(plan) -> int:
     within = None if plan.sees_all else comparable_for(plan.user)
     # The pairs among the rows, over what the comparison needs of each (no report made).
     count = _count_sorted(
-        sorted((row.type, target(row), row.occurred_on, row.precision) for row in rows)
+        sorted((row.type, target(row), row.occurred_on, row.precision, row.line) for row in rows),
+        examples,
+        keep,
     )
     # By target kind and date: each statement full (it holds one kind), each chunk's days few
     # (its windows made once a chunk).
@@ -391,7 +408,10 @@ def count_candidates_for_rows(plan) -> int:
                 Report(row.line, row.type, row.occurred_on, row.precision, target(row))
                 for row in of_kind[start : start + NEW_AT_ONCE]
             ]
-            count += sum(1 for _ in _recorded_pairs(new, updated, within))
+            for line, pk in _recorded_pairs(new, updated, within):
+                count += 1
+                if examples is not None and len(examples) < keep:
+                    examples.append(LikelyDuplicate(line, incident=pk))
     return count
 
 

@@ -146,9 +146,20 @@ def edited_since_publication(user, *, since) -> list[dict]:
 
 
 def analyst_home(user) -> dict:
-    """The last twelve months: how many incidents count now, and what was published."""
+    """Twelve months: how many incidents count now, and what was published. They end with
+    the last complete month, or with the last month anything counts in if that is older
+    (a database of past years opens on its last year, not on twelve empty months)."""
     today = timezone.localdate()
-    year, month = today.year, today.month
+    year, month = previous_month(today.year, today.month)
+    newest = (
+        Incident.objects.counted()
+        .order_by("-occurred_on")
+        .values_list("occurred_on", flat=True)
+        .first()
+    )
+    if newest is not None and (newest.year, newest.month) < (year, month):
+        year, month = newest.year, newest.month
+    year, month = (year, month + 1) if month < 12 else (year + 1, 1)  # one past: stepped back
     months = []
     for _ in range(12):
         year, month = previous_month(year, month)

@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -18,7 +19,7 @@ from accounts.models import SecurityEvent
 from accounts.services import security_event_record
 from cases.intake import write
 from cases.intake.export import as_csv, as_xlsx, export_rows
-from cases.intake.plan import retraction_scope
+from cases.intake.plan import counts_sentence, retraction_scope
 from cases.intake.template import (
     COLUMNS,
     REQUIRED,
@@ -26,10 +27,11 @@ from cases.intake.template import (
     ImportFileError,
     template_example,
 )
-from cases.models import ImportBatch
+from cases.models import Case, DuplicatePair, ImportBatch, Incident
 from core.admin_base import RecordAdmin, VisibleOnlyMixin
 
-PREVIEW_ROWS = 200
+PREVIEW_ROWS = 200  # rows of each kind a preview lists
+RESULT_ROWS = 200  # cases and likely duplicates an import's page lists
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -156,8 +158,31 @@ class ImportBatchAdmin(VisibleOnlyMixin, RecordAdmin):
             "may_download_errors": bool(batch.error_file) and self._owns(request, batch),
             "may_preview": batch.status == ImportBatch.Status.PREVIEW
             and batch.created_by_id == request.user.pk,
+            **self._result(request, batch),
         }
         return super().change_view(request, object_id, form_url, extra_context=context)
+
+    @staticmethod
+    def _result(request, batch) -> dict:
+        """What an import left that this user may see: the cases it created and the likely
+        duplicates it flagged that are still to decide, each a link."""
+        if batch.status != ImportBatch.Status.IMPORTED:
+            return {}
+        cases = Case.objects.visible_to(request.user).filter(import_batch=batch).order_by("pk")
+        pairs = (
+            DuplicatePair.objects.visible_to(request.user)
+            .pending()
+            .filter(Q(first__import_batch=batch) | Q(second__import_batch=batch))
+            .select_related("first__case", "second__case")
+            .order_by("pk")
+        )
+        return {
+            "created_cases": cases[:RESULT_ROWS],
+            "created_cases_total": cases.count(),
+            "open_pairs": pairs[:RESULT_ROWS],
+            "open_pairs_total": pairs.count(),
+            "result_rows": RESULT_ROWS,
+        }
 
     def _require(self, request, perm: str) -> None:
         if not request.user.has_perm(perm):
@@ -242,20 +267,9 @@ class ImportBatchAdmin(VisibleOnlyMixin, RecordAdmin):
                 return redirect("admin:cases_importbatch_changelist")
             else:
                 batch.refresh_from_db()
-                messages.success(
-                    request,
-                    _(
-                        "Imported: %(created)d new, %(updated)d updated, %(unchanged)d unchanged, "
-                        "%(rejected)d rejected; %(duplicates)d possible duplicates to review."
-                    )
-                    % {
-                        "created": batch.rows_created,
-                        "updated": batch.rows_updated,
-                        "unchanged": batch.rows_unchanged,
-                        "rejected": batch.rows_rejected,
-                        "duplicates": batch.duplicates_flagged,
-                    },
-                )
+                # As the batch keeps them: the likely duplicates flagged, not those foreseen.
+                counts = {key: getattr(batch, key) for key in plan.counts()}
+                messages.success(request, _("Imported.") + " " + counts_sentence(counts))
                 return redirect("admin:cases_importbatch_change", batch.pk)
         if plan is None:
             try:
@@ -269,6 +283,7 @@ class ImportBatchAdmin(VisibleOnlyMixin, RecordAdmin):
             batch=batch,
             form=form,
             counts=plan.counts(),
+            likely_duplicates=self._likely_duplicates(request, plan),
             created=plan.of("create")[:PREVIEW_ROWS],
             updated=plan.of("update")[:PREVIEW_ROWS],
             rejected=plan.rejected[:PREVIEW_ROWS],
@@ -285,6 +300,20 @@ class ImportBatchAdmin(VisibleOnlyMixin, RecordAdmin):
             ).first(),
         )
         return TemplateResponse(request, "admin/cases/importbatch/preview.html", context)
+
+    @staticmethod
+    def _likely_duplicates(request, plan) -> list[dict]:
+        """The preview's examples of likely duplicates, a recorded incident with its case."""
+        ids = {example.incident for example in plan.duplicate_examples if example.incident}
+        incidents = Incident.objects.visible_to(request.user).select_related("case").in_bulk(ids)
+        return [
+            {
+                "line": example.line,
+                "other_line": example.other_line,
+                "incident": incidents.get(example.incident),
+            }
+            for example in plan.duplicate_examples
+        ]
 
     def errors_view(self, request, public_id):
         batch = self._batch(request, public_id)

@@ -9,6 +9,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from accounts.access import sees_everything
@@ -38,6 +39,8 @@ class Plan:
     # whose objects are let go chunk by chunk).
     case_ids: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0  # likely duplicates the user may know of
+    # The first DUPLICATE_EXAMPLES of them (cases.duplicates.LikelyDuplicate), for the preview.
+    duplicate_examples: list = field(default_factory=list)
     user: object = None
     sees_all: bool = True
 
@@ -62,6 +65,21 @@ class Plan:
         }
 
 
+def counts_sentence(counts: dict[str, int]) -> str:
+    """An import's counts (Plan.counts, or a batch's fields of the same names) as one line,
+    each figure after its label (no singular or plural to agree) in the language's format."""
+    shown = {key: number_format(value, force_grouping=True) for key, value in counts.items()}
+    return (
+        _(
+            "Rows: %(rows_total)s. New: %(rows_created)s; updated: %(rows_updated)s; "
+            "unchanged: %(rows_unchanged)s; rejected: %(rows_rejected)s. People, "
+            "organizations and perpetrators not recorded before (flagged for review): "
+            "%(records_created)s. Likely duplicates to review: %(duplicates_flagged)s."
+        )
+        % shown
+    )
+
+
 def survivor_id(pk: int, merged_into: dict[int, int | None]) -> int:
     """The record `pk` was merged into, at the end of a chain of merges (A into B, then B into
     C: C); a cycle, which merges never make, stops where it closes."""
@@ -73,6 +91,7 @@ def survivor_id(pk: int, merged_into: dict[int, int | None]) -> int:
 
 
 LOOKUP_BATCH = 2000  # keys or ids per query
+DUPLICATE_EXAMPLES = 50  # likely duplicates a preview names (it counts them all)
 
 
 def _matching(queryset, keys_by_field: dict[str, set[str]], *extra: str) -> list[dict]:
@@ -307,7 +326,7 @@ def plan_import(
             if perpetrator_id(perpetrator, plan) is None:
                 key = perpetrator.key
                 plan.new_perpetrators.setdefault(key, categorized[key])
-    plan.duplicates = count_candidates_for_rows(plan)
+    plan.duplicates = count_candidates_for_rows(plan, plan.duplicate_examples, DUPLICATE_EXAMPLES)
     return plan
 
 

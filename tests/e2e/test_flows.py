@@ -99,14 +99,58 @@ def test_2_a_documentalist_records_a_case_and_sends_it_to_review(page, server):
     assert "1 caso actualizado" in page.content()
 
 
-def test_3_a_reviewer_verifies_and_publishes_and_the_report_changes(page, server):
+def move(page, label, reason=""):
+    """Press a workflow button on the case page, then confirm on its page."""
+    with page.expect_navigation():
+        page.get_by_role("link", name=label, exact=True).click()
+    if reason:
+        page.fill("#id_reason", reason)
+    with page.expect_navigation():
+        page.locator("input[type=submit].default").click()
+    assert "está ahora" in page.locator(".messagelist").inner_text(), page.content()
+
+
+def test_3_a_reviewer_sends_a_case_back_from_her_home_page(page, server):
+    login(page, server, "revisora")
+    assert page.url.endswith("/admin/")
+    queue = page.locator("#review-queue")
+    assert CASE_TITLE in queue.inner_text() and "documentalista" in queue.inner_text()
+    assert axe_violations(page) == []
+    screenshot(page, "home-reviewer")
+    with page.expect_navigation():
+        queue.get_by_role("link", name=CASE_TITLE).click()
+    move(page, "Devolver a quien lo documentó", reason="Falta la hora de la detención")
+
+
+def test_3b_the_documentalist_finds_why_fixes_it_and_sends_it_again(page, server):
+    login(page, server, "documentalista")
+    sent_back = page.locator("#sent-back")
+    assert "Falta la hora de la detención" in sent_back.inner_text()
+    assert axe_violations(page) == []
+    screenshot(page, "home-documentalist")
+    with page.expect_navigation():
+        sent_back.get_by_role("link", name=CASE_TITLE).click()
+    page.fill("#id_summary", "Detenidos a las 6:00 en su sede.")
+    with page.expect_navigation():
+        page.locator("input[name=_continue]").dispatch_event("click")
+    assert page.locator(".errornote").count() == 0
+    move(page, "Enviar a revisión")
+
+
+def test_3c_the_reviewer_verifies_and_publishes_and_the_report_changes(page, server):
     login(page, server, "revisora")
     page.goto(server.url + "/reports/monthly/2021/7/")
     assert "se registraron 140 ataques" in page.content()
     screenshot(page, "monthly-report")  # the seed bulletin, as the demo has it
-    for action in ("verify", "publish"):
-        run_action(page, server, CASE_TITLE, action)
-        assert "1 caso actualizado" in page.content()
+    page.goto(server.url + "/admin/")
+    with page.expect_navigation():
+        page.locator("#review-queue").get_by_role("link", name=CASE_TITLE).click()
+    move(page, "Verificar")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Publicar", exact=True).click()
+    assert "nunca lo recibirán" in page.content()  # an internal case: allies will not get it
+    with page.expect_navigation():
+        page.locator("input[type=submit].default").click()
     page.goto(server.url + "/reports/monthly/2021/7/")
     content = page.content()
     assert "se registraron 142 ataques" in content
@@ -132,7 +176,7 @@ def test_4_a_colleague_cannot_find_a_restricted_case(page, server):
 
 def test_5_a_lawyer_follows_tarazona(page, server):
     login(page, server, "abogada")
-    page.goto(server.url + "/legal/")
+    assert page.url.endswith("/legal/")  # a lawyer's home page
     assert axe_violations(page) == []
     screenshot(page, "legal-dashboard")
     row = page.locator("#past tr", has_text="Javier Tarazona")
@@ -184,6 +228,40 @@ def test_6b_an_analyst_reads_the_api_documentation(page, server):
     paths = page.locator(".opblock-summary-path").all_inner_texts()
     assert "/api/v1/incidents/" in paths and "/api/v1/changes/" in paths, paths
     screenshot(page, "api-docs")
+
+
+def test_6c_a_coordinator_creates_an_account_that_signs_in_at_once(page, server):
+    login(page, server, "coordinadora")
+    assert axe_violations(page) == []
+    screenshot(page, "home-coordinator")
+    page.goto(server.url + "/admin/auth/user/add/")
+    roles = page.locator("input[name=role]")
+    assert roles.count() == 5 and roles.first.get_attribute("type") == "radio"  # one role
+    page.fill("#id_username", "nueva.documentalista")
+    page.fill("#id_first_name", "Nueva")
+    page.fill("#id_last_name", "Documentalista")
+    page.get_by_label("Documentalista", exact=True).check()
+    page.fill("#id_password1", "una-clave-larga-de-prueba-2026")
+    page.fill("#id_password2", "una-clave-larga-de-prueba-2026")
+    with page.expect_navigation():
+        page.locator("input[name=_save]").dispatch_event("click")
+    assert page.locator(".errornote").count() == 0, page.content()
+    page.context.clear_cookies()
+    page.goto(server.url + "/admin/")
+    page.fill("#id_auth-username", "nueva.documentalista")
+    page.fill("#id_auth-password", "una-clave-larga-de-prueba-2026")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    # Straight to enrolling an authenticator: not back to an empty login form.
+    assert "/account/two_factor/setup/" in page.url, page.url
+
+
+def test_6d_an_analyst_lands_on_the_months(page, server):
+    login(page, server, "analista")
+    months = page.locator("#months").inner_text().lower()
+    assert "contados ahora" in months and "julio 2021" in months  # the demo's last months
+    assert axe_violations(page) == []
+    screenshot(page, "home-analyst")
 
 
 def test_7_five_wrong_passwords_lock_an_account(page, server):

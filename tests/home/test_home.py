@@ -41,7 +41,7 @@ def test_a_lawyer_lands_on_the_legal_dashboard(client_for, lawyer):
     [
         ("documentalist", "Mis borradores"),
         ("reviewer", "Esperando revisión"),
-        ("analyst", "Los últimos doce meses"),
+        ("analyst", "Doce meses"),
         ("coordinator", "El equipo esta semana"),
     ],
 )
@@ -127,3 +127,10 @@ def test_the_sections_page_groups_security_for_coordinators_only(
     assert "Seguridad" in html and "Registro de seguridad" in html and "AXES" not in html
     html = client_for(documentalist).get(sections).content.decode()
     assert "Registro de seguridad" not in html and "Casos" in html
+
+
+def test_a_database_of_past_years_opens_on_its_last_months(client_for, analyst):
+    IncidentFactory(case=CaseFactory(**SHARED), occurred_on=datetime.date(2021, 7, 3))
+    html = client_for(analyst).get(HOME).content.decode()
+    months = html.split('id="months"')[1].split("</section>")[0]
+    assert "julio 2021" in months and "agosto 2020" in months and "2022" not in months

@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 
 from accounts.services import system_user
 from cases.intake import write
-from cases.intake.plan import error_file
+from cases.intake.plan import counts_sentence, error_file
 from cases.intake.read import BLOCK
 from cases.intake.template import ImportFileError
 from cases.models import ImportBatch
@@ -195,16 +195,7 @@ class Command(BaseCommand):
             )
         counts = plan.counts()
         prefix = _("Dry run, nothing written: ") if options["dry_run"] else ""
-        self.stdout.write(
-            prefix
-            + _(
-                "%(rows_total)d rows: %(rows_created)d new, %(rows_updated)d updated, "
-                "%(rows_unchanged)d unchanged, %(rows_rejected)d rejected; %(records_created)d "
-                "people, organizations and perpetrators new (flagged for review); "
-                "%(duplicates_flagged)d possible duplicates."
-            )
-            % counts
-        )
+        self.stdout.write(prefix + counts_sentence(counts))
         rate = counts["rows_total"] / seconds if seconds else 0
         self.stdout.write(
             _("%(seconds).1f s (%(rate).0f rows/s).") % {"seconds": seconds, "rate": rate}

@@ -366,7 +366,7 @@ def test_the_command_dry_run_writes_nothing(tmp_path):
     path.write_bytes(as_csv([row()]))
     out = io.StringIO()
     call_command("import_incidents", str(path), "--dry-run", stdout=out)
-    assert "1 nuevas" in out.getvalue() or "1 new" in out.getvalue()
+    assert "Nuevas: 1;" in out.getvalue()
     assert not Incident.objects.exists() and not ImportBatch.objects.exists()
 
 
@@ -632,6 +632,66 @@ def test_upload_preview_and_confirm_in_the_admin(client_for, documentalist):
     assert Case.objects.get().status == "in_review"
 
 
+def test_the_preview_names_which_rows_look_like_duplicates(client_for, reviewer):
+    """Not only "possible duplicates: 2": the lines of the file, and the recorded incident
+    with a link to it and to its case."""
+    _batch, _plan = run(reviewer, [row(referencia="9", caso="Caso anterior")])
+    recorded = Incident.objects.get()
+    rows = [
+        row(referencia="1", caso="Otro caso", fecha="03/07/2021"),  # line 2: and reference 9
+        row(referencia="2", victima="Otra Persona", caso="C2"),  # line 3
+        row(referencia="3", victima="Otra Persona", caso="C3", fecha="04/07/2021"),  # line 4
+    ]
+    client = client_for(reviewer)
+    upload = io.BytesIO(as_csv(rows))
+    upload.name = "nuevo.csv"
+    response = client.post(
+        "/admin/cases/importbatch/upload/",
+        {"file": upload, "origin": "B", "case_status": "verified"},
+    )
+    preview = client.get(response["Location"])
+    assert preview.context["counts"]["duplicates_flagged"] == 2
+    page = preview.content.decode()
+    assert "Línea 3 y línea 4 de este archivo" in page
+    assert f'href="/admin/cases/incident/{recorded.pk}/change/"' in page
+    assert f'href="/admin/cases/case/{recorded.case_id}/change/">Caso anterior</a>' in page
+
+
+def test_the_preview_counts_all_duplicates_and_names_the_first_few(reviewer, monkeypatch):
+    from cases.intake import plan as planning
+
+    monkeypatch.setattr(planning, "DUPLICATE_EXAMPLES", 2)
+    rows = [row(referencia=str(n), caso=f"C{n}") for n in range(1, 5)]  # 6 pairs among 4
+    plan = plan_of(reviewer, rows)
+    assert plan.duplicates == 6
+    assert len(plan.duplicate_examples) == 2
+    assert all(e.line < e.other_line for e in plan.duplicate_examples)
+
+
+def test_the_import_page_links_the_cases_it_created_and_the_pairs_to_decide(client_for, reviewer):
+    from tests.conftest import _staff
+
+    run(reviewer, [row(referencia="9", caso="Caso anterior")])
+    batch, _plan = run(reviewer, [row(caso="Nuevo caso"), row(referencia="2", caso="Segundo")])
+    created = Case.objects.filter(import_batch=batch).order_by("pk")
+    page = client_for(reviewer).get(f"/admin/cases/importbatch/{batch.pk}/change/")
+    text = page.content.decode()
+    for case in created:
+        assert f'href="/admin/cases/case/{case.pk}/change/">{case.title}</a>' in text
+    assert "Los 2 casos que creó esta importación" in text
+    assert page.context["open_pairs_total"] == 3  # the two rows with each other and with 9
+    assert "/admin/cases/duplicatepair/" in text
+    # Someone who may not see the cases is not told of them.
+    for case in Case.objects.all():
+        case.confidentiality = Case.Confidentiality.RESTRICTED
+        services.case_save(case=case, user=reviewer, reason="Prueba")
+    other_reviewer = _staff("revisor2", "Revisor")  # sees every batch, not these cases
+    hidden = client_for(other_reviewer).get(f"/admin/cases/importbatch/{batch.pk}/change/")
+    assert hidden.status_code == 200
+    assert "Nuevo caso" not in hidden.content.decode()
+    assert not hidden.context["created_cases"] and not hidden.context["open_pairs"]
+
+
 def test_a_broken_upload_is_a_form_error_not_a_500(client_for, documentalist):
     upload = io.BytesIO(b"PK\x03\x04 not really")
     upload.name = "base.xlsx"
@@ -849,3 +909,24 @@ def test_an_error_on_one_row_is_that_rows_alone(documentalist):
     plan = plan_of(documentalist, [row(), row(referencia="2", fecha="ayer"), row(referencia="3")])
     assert [r.line for r in plan.rejected] == [3]
     assert all(r.errors == [] for r in plan.rows if r.line != 3)
+
+
+def test_the_counts_read_in_spanish_whatever_the_figures():
+    from cases.intake.plan import counts_sentence
+
+    counts = dict.fromkeys(
+        (
+            "rows_total",
+            "rows_created",
+            "rows_updated",
+            "rows_unchanged",
+            "rows_rejected",
+            "records_created",
+            "duplicates_flagged",
+        ),
+        1,
+    )
+    counts["rows_total"] = 20000
+    sentence = counts_sentence(counts)
+    assert sentence.startswith("Filas: 20.000. Nuevas: 1;")
+    assert "Posibles duplicados por revisar: 1." in sentence
