@@ -928,5 +928,5 @@ def test_the_counts_read_in_spanish_whatever_the_figures():
     )
     counts["rows_total"] = 20000
     sentence = counts_sentence(counts)
-    assert sentence.startswith("Filas: 20.000. Nuevas: 1;")
+    assert sentence.startswith("Filas: 20\xa0000. Nuevas: 1;")  # Spanish groups with a space
     assert "Posibles duplicados por revisar: 1." in sentence
