@@ -289,6 +289,9 @@ class ImportBatchAdmin(VisibleOnlyMixin, RecordAdmin):
             rejected=plan.rejected[:PREVIEW_ROWS],
             new_defenders=sorted(plan.new_defenders.values())[:PREVIEW_ROWS],
             new_organizations=sorted(plan.new_organizations.values())[:PREVIEW_ROWS],
+            new_memberships=sorted(f"{d} — {o}" for d, o in plan.new_memberships.values())[
+                :PREVIEW_ROWS
+            ],
             # With the acronym read from "Name (ACRONYM)", so that it is seen before it is kept.
             new_perpetrators=sorted(
                 f"{p.name} ({p.acronym})" if p.acronym else p.name

@@ -157,6 +157,8 @@ class Row:
     case_id: uuid.UUID | None = None
     # "Defensor/a protegido/a #3F2A9C" (an export's pseudonym): its code, or "?" if malformed.
     pseudonym: str = ""
+    # On a defender's row, their organization: (name, key), recorded as a membership.
+    member_of: tuple[str, str] | None = None
     case_key: str = ""  # _case_key, once the row is checked
     # Filled by the plan:
     action: str = ""  # create / update / unchanged / reject
@@ -181,6 +183,57 @@ def _case_key(row: Row) -> str:
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         key = f"{key[: MAX_REF - 17]}~{digest}"
     return key
+
+
+def _read_target(row: Row, vocab: dict) -> None:
+    """Who was attacked, as spreadsheets write it: `tipo_victima` says what `victima` names
+    (a person, the default, or an organization); on a person's row `organizacion_victima` is
+    their organization (a membership, not a second target); with `victima` empty it is the
+    organization attacked."""
+    named, organization = row.get("victima"), row.get("organizacion_victima")
+    kind_text = row.get("tipo_victima")
+    kind = vocab["tipo_victima"].get(fold(kind_text)) if kind_text else None
+    if kind_text and kind is None:
+        row.error(
+            "tipo_victima",
+            _("unknown value “%(value)s”: use defensor or organización") % {"value": kind_text},
+        )
+        return
+    if not named and not organization:
+        row.error("victima", _("no target: fill “victima” or “organizacion_victima”"))
+        return
+    if kind == "defender" and not named:
+        row.error(
+            "victima",
+            _("“tipo_victima” says defensor: write the person’s name in “victima”"),
+        )
+        return
+    if kind == "organization" and named and organization:
+        if organization_key(named) != organization_key(organization):
+            row.error(
+                "organizacion_victima",
+                _(
+                    "“victima” already names the organization attacked: an incident has one "
+                    "target; write one row for each"
+                ),
+            )
+            return
+    column = "victima" if named else "organizacion_victima"
+    actual = "organization" if kind == "organization" or not named else "defender"
+    row.target_kind, row.target_name = actual, (named or organization)
+    key = person_key if actual == "defender" else organization_key
+    row.target_key = (actual, key(row.target_name))
+    _too_long(row, column, 255)
+    if not fold(row.target_name):
+        row.error(column, _("the name has no letters"))
+    if actual == "defender":
+        row.pseudonym = pseudonym_code(named)
+        if organization:
+            _too_long(row, "organizacion_victima", 255)
+            if not fold(organization):
+                row.error("organizacion_victima", _("the name has no letters"))
+            else:
+                row.member_of = (organization, organization_key(organization))
 
 
 def _split(value: str) -> list[str]:
@@ -249,40 +302,7 @@ def check_row(row: Row, vocab: dict, today: datetime.date) -> Row:
         else:
             setattr(row, attribute, code)
 
-    defender, organization = row.get("victima"), row.get("organizacion_victima")
-    kind_text = row.get("tipo_victima")
-    kind = vocab["tipo_victima"].get(fold(kind_text)) if kind_text else None
-    if kind_text and kind is None:
-        row.error(
-            "tipo_victima",
-            _("unknown value “%(value)s”: use defensor or organización") % {"value": kind_text},
-        )
-    elif defender and organization:
-        row.error(
-            "organizacion_victima",
-            _(
-                "names both a defender and an organization: an incident has one target; "
-                "write one row for each"
-            ),
-        )
-    elif not defender and not organization:
-        row.error("victima", _("no target: fill “victima” or “organizacion_victima”"))
-    else:
-        actual = "defender" if defender else "organization"
-        if kind is not None and kind != actual:
-            row.error(
-                "tipo_victima",
-                _("says “%(kind)s” but the name is in “%(column)s”")
-                % {"kind": kind_text, "column": "victima" if defender else "organizacion_victima"},
-            )
-        row.target_kind, row.target_name = actual, (defender or organization)
-        key = person_key if defender else organization_key
-        row.target_key = (actual, key(row.target_name))
-        if defender:
-            row.pseudonym = pseudonym_code(defender)
-        _too_long(row, "victima" if defender else "organizacion_victima", 255)
-        if not fold(row.target_name):
-            row.error("victima", _("the name has no letters"))
+    _read_target(row, vocab)
 
     names = _split(row.get("perpetrador"))
     categories = _split(row.get("categoria_perpetrador"))

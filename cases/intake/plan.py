@@ -19,7 +19,7 @@ from cases.intake.template import COLUMNS, ERROR_COLUMNS, SOCIAL_MEDIA, format_d
 from cases.models import Case, ImportBatch, Incident, Involvement, Source
 from core.batches import in_batches
 from core.spreadsheets import csv_safe
-from organizations.models import Defender, Organization, Perpetrator
+from organizations.models import Defender, Membership, Organization, Perpetrator
 
 
 @dataclass
@@ -31,6 +31,9 @@ class Plan:
     new_defenders: dict[str, str] = field(default_factory=dict)
     new_organizations: dict[str, str] = field(default_factory=dict)
     new_perpetrators: dict[str, PerpetratorRef] = field(default_factory=dict)
+    # Memberships the rows name and that are not recorded: (defender key, organization key) →
+    # (the names as the file writes them).
+    new_memberships: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     defenders: dict[str, int] = field(default_factory=dict)
     organizations: dict[str, int] = field(default_factory=dict)
     perpetrators: dict[str, int] = field(default_factory=dict)
@@ -165,6 +168,8 @@ def _names_in(rows: list[Row]) -> tuple[set[str], set[str], set[str], set[str]]:
         if row.target_kind:
             kind, key = row.target_key
             (defenders if kind == "defender" else organizations).add(key)
+        if row.member_of:
+            organizations.add(row.member_of[1])
         for perpetrator in row.perpetrators:
             name = perpetrator.key
             names.add(name)
@@ -322,12 +327,33 @@ def plan_import(
         new = plan.new_defenders if kind == "defender" else plan.new_organizations
         if key not in known:
             new.setdefault(key, row.target_name)
+        if row.member_of:
+            name, organization = row.member_of
+            if organization not in plan.organizations:
+                plan.new_organizations.setdefault(organization, name)
+            plan.new_memberships.setdefault((key, organization), (row.target_name, name))
         for perpetrator in row.perpetrators:
             if perpetrator_id(perpetrator, plan) is None:
                 key = perpetrator.key
                 plan.new_perpetrators.setdefault(key, categorized[key])
+    _leave_out_recorded_memberships(plan)
     plan.duplicates = count_candidates_for_rows(plan, plan.duplicate_examples, DUPLICATE_EXAMPLES)
     return plan
+
+
+def _leave_out_recorded_memberships(plan: Plan) -> None:
+    """Of the memberships the rows name, keep those not recorded yet (ended ones included:
+    a past membership is recorded)."""
+    known = {
+        (plan.defenders[d], plan.organizations[o]): (d, o)
+        for d, o in plan.new_memberships
+        if d in plan.defenders and o in plan.organizations
+    }
+    defender_ids = {defender for defender, _organization in known}
+    for chunk in in_batches(Membership.objects.all(), "defender_id", defender_ids, LOOKUP_BATCH):
+        for pair in chunk.values_list("defender_id", "organization_id"):
+            if pair in known:
+                del plan.new_memberships[known[pair]]
 
 
 def _pseudonym_index(defenders) -> dict[str, set[int]]:

@@ -57,12 +57,16 @@ TEMPLATE_HELP = {
     ),
     "tipo": gettext_lazy("Required. Type of attack, e.g. “Estigmatización”, “Amenazas”."),
     "tipo_victima": gettext_lazy(
-        "“defensor” or “organización”; may be left empty if only one of the next two columns "
-        "is filled."
+        "What “victima” names: “defensor” (a person; the default when left empty) or "
+        "“organización”."
     ),
-    "victima": gettext_lazy("Name of the defender attacked (person)."),
+    "victima": gettext_lazy(
+        "Who was attacked: the defender’s name, or the organization’s if “tipo_victima” says "
+        "organización. One target per row."
+    ),
     "organizacion_victima": gettext_lazy(
-        "Name of the organization attacked. One target per row: a defender or an organization."
+        "On a defender’s row: the organization they belong to (recorded as their membership, "
+        "not as a second target). With “victima” empty: the organization attacked."
     ),
     "perpetrador": gettext_lazy(
         "Who did it, e.g. “Servicio Bolivariano de Inteligencia Nacional (SEBIN)” or “SEBIN”. "
@@ -271,6 +275,7 @@ def template_example() -> list[dict[str, str]]:
             "tipo": "Detención arbitraria",
             "tipo_victima": "defensor",
             "victima": "Nombre Ficticio Ejemplo",
+            "organizacion_victima": "Organización Ficticia de Ejemplo",
             "perpetrador": "Servicio Bolivariano de Inteligencia Nacional (SEBIN)",
             "categoria_perpetrador": "Cuerpo de seguridad",
             "rol_perpetrador": "Lo ejecutó",
@@ -286,7 +291,7 @@ def template_example() -> list[dict[str, str]]:
             "fecha": "julio 2021",
             "tipo": "Estigmatización",
             "tipo_victima": "organización",
-            "organizacion_victima": "Organización Ficticia de Ejemplo",
+            "victima": "Organización Ficticia de Ejemplo",
             "perpetrador": "Canal de ejemplo | Funcionario de ejemplo",
             "categoria_perpetrador": "Medio estatal | Funcionario público",
             "estado": "Distrito Capital",

@@ -34,7 +34,7 @@ from cases.models import Case, ImportBatch, Incident, Involvement, Source
 from cases.services import Progress, _quiet, duplicates_flag, file_sha256
 from core.audit import bulk_create_with_history
 from core.records import record_save
-from organizations.models import Defender, Organization, Perpetrator
+from organizations.models import Defender, Membership, Organization, Perpetrator
 
 
 class ImportConflict(ValidationError):
@@ -248,6 +248,12 @@ def _import_write(
         plan.new_perpetrators, bulk(_validated(perpetrators, ["parent"])), strict=True
     ):
         plan.perpetrators[f"n:{key}"] = perpetrator.pk
+    # A defender's organization, named on their row: a membership (once per pair of records).
+    members = {
+        (plan.defenders[defender], plan.organizations[organization])
+        for defender, organization in plan.new_memberships
+    }
+    bulk(_validated([Membership(defender_id=d, organization_id=o) for d, o in sorted(members)], []))
 
     # The new rows IMPORT_CHUNK at a time: what a write holds does not grow with the file.
     plan.case_ids = {key: case.pk for key, case in plan.cases.items()}

@@ -16,7 +16,7 @@ from accounts.services import system_user
 from cases import services
 from cases.intake import check, read, template, write
 from cases.models import Case, ImportBatch, Incident, Involvement, Source
-from organizations.models import Defender, Organization, Perpetrator
+from organizations.models import Defender, Membership, Organization, Perpetrator
 from tests.cases.intake.rows import HEADER, as_csv, as_xlsx, errors_of, plan_of, row, run
 from tests.factories import DefenderFactory
 
@@ -157,9 +157,22 @@ def test_the_template_downloads_and_is_importable(client_for, documentalist):
         ({"estado": "Narnia"}, "estado"),
         ({"referencia": ""}, "referencia"),
         ({"referencia": "x" * 101}, "referencia"),
-        ({"organizacion_victima": "FundaRedes"}, "organizacion_victima"),  # both kinds
         ({"victima": ""}, "victima"),  # neither
-        ({"tipo_victima": "organización"}, "tipo_victima"),  # says organization, names a person
+        # Says a defender, names no person.
+        (
+            {"tipo_victima": "defensor", "victima": "", "organizacion_victima": "FundaRedes"},
+            "victima",
+        ),
+        # "victima" is the organization attacked, "organizacion_victima" another one.
+        (
+            {
+                "tipo_victima": "organización",
+                "victima": "FundaRedes",
+                "organizacion_victima": "CDJ",
+            },
+            "organizacion_victima",
+        ),
+        ({"organizacion_victima": "¡¡!!"}, "organizacion_victima"),  # a defender's, no letters
         ({"tipo_victima": "planeta"}, "tipo_victima"),
         ({"perpetrador": "Nadie conocido", "categoria_perpetrador": ""}, "categoria_perpetrador"),
         ({"categoria_perpetrador": "marcianos"}, "categoria_perpetrador"),
@@ -495,6 +508,58 @@ def test_it_creates_cases_incidents_perpetrators_and_sources(reviewer):
     assert Incident.objects.counted().count() == 3
     assert all(d.needs_review for d in Defender.objects.all())
     assert Organization.objects.get().needs_review
+
+
+def test_a_defenders_organization_on_their_row_is_a_membership_not_a_second_target(reviewer):
+    """As spreadsheets are written: "victima" the person, "organizacion_victima" where they
+    work. One incident against the person; the organization recorded as theirs."""
+    rows = [row(organizacion_victima="FundaRedes")]
+    plan = plan_of(reviewer, rows)
+    assert not plan.rejected
+    assert list(plan.new_memberships.values()) == [("Javier Tarazona", "FundaRedes")]
+    batch, _plan = run(reviewer, rows)
+    incident = Incident.objects.get()
+    assert incident.defender.full_name == "Javier Tarazona" and incident.organization is None
+    membership = Membership.objects.get()
+    assert (membership.defender, membership.organization.name) == (incident.defender, "FundaRedes")
+    assert membership.organization.needs_review
+    assert str(batch.public_id) in membership.history.get().history_change_reason
+    # Named again, by this file or another, it is not recorded twice.
+    run(reviewer, rows)
+    run(reviewer, [row(referencia="2", fecha="05/07/2021", organizacion_victima="FUNDAREDES")])
+    assert Membership.objects.count() == 1
+    assert not plan_of(reviewer, rows).new_memberships
+
+
+def test_a_membership_of_records_already_there_joins_them(reviewer):
+    person = DefenderFactory(full_name="Javier Tarazona")
+    run(reviewer, [row(referencia="9", tipo_victima="organización", victima="FundaRedes")])
+    organization = Organization.objects.get()  # "victima" named it: tipo_victima said so
+    assert Incident.objects.get().organization == organization
+    run(reviewer, [row(organizacion_victima="FundaRedes")])
+    assert Membership.objects.get().organization == organization
+    assert Membership.objects.get().defender == person
+    assert Organization.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"tipo_victima": "organización", "victima": "", "organizacion_victima": "FundaRedes"},
+        {"tipo_victima": "", "victima": "", "organizacion_victima": "FundaRedes"},
+        {"tipo_victima": "organización", "victima": "FundaRedes", "organizacion_victima": ""},
+        {
+            "tipo_victima": "Organización",
+            "victima": "FundaRedes",
+            "organizacion_victima": "fundaredes",
+        },
+    ],
+)
+def test_an_organization_attacked_imports_the_same_in_either_form(reviewer, values):
+    run(reviewer, [row(**values)])
+    incident = Incident.objects.get()
+    assert incident.organization.name == "FundaRedes" and incident.defender is None
+    assert not Membership.objects.exists() and not Defender.objects.exists()
 
 
 def test_importing_the_same_file_twice_creates_nothing_the_second_time(reviewer):
