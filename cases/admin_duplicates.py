@@ -9,15 +9,16 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from cases import duplicates, merges, services
 from cases.models import DuplicatePair, Incident, Source
 from core.admin_base import RecordAdmin, VisibleOnlyMixin
 from core.references import HIDDEN_RECORD, hidden_keys
-from organizations.admin import DefenderAdmin, OrganizationAdmin
-from organizations.models import Defender, Organization
+from organizations.admin import DefenderAdmin, OrganizationAdmin, PerpetratorAdmin
+from organizations.models import Defender, Organization, Perpetrator
 
 
 def incident_facts(incident: Incident, user) -> list[tuple[str, str]]:
@@ -169,6 +170,9 @@ class MergeMixin:
     change_list_template = "admin/cases/merge_change_list.html"
     merge_service = None  # staticmethod(services.…_merge), set by each admin
     similar = None  # staticmethod(duplicates.similar_…)
+    merge_moves = gettext_lazy(
+        "every incident, membership and court case that names the second will name the first."
+    )
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -261,10 +265,17 @@ class MergeMixin:
             "title": _("Merge two records"),
             "survivor": survivor,
             "merged": merged,
-            "survivor_incidents": survivor.incidents.count(),
-            "merged_incidents": merged.incidents.count(),
+            "survivor_incidents": _incidents(survivor.incidents.count()),
+            "merged_incidents": _incidents(merged.incidents.count()),
+            "merge_moves": self.merge_moves,
         }
         return TemplateResponse(request, "admin/cases/merge.html", context)
+
+
+def _incidents(count: int) -> str:
+    return ngettext("%(count)s incident", "%(count)s incidents", count) % {
+        "count": number_format(count, force_grouping=True)
+    }
 
 
 class MergedFilter(admin.SimpleListFilter):
@@ -292,6 +303,15 @@ class MergeableOrganizationAdmin(MergeMixin, OrganizationAdmin):
     similar = staticmethod(duplicates.similar_organizations)
 
 
+class MergeablePerpetratorAdmin(MergeMixin, PerpetratorAdmin):
+    merge_service = staticmethod(merges.perpetrator_merge)
+    similar = staticmethod(duplicates.similar_perpetrators)
+    merge_moves = gettext_lazy(
+        "every incident, detention and body part of the second will name the first (an "
+        "incident naming both keeps the first one's role)."
+    )
+
+
 def register_mergeable_admins() -> None:
     """People and organizations recorded twice: the admins organizations registered, with
     merging added (merging repoints incidents, so it lives in cases, which may import
@@ -299,6 +319,7 @@ def register_mergeable_admins() -> None:
     for model, mergeable in (
         (Defender, MergeableDefenderAdmin),
         (Organization, MergeableOrganizationAdmin),
+        (Perpetrator, MergeablePerpetratorAdmin),
     ):
         admin.site.unregister(model)
         admin.site.register(model, mergeable)

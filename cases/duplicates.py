@@ -23,7 +23,7 @@ from django.db import connections
 
 from cases.models import Case, DuplicatePair, Incident, comparable_for
 from core.batches import in_batches
-from organizations.models import Defender, Organization
+from organizations.models import Defender, Organization, Perpetrator
 from organizations.names import fold, names_alike, person_key
 
 DAYS = 3
@@ -462,17 +462,34 @@ def _organizations_alike(first: str, second: str) -> bool:
 def similar_organizations(limit: int = 200) -> list[tuple[Organization, Organization]]:
     """Pairs of organizations whose names are the same words (any order, accents aside), or
     one's name is the other's acronym."""
+    return _similar_bodies(Organization, limit)
+
+
+def similar_perpetrators(limit: int = 200) -> list[tuple[Perpetrator, Perpetrator]]:
+    """Pairs of perpetrators alike as organizations are (similar_organizations), or with the
+    same acronym ("SEBIN" written two ways)."""
+    return _similar_bodies(Perpetrator, limit, same_acronym=True)
+
+
+def _similar_bodies(model, limit: int, same_acronym: bool = False) -> list[tuple]:
     records = list(
-        Organization.objects.filter(merged_into__isnull=True).values_list("id", "name", "acronym")
+        model.objects.filter(merged_into__isnull=True).values_list("id", "name", "acronym")
     )
     pairs = set(_alike_pairs([(pk, name) for pk, name, _acronym in records], _organizations_alike))
     by_name = defaultdict(list)
     for pk, name, _acronym in records:
         by_name[fold(name)].append(pk)
+    by_acronym = defaultdict(list)
     for pk, _name, acronym in records:
-        for other in by_name.get(fold(acronym), []) if acronym else []:
+        if not acronym:
+            continue
+        for other in by_name.get(fold(acronym), []):
             if other != pk:
                 pairs.add((min(pk, other), max(pk, other)))
+        by_acronym[fold(acronym)].append(pk)
+    if same_acronym:
+        for members in by_acronym.values():
+            pairs.update(combinations(sorted(members), 2))
     pairs = sorted(pairs)[:limit]
-    found = Organization.objects.in_bulk({pk for pair in pairs for pk in pair})
+    found = model.objects.in_bulk({pk for pair in pairs for pk in pair})
     return [(found[a], found[b]) for a, b in pairs]

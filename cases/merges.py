@@ -1,6 +1,6 @@
-"""Merging people and organizations recorded twice: everything that named one names the other,
-both records and their histories kept. Here, not in organizations, because merging repoints
-incidents."""
+"""Merging people, organizations and perpetrators recorded twice: everything that named one
+names the other, both records and their histories kept. Here, not in organizations, because
+merging repoints incidents."""
 
 import uuid
 
@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from cases.models import Incident
+from cases.models import Incident, Involvement
 from cases.services import duplicates_flag
 from core.records import record_save
-from organizations.models import Defender, Organization
+from organizations.models import Defender, Organization, Perpetrator
 from organizations.services import protection_turned_on
 
 
@@ -110,3 +110,69 @@ def organization_merge(
         record_save(record, user=user, reason=reason, update_fields=["merged_into", "updated_at"])
     duplicates_flag(incident_ids=moved, user=user, reason=reason)
     return survivor
+
+
+@transaction.atomic
+def perpetrator_merge(
+    *, survivor: Perpetrator, merged: Perpetrator, user: AbstractBaseUser, reason: str = ""
+) -> Perpetrator:
+    """The same perpetrator recorded twice ("SEBIN" and "Servicio Bolivariano de Inteligencia
+    Nacional"): every incident, detention and body part of `merged` names `survivor` instead
+    (an incident naming both keeps the survivor's role); `merged` is kept, marked as merged,
+    with its history."""
+    survivor, merged = (
+        Perpetrator.objects.select_for_update().get(pk=p.pk) for p in (survivor, merged)
+    )
+    _merge_check(survivor, merged)
+    reason = reason or _("Perpetrator %(merged)s merged into %(survivor)s") % {
+        "merged": merged.public_id,
+        "survivor": survivor.public_id,
+    }
+    both = set(
+        Involvement.objects.filter(perpetrator=survivor, incident__perpetrators=merged).values_list(
+            "incident_id", flat=True
+        )
+    )
+    moved = []
+    for involvement in Involvement.objects.select_for_update().filter(perpetrator=merged):
+        if involvement.incident_id in both:
+            involvement._history_user, involvement._change_reason = user, reason
+            involvement.delete()  # the history keeps the removed row
+        else:
+            moved += _repoint([involvement], "perpetrator", survivor, user=user, reason=reason)
+    # Whatever else names it (a detention's arresting body, the bodies part of it), found by
+    # its relations: merging lives below the apps that point at perpetrators.
+    for relation in Perpetrator._meta.related_objects:
+        model, field = relation.related_model, relation.field.name
+        if relation.many_to_many or model is Involvement or field == "merged_into":
+            continue
+        objects = model.objects.select_for_update().filter(**{field: merged})
+        if model is Perpetrator:
+            objects = objects.exclude(pk=survivor.pk)
+        timestamped = any(f.name == "updated_at" for f in model._meta.fields)
+        _repoint(objects, field, survivor, user=user, reason=reason, timestamped=timestamped)
+    survivor.acronym = survivor.acronym or merged.acronym
+    survivor.parent = _parent_after_merge(survivor, merged)
+    record_save(
+        survivor, user=user, reason=reason, update_fields=["acronym", "parent", "updated_at"]
+    )
+    earlier = Perpetrator.objects.select_for_update().filter(merged_into=merged).order_by("pk")
+    for record in [merged, *earlier]:
+        record.merged_into = survivor
+        record_save(record, user=user, reason=reason, update_fields=["merged_into", "updated_at"])
+    return survivor
+
+
+def _parent_after_merge(survivor: Perpetrator, merged: Perpetrator) -> Perpetrator | None:
+    """The survivor's parent once `merged`'s parts are the survivor's: its own, else the
+    merged record's; never the merged record, nor one that would make it part of itself."""
+    parent = survivor.parent or merged.parent
+    if parent is not None and parent.pk == merged.pk:
+        parent = merged.parent
+    ancestor, seen = parent, set()
+    while ancestor is not None and ancestor.pk not in seen:
+        if ancestor.pk in (survivor.pk, merged.pk):
+            return None
+        seen.add(ancestor.pk)
+        ancestor = ancestor.parent
+    return parent

@@ -453,6 +453,19 @@ class Perpetrator(Versioned, NameKeysModel):
             "already recorded under another spelling (then merge them), and clear this box."
         ),
     )
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="merged_records",
+        verbose_name=_("merged into"),
+        help_text=_(
+            "The same perpetrator recorded twice: this record is kept with its history, and "
+            "everything that named it now names the other one."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     name_key = _key_field()  # fold(name)

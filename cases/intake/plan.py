@@ -141,14 +141,17 @@ AMBIGUOUS = 0  # an acronym that several perpetrators share
 def _perpetrator_index(names: set[str], acronyms: set[str]) -> dict[str, int]:
     """ "n:<folded name>" and "n:<folded name (acronym)>" → id; "a:<folded acronym>" → id, or
     AMBIGUOUS if several perpetrators have it: for these folded names and acronyms."""
+    queryset = Perpetrator.objects.all()
     rows = _matching(
-        Perpetrator.objects.all(),
+        queryset,
         {"name_key": names, "full_key": names, "acronym_key": acronyms},
         "acronym",
+        "merged_into_id",
     )
+    merged_into = _merged_into(queryset, rows)
     index = {}
     for row in rows:
-        target = row["id"]
+        target = survivor_id(row["id"], merged_into)  # a merged record leads to its survivor
         if row["name_key"] in names:
             index.setdefault(f"n:{row['name_key']}", target)
         if row["acronym"]:
