@@ -168,7 +168,19 @@ class ChainedHistory(models.Model):
         json.dumps(…, sort_keys=True, default=str, ensure_ascii=False), made with one
         encoder."""
         hashed = {name: _canonical(values[name]) for name in cls._hashed_attnames()}
+        for name, older in cls._added_later().items():
+            if hashed.get(name) == older:
+                del hashed[name]
         return _PAYLOAD_ENCODER.encode(hashed).encode()
+
+    @classmethod
+    @functools.cache
+    def _added_later(cls) -> dict[str, object]:
+        """Fields the tracked model gained after rows of this history were chained, with the
+        value those rows were given (the model's HISTORY_ADDED_LATER): hashed only when they
+        hold something else, so that the older rows still verify."""
+        added = getattr(getattr(cls, "instance_type", None), "HISTORY_ADDED_LATER", {})
+        return {name: _canonical(value) for name, value in added.items()}
 
     @classmethod
     @functools.cache

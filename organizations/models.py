@@ -474,6 +474,8 @@ class Perpetrator(Versioned, NameKeysModel):
 
     NAME_FIELDS = ("name", "acronym")
     NAME_KEY_FIELDS = ("name_key", "full_key", "acronym_key")
+    # Added after the first release (core.audit.ChainedHistory._added_later).
+    HISTORY_ADDED_LATER = {"merged_into_id": None}
     objects = AuditedQuerySet.as_manager()
     history = HistoricalRecords(bases=[ChainedHistory], excluded_fields=NAME_KEY_FIELDS)
 
