@@ -28,9 +28,12 @@ demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py load_demo
 	@$(MAKE) --no-print-directory serve
 
+# The server, and beside it a worker for background work (imports): Ctrl-C stops both.
 serve: install
 	@echo "==> DEMO MODE (DEBUG=1): never use these settings or accounts with real data."
 	@echo "==> Open http://127.0.0.1:$(PORT)/admin/ and log in with an account listed above."
+	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(DEMO_ENV) $(BIN)/python manage.py db_worker --no-startup-delay & worker=$$!; \
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install

@@ -182,6 +182,9 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "two_factor",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
+    "django_rq",
     # Ours, lowest layer first: each app imports only those above it in this list.
     "core",
     "accounts",
@@ -384,6 +387,23 @@ if REDIS_URL:
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 
+# Background work (imports, long exports) through Django's tasks framework (django-tasks).
+# "database" (the default): queued in the database itself, run by `manage.py db_worker`;
+# "rq": queued in Redis (TASKS_REDIS_URL, else REDIS_URL), run by `manage.py rqworker`, for
+# workers on several machines.
+TASKS_BACKEND = env_choice("TASKS_BACKEND", "database", ("database", "rq"))
+TASKS_REDIS_URL = env_str("TASKS_REDIS_URL", "") or REDIS_URL or "redis://127.0.0.1:6379/0"
+TASK_BACKENDS = {
+    "database": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
+    "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]},
+}
+TASKS = {"default": TASK_BACKENDS[TASKS_BACKEND]}
+# An import of the largest file allowed takes minutes: RQ would otherwise stop it at 3.
+RQ_QUEUES = {"default": {"URL": TASKS_REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
+# A task that reported no progress for this long is taken as lost (its worker killed): its
+# user may start it again.
+TASK_STALE_MINUTES = env_int("TASK_STALE_MINUTES", 10, minimum=1)
+
 # History is append-only: no "revert to this version" button that would skip the
 # services' checks (status transitions, validation).
 SIMPLE_HISTORY_REVERT_DISABLED = True
@@ -417,9 +437,6 @@ IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 100_000, minimum=1)
 # An XLSX is a ZIP: a workbook that would decompress to more than this is refused before it
 # is read (100,000 rows of the template are about 100 MB of XML).
 IMPORT_MAX_UNCOMPRESSED_MEGABYTES = env_int("IMPORT_MAX_UNCOMPRESSED_MEGABYTES", 250, minimum=1)
-# An upload in the admin is read, planned and written within one web request: beyond this
-# many rows it would time out, and the command line is the way.
-IMPORT_ADMIN_MAX_ROWS = env_int("IMPORT_ADMIN_MAX_ROWS", 20_000, minimum=1)
 
 # Commands, imports and the demo loader act as this user in the history.
 SYSTEM_USERNAME = env_str("SYSTEM_USERNAME", "sistema")

@@ -41,6 +41,9 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     # Production settings redirect http:// to https://; the test client speaks plain HTTP.
     settings.SECURE_SSL_REDIRECT = False
+    # Background work runs at once, when its transaction commits (capture_on_commit in the
+    # tests that need it); tests/cases/intake/test_tasks.py runs it through the real queues.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 def _staff(username: str, group: str | None) -> User:

@@ -6,8 +6,9 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Q
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -17,9 +18,10 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import SecurityEvent
 from accounts.services import security_event_record
-from cases.intake import write
+from cases.intake import tasks, write
 from cases.intake.export import as_csv, as_xlsx, export_rows
 from cases.intake.plan import counts_sentence, retraction_scope
+from cases.intake.read import quick_check
 from cases.intake.template import (
     COLUMNS,
     REQUIRED,
@@ -29,9 +31,19 @@ from cases.intake.template import (
 )
 from cases.models import Case, DuplicatePair, ImportBatch, Incident
 from core.admin_base import RecordAdmin, VisibleOnlyMixin
+from core.progress import progress_read
 
-PREVIEW_ROWS = 200  # rows of each kind a preview lists
 RESULT_ROWS = 200  # cases and likely duplicates an import's page lists
+Kind, State = ImportBatch.TaskKind, ImportBatch.TaskState
+COUNTS = (
+    "rows_total",
+    "rows_created",
+    "rows_updated",
+    "rows_unchanged",
+    "rows_rejected",
+    "records_created",
+    "duplicates_flagged",
+)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -141,6 +153,12 @@ class ImportBatchAdmin(VisibleOnlyMixin, RecordAdmin):
                 "<uuid:public_id>/errors/", view(self.errors_view), name="cases_importbatch_errors"
             ),
             path(
+                "<uuid:public_id>/progress/",
+                view(self.progress_view),
+                name="cases_importbatch_progress",
+            ),
+            path("<uuid:public_id>/again/", view(self.again_view), name="cases_importbatch_again"),
+            path(
                 "<uuid:public_id>/retract/",
                 view(self.retract_view),
                 name="cases_importbatch_retract",
@@ -157,7 +175,10 @@ class ImportBatchAdmin(VisibleOnlyMixin, RecordAdmin):
             and request.user.has_perm("cases.retract_importbatch"),
             "may_download_errors": bool(batch.error_file) and self._owns(request, batch),
             "may_preview": batch.status == ImportBatch.Status.PREVIEW
-            and batch.created_by_id == request.user.pk,
+            and batch.created_by_id == request.user.pk
+            and batch.task_kind != Kind.IMPORT,
+            "work": self._work_state(batch) if batch.task_kind else None,
+            "owns_work": batch.created_by_id == request.user.pk,
             **self._result(request, batch),
         }
         return super().change_view(request, object_id, form_url, extra_context=context)
@@ -176,7 +197,9 @@ class ImportBatchAdmin(VisibleOnlyMixin, RecordAdmin):
             .select_related("first__case", "second__case")
             .order_by("pk")
         )
+        counts = {name: getattr(batch, name) for name in COUNTS}
         return {
+            "summary": counts_sentence(counts),
             "created_cases": cases[:RESULT_ROWS],
             "created_cases_total": cases.count(),
             "open_pairs": pairs[:RESULT_ROWS],
@@ -216,14 +239,16 @@ class ImportBatchAdmin(VisibleOnlyMixin, RecordAdmin):
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                batch, _plan = write.import_batch_prepare(
-                    user=request.user,
-                    data=upload,  # read a block at a time
-                    file_name=upload.name,
-                    origin=form.cleaned_data["origin"],
-                    case_status=form.cleaned_data["case_status"],
-                    max_rows=settings.IMPORT_ADMIN_MAX_ROWS,
-                )
+                quick_check(upload, upload.name)
+                with transaction.atomic():
+                    batch = write.import_batch_upload(
+                        user=request.user,
+                        data=upload,  # read a block at a time
+                        file_name=upload.name,
+                        origin=form.cleaned_data["origin"],
+                        case_status=form.cleaned_data["case_status"],
+                    )
+                    transaction.on_commit(lambda: tasks.import_preview.enqueue(batch.pk))
             except ImportFileError as error:
                 form.add_error("file", str(error))
             except ValidationError as error:
@@ -236,7 +261,7 @@ class ImportBatchAdmin(VisibleOnlyMixin, RecordAdmin):
             form=form,
             columns=[(c, TEMPLATE_HELP[c], c in REQUIRED) for c in COLUMNS],
             max_megabytes=settings.IMPORT_MAX_MEGABYTES,
-            max_rows=min(settings.IMPORT_MAX_ROWS, settings.IMPORT_ADMIN_MAX_ROWS),
+            max_rows=settings.IMPORT_MAX_ROWS,
         )
         return TemplateResponse(request, "admin/cases/importbatch/upload.html", context)
 
@@ -244,78 +269,111 @@ class ImportBatchAdmin(VisibleOnlyMixin, RecordAdmin):
         return get_object_or_404(self.get_queryset(request), public_id=public_id)
 
     def preview_view(self, request, public_id):
+        """The preview the background made, once it is made (its progress until then), and
+        the confirmation that queues the import."""
         self._require(request, "cases.import_incidents")
         batch = self._batch(request, public_id)
         if batch.created_by_id != request.user.pk:
             raise Http404
-        if batch.status != ImportBatch.Status.PREVIEW:
+        if batch.status != ImportBatch.Status.PREVIEW or batch.task_kind == Kind.IMPORT:
             return redirect("admin:cases_importbatch_change", batch.pk)
-        form = ConfirmForm(request.POST or None)
-        plan = None
+        if batch.task_state != State.DONE:
+            return self._working(request, batch, _("Preview of the import"))
+        form = ConfirmForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
-            try:
-                plan = write.import_batch_run(
-                    batch=batch, user=request.user, skip_invalid=form.cleaned_data["skip_invalid"]
+            skip = form.cleaned_data["skip_invalid"]
+            if batch.rows_rejected and not skip:
+                messages.error(
+                    request,
+                    ngettext(
+                        "%(count)d row is wrong: nothing was imported.",
+                        "%(count)d rows are wrong: nothing was imported.",
+                        batch.rows_rejected,
+                    )
+                    % {"count": batch.rows_rejected},
                 )
-            except write.ImportRejected as rejected:
-                plan = rejected.plan
-                messages.error(request, rejected.messages[0])
-            except write.ImportConflict as conflict:
-                messages.error(request, conflict.messages[0])  # the preview, planned anew
-            except (ValidationError, ImportFileError) as error:
-                messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
-                return redirect("admin:cases_importbatch_changelist")
             else:
-                batch.refresh_from_db()
-                # As the batch keeps them: the likely duplicates flagged, not those foreseen.
-                counts = {key: getattr(batch, key) for key in plan.counts()}
-                messages.success(request, _("Imported.") + " " + counts_sentence(counts))
+                if not tasks.queue(batch, Kind.IMPORT, skip_invalid=skip):
+                    messages.warning(request, _("This import is already under way."))
                 return redirect("admin:cases_importbatch_change", batch.pk)
-        if plan is None:
-            try:
-                plan = write.import_batch_plan(batch=batch, user=request.user)
-            except (ValidationError, ImportFileError) as error:
-                messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
-                return redirect("admin:cases_importbatch_changelist")
+        summary = batch.preview or {}
         context = self._context(
             request,
             _("Preview of the import"),
             batch=batch,
             form=form,
-            counts=plan.counts(),
-            likely_duplicates=self._likely_duplicates(request, plan),
-            created=plan.of("create")[:PREVIEW_ROWS],
-            updated=plan.of("update")[:PREVIEW_ROWS],
-            rejected=plan.rejected[:PREVIEW_ROWS],
-            new_defenders=sorted(plan.new_defenders.values())[:PREVIEW_ROWS],
-            new_organizations=sorted(plan.new_organizations.values())[:PREVIEW_ROWS],
-            new_memberships=sorted(f"{d} — {o}" for d, o in plan.new_memberships.values())[
-                :PREVIEW_ROWS
-            ],
-            # With the acronym read from "Name (ACRONYM)", so that it is seen before it is kept.
-            new_perpetrators=sorted(
-                f"{p.name} ({p.acronym})" if p.acronym else p.name
-                for p in plan.new_perpetrators.values()
-            )[:PREVIEW_ROWS],
-            preview_rows=PREVIEW_ROWS,
+            counts=summary.get("counts", {}),
+            created=summary.get("created", []),
+            updated=summary.get("updated", []),
+            rejected=summary.get("rejected", []),
+            new_defenders=summary.get("new_defenders", []),
+            new_organizations=summary.get("new_organizations", []),
+            new_perpetrators=summary.get("new_perpetrators", []),
+            new_memberships=summary.get("new_memberships", []),
+            likely_duplicates=self._likely_duplicates(
+                request, summary.get("likely_duplicates", [])
+            ),
+            preview_rows=write.PREVIEW_ROWS,
             same_file=ImportBatch.objects.filter(
                 sha256=batch.sha256, status=ImportBatch.Status.IMPORTED
             ).first(),
         )
         return TemplateResponse(request, "admin/cases/importbatch/preview.html", context)
 
+    def _working(self, request, batch, title):
+        """The page of work queued or running: its progress, followed by the page's script
+        (progress.js) or by reloading; the work goes on if the page is left."""
+        context = self._context(
+            request,
+            title,
+            batch=batch,
+            work=self._work_state(batch),
+        )
+        return TemplateResponse(request, "admin/cases/importbatch/working.html", context)
+
     @staticmethod
-    def _likely_duplicates(request, plan) -> list[dict]:
+    def _work_state(batch) -> dict:
+        reported = progress_read(batch.public_id) or {}
+        return {
+            "kind": batch.task_kind,
+            "state": batch.task_state,
+            "state_label": batch.get_task_state_display(),
+            "stage": reported.get("stage", ""),
+            "done": reported.get("done", 0),
+            "total": reported.get("total", 0),
+            "error": batch.task_error,
+            "stale": tasks.is_stale(batch),
+            "finished": batch.task_state in (State.DONE, State.FAILED),
+        }
+
+    def progress_view(self, request, public_id):
+        """How far the batch's background work has got, as JSON, for progress.js."""
+        batch = self._batch(request, public_id)
+        if batch.created_by_id != request.user.pk:
+            raise Http404
+        return JsonResponse(self._work_state(batch))
+
+    def again_view(self, request, public_id):
+        """Queue a preview or an import again, after it failed or its worker was lost."""
+        self._require(request, "cases.import_incidents")
+        batch = self._batch(request, public_id)
+        if batch.created_by_id != request.user.pk or request.method != "POST":
+            raise Http404
+        kind = Kind.IMPORT if request.POST.get("kind") == Kind.IMPORT else Kind.PREVIEW
+        if not tasks.queue(batch, kind, skip_invalid=batch.skip_invalid):
+            messages.warning(request, _("This work is already under way."))
+        if kind == Kind.PREVIEW:
+            return redirect("admin:cases_importbatch_preview", public_id=batch.public_id)
+        return redirect("admin:cases_importbatch_change", batch.pk)
+
+    @staticmethod
+    def _likely_duplicates(request, examples: list) -> list[dict]:
         """The preview's examples of likely duplicates, a recorded incident with its case."""
-        ids = {example.incident for example in plan.duplicate_examples if example.incident}
+        ids = {incident for _line, _other, incident in examples if incident}
         incidents = Incident.objects.visible_to(request.user).select_related("case").in_bulk(ids)
         return [
-            {
-                "line": example.line,
-                "other_line": example.other_line,
-                "incident": incidents.get(example.incident),
-            }
-            for example in plan.duplicate_examples
+            {"line": line, "other_line": other, "incident": incidents.get(incident)}
+            for line, other, incident in examples
         ]
 
     def errors_view(self, request, public_id):

@@ -3,6 +3,7 @@ leave alone or reject (and why), the names to record, the cases to make. Reads, 
 writes: cases.intake.write carries a plan out."""
 
 import csv
+import hashlib
 import io
 import re
 import uuid
@@ -66,6 +67,56 @@ class Plan:
             ),
             "duplicates_flagged": self.duplicates,
         }
+
+
+def plan_digest(plan: Plan) -> str:
+    """A digest of what the plan would do with every row and every name: equal for two
+    plans that would write the same (the preview's, and the import's made again later)."""
+    digest = hashlib.sha256()
+    for row in plan.rows:
+        incident = row.incident.pk if row.incident is not None else ""
+        changes = ",".join(row.changes)
+        digest.update(f"{row.line}\t{row.action}\t{row.ref}\t{incident}\t{changes}\n".encode())
+    for names in (plan.new_defenders, plan.new_organizations, plan.new_perpetrators):
+        digest.update(("\t".join(sorted(names)) + "\n").encode())
+    digest.update(repr(sorted(plan.new_memberships)).encode())
+    return digest.hexdigest()
+
+
+def preview_summary(plan: Plan, rows: int) -> dict:
+    """What a preview page shows of a plan, as JSON (ImportBatch.preview): the counts, the
+    first `rows` rows of each kind, the names not recorded yet, the likely duplicates."""
+    created = [
+        {
+            "line": row.line,
+            "ref": row.ref,
+            "values": {"fecha": row.get("fecha"), "tipo": row.get("tipo")},
+            "target_name": row.target_name,
+            "case_title": row.case_title,
+        }
+        for row in plan.of("create")[:rows]
+    ]
+    perpetrators = sorted(
+        f"{p.name} ({p.acronym})" if p.acronym else p.name for p in plan.new_perpetrators.values()
+    )
+    return {
+        "counts": plan.counts(),
+        "created": created,
+        "updated": [
+            {"line": row.line, "ref": row.ref, "changes": row.changes}
+            for row in plan.of("update")[:rows]
+        ],
+        "rejected": [{"line": row.line, "errors": row.errors} for row in plan.rejected[:rows]],
+        "new_defenders": sorted(plan.new_defenders.values())[:rows],
+        "new_organizations": sorted(plan.new_organizations.values())[:rows],
+        # With the acronym read from "Name (ACRONYM)", so that it is seen before it is kept.
+        "new_perpetrators": perpetrators[:rows],
+        "new_memberships": sorted(f"{d} — {o}" for d, o in plan.new_memberships.values())[:rows],
+        "likely_duplicates": [
+            [example.line, example.other_line, example.incident]
+            for example in plan.duplicate_examples
+        ],
+    }
 
 
 def counts_sentence(counts: dict[str, int]) -> str:

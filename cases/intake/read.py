@@ -56,8 +56,7 @@ class _Shared:
 def _read_xlsx(source: BinaryIO) -> list[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
-    check_xlsx_expansion(source, ImportFileError)
-    try:
+    try:  # quick_check has seen its ZIP directory
         book = load_workbook(source, read_only=True, data_only=True)
     except Exception as error:  # a hostile or broken file: say so, never a 500
         raise ImportFileError(
@@ -174,11 +173,10 @@ def as_file(data: bytes | BinaryIO) -> BinaryIO:
     return io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
 
 
-def read_table(data: bytes | BinaryIO, file_name: str) -> list[tuple[int, list[str]]]:
-    """(line number, cells) for every line of the first sheet or the CSV, header included.
-    Raises ImportFileError for a file that cannot be read at all. `data`: the file's bytes,
-    or the file itself (opened in binary, seekable), read a block at a time."""
-    source = as_file(data)
+def quick_check(source: BinaryIO, file_name: str) -> bool:
+    """What can be told of a file without reading its rows (the upload page says it at
+    once; the rest is for the preview): its size, that it is not empty, that an XLSX is a
+    workbook that does not expand too far. True for an XLSX, False for a CSV."""
     size = source.seek(0, io.SEEK_END)
     if size > settings.IMPORT_MAX_MEGABYTES * 1024 * 1024:
         raise ImportFileError(
@@ -196,9 +194,20 @@ def read_table(data: bytes | BinaryIO, file_name: str) -> list[tuple[int, list[s
             raise ImportFileError(
                 _("The file is named .xlsx but is not an XLSX workbook: save it again as XLSX.")
             )
-        rows = _read_xlsx(source)
-    elif file_name.lower().endswith(".xls"):
+        check_xlsx_expansion(source, ImportFileError)
+        return True
+    if file_name.lower().endswith(".xls"):
         raise ImportFileError(_("Old Excel files (.xls) are not read: save it as XLSX."))
+    return False
+
+
+def read_table(data: bytes | BinaryIO, file_name: str) -> list[tuple[int, list[str]]]:
+    """(line number, cells) for every line of the first sheet or the CSV, header included.
+    Raises ImportFileError for a file that cannot be read at all. `data`: the file's bytes,
+    or the file itself (opened in binary, seekable), read a block at a time."""
+    source = as_file(data)
+    if quick_check(source, file_name):
+        rows = _read_xlsx(source)
     else:
         rows = _read_csv(source)
     rows = [(line, cells) for line, cells in rows if any(cells)]

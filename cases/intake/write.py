@@ -23,7 +23,9 @@ from cases.intake.plan import (
     auto_case_title,
     error_file,
     perpetrator_id,
+    plan_digest,
     plan_import,
+    preview_summary,
     retraction_scope,
     source_kind,
     target_id,
@@ -134,6 +136,75 @@ def import_batch_prepare(
     return batch, plan
 
 
+class ImportChanged(ValidationError):
+    """The records changed between the preview and the import: nothing was written."""
+
+    def __init__(self):
+        super().__init__(
+            _(
+                "The records changed since the preview (someone recorded or imported some of "
+                "the same rows or names): nothing was imported. Look at the preview again."
+            ),
+            code="changed",
+        )
+
+
+PREVIEW_ROWS = 200  # rows of each kind a preview lists
+
+
+def import_batch_upload(
+    *,
+    user: AbstractBaseUser,
+    data: bytes | BinaryIO,
+    file_name: str,
+    origin: str = "",
+    case_status: str = ImportBatch.CaseStatus.IN_REVIEW,
+) -> ImportBatch:
+    """Keep an uploaded file for a preview made in the background (cases/intake/tasks.py,
+    queued by the caller once this transaction commits): nothing is read but its bytes."""
+    if case_status == ImportBatch.CaseStatus.VERIFIED and not user.has_perm("cases.verify_case"):
+        raise ValidationError(_("Only reviewers import cases as verified."), code="permission")
+    source = as_file(data)
+    batch = ImportBatch(
+        origin=(origin or file_name.rsplit(".", 1)[0]).strip()[:100],
+        file_name=file_name[-255:],
+        sha256=file_sha256(File(source)),
+        case_status=case_status,
+        created_by=user,
+        task_kind=ImportBatch.TaskKind.PREVIEW,
+        task_state=ImportBatch.TaskState.QUEUED,
+    )
+    batch.file.save(file_name, File(source), save=False)
+    try:
+        record_save(batch, user=user, reason=_("Uploaded for preview"))
+    except BaseException:
+        import_batch_discard_files(batch)
+        raise
+    return batch
+
+
+def import_batch_preview(*, batch: ImportBatch, progress: Progress = _quiet) -> Plan:
+    """Read, check and plan a kept file as its uploader (the preview's work), and keep what
+    the preview page shows and the digest the import will be held to."""
+    user = batch.created_by
+    progress(_("reading the file"), 0, 0)
+    with batch.file.open("rb") as stored:  # read a block at a time, never held whole
+        if file_sha256(stored) != batch.sha256:
+            raise ValidationError(_("The stored file has changed since it was uploaded."))
+        rows = parse_table(read_table(stored, batch.file_name))
+    progress(_("rows read and checked"), len(rows), len(rows))
+    plan = plan_import(rows, origin=batch.origin, case_status=batch.case_status, user=user)
+    progress(_("rows compared with the database"), len(rows), len(rows))
+    if batch.error_file:
+        batch.error_file.storage.delete(batch.error_file.name)
+    _set_counts(batch, plan)
+    batch.preview = preview_summary(plan, PREVIEW_ROWS)
+    batch.preview_digest = plan_digest(plan)
+    batch.task_state = ImportBatch.TaskState.DONE  # task_error: why it was made again, if so
+    record_save(batch, user=user, reason=_("Preview ready"))
+    return plan
+
+
 def import_batch_discard_files(batch: ImportBatch | None) -> None:
     """Delete the files kept for a batch that was refused or rolled back."""
     if batch is None:
@@ -182,12 +253,17 @@ def import_batch_run(
     batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
     if batch.status != ImportBatch.Status.PREVIEW:
         raise ValidationError(_("This file was already imported."), code="done")
+    background = batch.task_kind == ImportBatch.TaskKind.IMPORT
     if batch.created_by_id != user.pk:
         raise ValidationError(_("Only who uploaded the file may import it."), code="permission")
     # Planned again under the lock: names and references as the previous import left them.
     _imports_lock()
     if plan is None:
+        progress(_("reading the file"), 0, 0)
         plan = import_batch_plan(batch=batch, user=user, trusted=trusted)
+        progress(_("rows compared with the database"), len(plan.rows), len(plan.rows))
+    if background and plan_digest(plan) != batch.preview_digest:
+        raise ImportChanged()
     if plan.rejected and not skip_invalid:
         raise ImportRejected(plan)
     try:
@@ -199,6 +275,8 @@ def import_batch_run(
     _set_counts(batch, plan)
     batch.duplicates_flagged = flagged
     batch.status, batch.imported_at = ImportBatch.Status.IMPORTED, timezone.now()
+    if background:
+        batch.task_state, batch.task_error = ImportBatch.TaskState.DONE, ""
     record_save(batch, user=user, reason=_("Imported"))
     return plan
 

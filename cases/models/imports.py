@@ -29,6 +29,18 @@ class ImportBatchQuerySet(AuditedQuerySet):
         return self.filter(created_by=user)
 
 
+class TaskKind(models.TextChoices):
+    PREVIEW = "preview", _("Preview")
+    IMPORT = "import", _("Import")
+
+
+class TaskState(models.TextChoices):
+    QUEUED = "queued", _("Waiting for a worker")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
 class ImportBatch(models.Model):
     """One spreadsheet imported (or previewed) by one person: what it created, changed and
     rejected. A batch is retracted as a whole, never deleted."""
@@ -37,6 +49,9 @@ class ImportBatch(models.Model):
         PREVIEW = "preview", _("Previewed, not imported")
         IMPORTED = "imported", _("Imported")
         RETRACTED = "retracted", _("Retracted")
+
+    TaskKind = TaskKind
+    TaskState = TaskState
 
     class CaseStatus(models.TextChoices):
         # What new cases become. Only these: "published" is a reviewer's act, case by case.
@@ -99,9 +114,39 @@ class ImportBatch(models.Model):
     )
     retracted_at = models.DateTimeField(_("retracted at"), null=True, blank=True, editable=False)
     retraction_reason = models.TextField(_("why it was retracted"), blank=True, editable=False)
+    # Work in the background (cases/intake/tasks.py): its preview, then the import itself.
+    task_kind = models.CharField(
+        _("background work"), max_length=16, choices=TaskKind, blank=True, editable=False
+    )
+    task_state = models.CharField(
+        _("state of the background work"),
+        max_length=16,
+        choices=TaskState,
+        blank=True,
+        editable=False,
+    )
+    task_error = models.TextField(_("why the background work failed"), blank=True, editable=False)
+    skip_invalid = models.BooleanField(
+        _("import the good rows only"), default=False, editable=False
+    )
+    # What the preview showed (a summary for its page) and a digest of every row's planned
+    # action: the import writes exactly that, or nothing. Not in the history: the summary
+    # repeats the file's names, and the history is read by more people than the batch.
+    preview = models.JSONField(_("preview"), null=True, blank=True, editable=False)
+    preview_digest = models.CharField(
+        _("preview digest"), max_length=64, blank=True, editable=False
+    )
 
+    # Added after the first release (core.audit.ChainedHistory._added_later).
+    HISTORY_ADDED_LATER = {
+        "task_kind": "",
+        "task_state": "",
+        "task_error": "",
+        "skip_invalid": False,
+        "preview_digest": "",
+    }
     objects = ImportBatchQuerySet.as_manager()
-    history = HistoricalRecords(bases=[ChainedHistory])
+    history = HistoricalRecords(bases=[ChainedHistory], excluded_fields=["preview"])
 
     class Meta:
         verbose_name = _("import")

@@ -65,3 +65,21 @@ def plan_of(user, rows, **kwargs):
 def errors_of(user, **values):
     plan = plan_of(user, [row(**values)])
     return [(column, message) for r in plan.rejected for column, message in r.errors]
+
+
+def admin_upload(client, rows, capture, *, name="base.csv", **fields):
+    """Upload rows in the admin; the preview runs (tests run tasks at once) when the
+    upload's transaction commits."""
+    upload = io.BytesIO(as_csv(rows))
+    upload.name = name
+    with capture(execute=True):
+        return client.post(
+            "/admin/cases/importbatch/upload/",
+            {"file": upload, "case_status": "in_review", **fields},
+        )
+
+
+def admin_confirm(client, batch, capture, **fields):
+    """Confirm an import in the admin; it runs when the confirmation commits."""
+    with capture(execute=True):
+        return client.post(f"/admin/cases/importbatch/{batch.public_id}/preview/", fields)

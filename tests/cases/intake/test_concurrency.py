@@ -11,7 +11,7 @@ from cases.intake import write
 from cases.models import ImportBatch, Incident
 from core.records import record_save
 from organizations.models import Organization
-from tests.cases.intake.rows import as_csv, row
+from tests.cases.intake.rows import admin_confirm, admin_upload, as_csv, row
 
 pytestmark = pytest.mark.django_db
 
@@ -64,17 +64,20 @@ def name_taken_after_the_plan(monkeypatch, coordinator):
 
 
 def test_a_name_taken_at_the_same_moment_asks_to_try_again_in_the_admin(
-    client_for, documentalist, name_taken_meanwhile
+    client_for, documentalist, name_taken_meanwhile, django_capture_on_commit_callbacks
 ):
-    batch = prepare(documentalist, [org_row()])
-    url = f"/admin/cases/importbatch/{batch.public_id}/preview/"
+    client = client_for(documentalist)
+    admin_upload(client, [org_row()], django_capture_on_commit_callbacks)
+    batch = ImportBatch.objects.get()
 
-    response = client_for(documentalist).post(url, {"confirm": "1"})
+    response = admin_confirm(client, batch, django_capture_on_commit_callbacks)
 
-    assert response.status_code == 200
-    assert "al mismo tiempo" in response.text
+    assert response.status_code == 302
+    page = client.get(response["Location"])
+    assert "al mismo tiempo" in page.content.decode()
+    assert "Intentar de nuevo la importación" in page.content.decode()
     batch.refresh_from_db()
-    assert batch.status == ImportBatch.Status.PREVIEW
+    assert (batch.status, batch.task_state) == (ImportBatch.Status.PREVIEW, "failed")
     assert not Incident.objects.exists() and not Organization.objects.exists()
 
 

@@ -17,7 +17,17 @@ from cases import services
 from cases.intake import check, read, template, write
 from cases.models import Case, ImportBatch, Incident, Involvement, Source
 from organizations.models import Defender, Membership, Organization, Perpetrator
-from tests.cases.intake.rows import HEADER, as_csv, as_xlsx, errors_of, plan_of, row, run
+from tests.cases.intake.rows import (
+    HEADER,
+    admin_confirm,
+    admin_upload,
+    as_csv,
+    as_xlsx,
+    errors_of,
+    plan_of,
+    row,
+    run,
+)
 from tests.factories import DefenderFactory
 
 pytestmark = pytest.mark.django_db
@@ -671,15 +681,12 @@ def test_retraction_needs_a_reason(reviewer):
 # The admin ------------------------------------------------------------------------------------
 
 
-def test_upload_preview_and_confirm_in_the_admin(client_for, documentalist):
+def test_upload_preview_and_confirm_in_the_admin(
+    client_for, documentalist, django_capture_on_commit_callbacks
+):
     client = client_for(documentalist)
-    data = as_csv([row(), row(referencia="2", fecha="ayer")])
-    upload = io.BytesIO(data)
-    upload.name = "base.csv"
-    response = client.post(
-        "/admin/cases/importbatch/upload/",
-        {"file": upload, "origin": "Base CDJ", "case_status": "in_review"},
-    )
+    rows = [row(), row(referencia="2", fecha="ayer")]
+    response = admin_upload(client, rows, django_capture_on_commit_callbacks)
     batch = ImportBatch.objects.get()
     assert response.status_code == 302 and str(batch.public_id) in response["Location"]
     preview = client.get(response["Location"])
@@ -687,17 +694,24 @@ def test_upload_preview_and_confirm_in_the_admin(client_for, documentalist):
     assert preview.context["counts"]["rows_created"] == 1
     assert preview.context["counts"]["rows_rejected"] == 1
     assert not Incident.objects.exists()  # a preview writes nothing
-    refused = client.post(response["Location"], {})
+    refused = admin_confirm(client, batch, django_capture_on_commit_callbacks)
     assert refused.status_code == 200 and not Incident.objects.exists()
     errors = client.get(f"/admin/cases/importbatch/{batch.public_id}/errors/")
     assert errors.status_code == 200 and b"ayer" in errors.content
-    done = client.post(response["Location"], {"skip_invalid": "on"})
+    done = admin_confirm(client, batch, django_capture_on_commit_callbacks, skip_invalid="on")
     assert done.status_code == 302
     assert Incident.objects.count() == 1
     assert Case.objects.get().status == "in_review"
+    page = client.get(done["Location"])
+    assert "Filas: 2. Nuevas: 1;" in page.content.decode()
+    # Confirming again, from another tab, imports nothing more.
+    again = admin_confirm(client, batch, django_capture_on_commit_callbacks, skip_invalid="on")
+    assert again.status_code == 302 and Incident.objects.count() == 1
 
 
-def test_the_preview_names_which_rows_look_like_duplicates(client_for, reviewer):
+def test_the_preview_names_which_rows_look_like_duplicates(
+    client_for, reviewer, django_capture_on_commit_callbacks
+):
     """Not only "possible duplicates: 2": the lines of the file, and the recorded incident
     with a link to it and to its case."""
     _batch, _plan = run(reviewer, [row(referencia="9", caso="Caso anterior")])
@@ -708,11 +722,8 @@ def test_the_preview_names_which_rows_look_like_duplicates(client_for, reviewer)
         row(referencia="3", victima="Otra Persona", caso="C3", fecha="04/07/2021"),  # line 4
     ]
     client = client_for(reviewer)
-    upload = io.BytesIO(as_csv(rows))
-    upload.name = "nuevo.csv"
-    response = client.post(
-        "/admin/cases/importbatch/upload/",
-        {"file": upload, "origin": "B", "case_status": "verified"},
+    response = admin_upload(
+        client, rows, django_capture_on_commit_callbacks, origin="B", case_status="verified"
     )
     preview = client.get(response["Location"])
     assert preview.context["counts"]["duplicates_flagged"] == 2
@@ -940,34 +951,20 @@ def prepare(user, rows, *, origin="O"):
     return batch
 
 
-def test_the_admin_refuses_a_file_over_its_row_limit_and_points_to_the_command(
-    client_for, documentalist, settings
+def test_the_admin_takes_a_file_as_large_as_the_command_does(
+    client_for, documentalist, settings, django_capture_on_commit_callbacks
 ):
-    settings.IMPORT_ADMIN_MAX_ROWS = 2
-    upload = io.BytesIO(as_csv([row(referencia=str(n)) for n in range(3)]))
-    upload.name = "grande.csv"
-
-    response = client_for(documentalist).post(
-        "/admin/cases/importbatch/upload/", {"file": upload, "case_status": "in_review"}
-    )
-
-    assert response.status_code == 200
-    assert "manage.py import_incidents" in str(response.context["form"].errors["file"])
-    assert not ImportBatch.objects.exists()
-    # The command line takes it.
-    batch = prepare(documentalist, [row(referencia=str(n)) for n in range(3)])
-    assert batch.rows_total == 3
-
-
-@pytest.mark.parametrize("text", ["ESTADO TÁCHIRA", "Edo. Táchira", "estado tachira"])
-def test_a_state_written_with_estado_or_edo_in_any_case_is_read(text):
-    [parsed] = check.parse_table(read.read_table(as_csv([row(estado=text)]), "x.csv"))
-    assert parsed.errors == [] and parsed.state == "VE-S"
-
-
-@pytest.mark.parametrize("text", ["02/07/2021 0:00", "2/7/2021 00:00:00", "2021/07/02"])
-def test_a_day_with_a_time_or_written_year_first_with_slashes_is_read(text):
-    assert template.parse_date(text) == (datetime.date(2021, 7, 2), "day")
+    """No row limit of its own: the work is done in the background, not in the request.
+    Past IMPORT_MAX_ROWS the preview says so, and nothing is imported."""
+    settings.IMPORT_MAX_ROWS = 2
+    client = client_for(documentalist)
+    rows = [row(referencia=str(n)) for n in range(3)]
+    response = admin_upload(client, rows, django_capture_on_commit_callbacks, name="grande.csv")
+    batch = ImportBatch.objects.get()
+    assert batch.task_state == "failed" and "más de 2 filas" in batch.task_error
+    page = client.get(response["Location"])
+    assert batch.task_error in page.content.decode()
+    assert not Incident.objects.exists()
 
 
 def test_an_error_on_one_row_is_that_rows_alone(documentalist):

@@ -1,0 +1,136 @@
+"""An import's work in the background (Django's tasks framework, config: TASKS_BACKEND):
+its preview, then the import itself. The page that queued it follows its progress
+(core/progress.py) and may be left and come back to.
+
+Each task is given the batch's id only, and does its work as the batch's uploader. A task
+delivered twice, or queued from two tabs, works once: it starts only from "queued", under a
+row lock. A task that fails writes nothing (the import is one transaction) and says why on
+the batch; so does a worker killed halfway, once its silence has lasted TASK_STALE_MINUTES."""
+
+import logging
+import time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django_tasks import task
+
+from cases.intake import write
+from cases.intake.template import ImportFileError
+from cases.models import ImportBatch
+from core.progress import FileProgress, progress_clear, progress_read
+from core.records import record_save
+
+logger = logging.getLogger(__name__)
+Kind, State = ImportBatch.TaskKind, ImportBatch.TaskState
+
+
+@task()
+def import_preview(batch_id: int) -> None:
+    _work(batch_id, Kind.PREVIEW)
+
+
+@task()
+def import_run(batch_id: int) -> None:
+    _work(batch_id, Kind.IMPORT)
+
+
+def queue(batch: ImportBatch, kind: str, *, skip_invalid: bool = False) -> bool:
+    """Queue a batch's preview or import, once this transaction commits. False, and
+    nothing queued, if that work is already queued, running or done (a second click, a
+    second tab): the caller says so."""
+    with transaction.atomic():
+        locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        if locked.status != ImportBatch.Status.PREVIEW or not _may_queue(locked, kind):
+            return False
+        locked.task_kind, locked.task_state, locked.task_error = kind, State.QUEUED, ""
+        locked.skip_invalid = skip_invalid
+        reason = _("Preview queued") if kind == Kind.PREVIEW else _("Import queued")
+        record_save(locked, user=locked.created_by, reason=reason)
+        progress_clear(locked.public_id)
+        work = import_preview if kind == Kind.PREVIEW else import_run
+        transaction.on_commit(lambda: work.enqueue(locked.pk))
+    batch.refresh_from_db()
+    return True
+
+
+def _may_queue(batch: ImportBatch, kind: str) -> bool:
+    stopped = batch.task_state == State.FAILED or is_stale(batch)
+    if kind == Kind.IMPORT:
+        # After its preview, or again after the import itself stopped.
+        previewed = batch.task_kind == Kind.PREVIEW and batch.task_state == State.DONE
+        return previewed or (batch.task_kind == Kind.IMPORT and stopped)
+    return stopped  # a preview again: after it, or the import, stopped
+
+
+def is_stale(batch: ImportBatch) -> bool:
+    """Whether a queued or running task has been silent so long that its worker is taken
+    as lost (killed, or none running): its user may queue it again."""
+    if batch.task_state not in (State.QUEUED, State.RUNNING):
+        return False
+    reported = progress_read(batch.public_id)
+    last = reported["at"] if reported else _last_change(batch)
+    return time.time() - last > settings.TASK_STALE_MINUTES * 60
+
+
+def _last_change(batch: ImportBatch) -> float:
+    latest = batch.history.order_by("-history_date").values_list("history_date", flat=True)
+    return latest[0].timestamp() if latest else 0.0
+
+
+def _start(batch_id: int, kind: str) -> ImportBatch | None:
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().filter(pk=batch_id).first()
+        if batch is None or batch.task_kind != kind or batch.task_state != State.QUEUED:
+            return None  # done already, or queued again for other work
+        batch.task_state = State.RUNNING
+        record_save(batch, user=batch.created_by, reason=_("Started in the background"))
+    return batch
+
+
+def _work(batch_id: int, kind: str) -> None:
+    batch = _start(batch_id, kind)
+    if batch is None:
+        return
+    progress = FileProgress(batch.public_id)
+    try:
+        if kind == Kind.PREVIEW:
+            write.import_batch_preview(batch=batch, progress=progress)
+        else:
+            write.import_batch_run(
+                batch=batch,
+                user=batch.created_by,
+                skip_invalid=batch.skip_invalid,
+                progress=progress,
+            )
+    except write.ImportChanged as changed:
+        _preview_again(batch_id, changed.messages[0])
+    except (ValidationError, ImportFileError) as error:
+        _failed(batch_id, " ".join(getattr(error, "messages", [str(error)])))
+    except Exception:
+        logger.exception("Background work on import %s failed", batch.public_id)
+        _failed(
+            batch_id,
+            _("An unexpected error stopped it and nothing was written; the server's log has it."),
+        )
+        raise
+    finally:
+        progress_clear(batch.public_id)
+
+
+def _preview_again(batch_id: int, why: str) -> None:
+    """The records changed since the preview: the import wrote nothing, and a new preview
+    is made for its user to look at (why stays on the batch until then)."""
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
+        batch.task_kind, batch.task_state, batch.task_error = Kind.PREVIEW, State.QUEUED, why
+        record_save(batch, user=batch.created_by, reason=_("Preview queued"))
+        transaction.on_commit(lambda: import_preview.enqueue(batch_id))
+
+
+def _failed(batch_id: int, why: str) -> None:
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
+        batch.task_state, batch.task_error = State.FAILED, why[:2000]
+        record_save(batch, user=batch.created_by, reason=_("Failed in the background"))
