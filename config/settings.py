@@ -155,11 +155,28 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-# A PostgreSQL streaming replica for reports and exports (config/routers.py). Tests use the
-# primary in its place (MIRROR), so the routing is exercised without a second server.
+# A PostgreSQL streaming replica for reports and exports (core/routers.py, docs/replica.md).
 if os.environ.get("DATABASE_REPLICA_URL", "").strip():
     DATABASES["replica"] = env_database("DATABASE_REPLICA_URL", "")
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or (
+        DATABASES["replica"]["ENGINE"] != "django.db.backends.postgresql"
+    ):
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL needs PostgreSQL, in DATABASE_URL too: the replica is a "
+            "streaming standby of the primary."
+        )
+    # A replica that does not answer is given up on (reads go to the primary) after 2 s.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    # Tests read the primary's test database on the replica, which replication brings
+    # over: MIRROR gives the alias its name and Django neither creates nor flushes it there.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# Reads go to the primary while the replica is further behind than this.
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 5)
+# After a write, the same browser reads from the primary this long, to see what it saved:
+# longer than the lag allowed, plus the second the replica's health is kept (core.routers).
+REPLICA_PIN_SECONDS = env_int(
+    "REPLICA_PIN_SECONDS", REPLICA_MAX_LAG_SECONDS + 5, minimum=REPLICA_MAX_LAG_SECONDS + 2
+)
 DATABASE_ROUTERS = ["core.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -209,6 +226,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # After a write, the same browser reads from the primary for a moment (core.routers).
+    "core.routers.ReadYourWritesMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Marks request.user as verified once the second factor is passed in this session.
     "django_otp.middleware.OTPMiddleware",

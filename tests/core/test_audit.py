@@ -159,6 +159,8 @@ ALLOWED = {
     "core/management/commands/rotate_field_keys.py",  # re-encryption, same plaintext
     # Reads pg_class.reltuples (the planner's row estimate) for the admin's big lists.
     "core/pagination.py",
+    # Reads only: the replica's health (its WAL position against the primary's).
+    "core/routers.py",
     # Reads only: the monthly figures' aggregates over the ORM's counted incidents (the ORM
     # costs as much again as the five statements themselves: make bench, B3).
     "reports/selectors.py",
