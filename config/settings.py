@@ -456,6 +456,10 @@ IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 100_000, minimum=1)
 # An XLSX is a ZIP: a workbook that would decompress to more than this is refused before it
 # is read (100,000 rows of the template are about 100 MB of XML).
 IMPORT_MAX_UNCOMPRESSED_MEGABYTES = env_int("IMPORT_MAX_UNCOMPRESSED_MEGABYTES", 250, minimum=1)
+# The incident list's export: up to this many rows it is made in the request; more, and it is
+# made in the background and left as a link, valid this many hours for whoever asked.
+EXPORT_INLINE_ROWS = env_int("EXPORT_INLINE_ROWS", 5000, minimum=1)
+EXPORT_LINK_HOURS = env_int("EXPORT_LINK_HOURS", 24, minimum=1)
 
 # Commands, imports and the demo loader act as this user in the history.
 SYSTEM_USERNAME = env_str("SYSTEM_USERNAME", "sistema")

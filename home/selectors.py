@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import SecurityEvent
 from api.models import ApiKey
-from cases.models import Case, DuplicatePair, ImportBatch, Incident, Source
+from cases.models import Case, DuplicatePair, ImportBatch, Incident, IncidentExport, Source
 from cases.workflow import BOOKKEEPING
 from organizations.models import Defender, Organization, Perpetrator
 from reports.selectors import latest_snapshot, previous_month
@@ -77,10 +77,18 @@ def documentalist_home(user) -> dict:
         "sent_back": sent_back,
         "in_review": mine.filter(status=Status.IN_REVIEW).count(),
         "imports": ImportBatch.objects.filter(created_by=user).order_by("-created_at")[:5],
+        "exports": recent_exports(user),
         "duplicates": pairs.filter(Q(first__case__team=user) | Q(second__case__team=user))
         .distinct()
         .select_related("first__case", "second__case")[:LIST],
     }
+
+
+def recent_exports(user) -> list:
+    """The long exports `user` asked for whose links are still valid (or not made yet)."""
+    now = timezone.now()
+    mine = IncidentExport.objects.filter(created_by=user)
+    return list(mine.filter(Q(expires_at__gt=now) | Q(expires_at__isnull=True))[:5])
 
 
 def reviewer_home(user) -> dict:
@@ -102,6 +110,7 @@ def reviewer_home(user) -> dict:
         "queue_total": len(queue),
         "edited_published": edited_since_publication(user, since=now - datetime.timedelta(days=30)),
         "pending_pairs": DuplicatePair.objects.visible_to(user).pending().count(),
+        "exports": recent_exports(user),
     }
 
 

@@ -19,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import SecurityEvent
 from api.models import ApiRequest
 from api.services import api_key_create
-from cases.models import DuplicatePair, ImportBatch
+from cases.models import DuplicatePair, ImportBatch, IncidentExport
 from legal import services as legal_services
 from legal.models import Detention, Proceeding
 from reports.services import month_publish
@@ -72,6 +72,8 @@ def world(coordinator, ally):
         origin="Base", file_name="base.csv", sha256="0" * 64, created_by=coordinator
     )
     DuplicatePair.objects.create(first=incident, second=other)
+    export = IncidentExport.objects.create(created_by=coordinator, format="csv", state="done")
+    export.file.save("incidentes.csv", ContentFile(b"referencia\n"))
     OrganizationFactory()
     PerpetratorFactory()
     api_key_create(ally=ally, user=coordinator, name="pruebas")
@@ -87,6 +89,7 @@ def world(coordinator, ally):
     source = incident.case.sources.get()
     return {
         "importbatch/<uuid:public_id>": str(batch.public_id),
+        "export/<uuid:public_id>": str(export.public_id),
         "detentions/<uuid:public_id>": str(detention.public_id),
         "<int:pk>": str(TOTPDevice.objects.get().pk),
         "<id>": str(User.objects.first().pk),
@@ -120,7 +123,7 @@ def concrete(route: str, values: dict) -> str | None:
     if url.startswith("admin/r/"):
         url = url.replace("<path:object_id>", str(IncidentFactory._meta.model.objects.first().pk))
     for token, value in sorted(values.items(), key=lambda item: -len(item[0])):
-        if token.startswith(("importbatch", "detentions")) or "(?P<id>" in token:
+        if token.startswith(("importbatch", "detentions", "export")) or "(?P<id>" in token:
             head = token.split("<")[0].split("(")[0]
             url = re.sub(
                 re.escape(head) + r"(<uuid:public_id>|\(\?P<id>[^)]*\))", head + value, url

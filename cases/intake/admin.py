@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -29,7 +29,7 @@ from cases.intake.template import (
     ImportFileError,
     template_example,
 )
-from cases.models import Case, DuplicatePair, ImportBatch, Incident
+from cases.models import Case, DuplicatePair, ImportBatch, Incident, IncidentExport
 from core.admin_base import RecordAdmin, VisibleOnlyMixin
 from core.progress import progress_read
 
@@ -432,6 +432,21 @@ class ExportMixin:
         view = self.admin_site.admin_view
         return [
             path("export/", view(self.export_view), name="cases_incident_export"),
+            path(
+                "export/<uuid:public_id>/",
+                view(self.export_page_view),
+                name="cases_incident_export_page",
+            ),
+            path(
+                "export/<uuid:public_id>/progress/",
+                view(self.export_progress_view),
+                name="cases_incident_export_progress",
+            ),
+            path(
+                "export/<uuid:public_id>/file/",
+                view(self.export_file_view),
+                name="cases_incident_export_file",
+            ),
             *super().get_urls(),
         ]
 
@@ -449,7 +464,11 @@ class ExportMixin:
         format_ = params.pop("format", ["csv"])[-1]
         request.GET = params  # the rest are the list's filters
         changelist = self.get_changelist_instance(request)
-        rows = export_rows(changelist.get_queryset(request), viewer=request.user)
+        listed = changelist.get_queryset(request)
+        format_ = "xlsx" if format_ == "xlsx" else "csv"
+        if listed.count() > settings.EXPORT_INLINE_ROWS:
+            return self._export_later(request, params, format_)
+        rows = export_rows(listed, viewer=request.user)
         security_event_record(
             kind=SecurityEvent.Kind.EXPORT,
             request=request,
@@ -461,3 +480,63 @@ class ExportMixin:
         if format_ == "xlsx":
             return download(as_xlsx(rows), f"incidentes-{stamp}.xlsx", XLSX)
         return download(as_csv(rows), f"incidentes-{stamp}.csv", "text/csv")
+
+    def _export_later(self, request, params, format_):
+        """Too long for the request: made in the background, its link left on its page."""
+        with transaction.atomic():
+            export = IncidentExport.objects.create(
+                created_by=request.user, filters=params.urlencode(), format=format_
+            )
+            transaction.on_commit(lambda: tasks.export_incidents.enqueue(export.pk))
+        return redirect("admin:cases_incident_export_page", public_id=export.public_id)
+
+    def _export(self, request, public_id) -> IncidentExport:
+        # Whoever asked for it, no one else (a coordinator neither: its rows are theirs).
+        if not request.user.has_perm("cases.import_incidents"):
+            raise PermissionDenied
+        return get_object_or_404(IncidentExport, public_id=public_id, created_by=request.user)
+
+    @staticmethod
+    def _export_state(export) -> dict:
+        reported = progress_read(export.public_id) or {}
+        return {
+            "state": export.state,
+            "state_label": export.get_state_display(),
+            "stage": reported.get("stage", ""),
+            "done": reported.get("done", 0),
+            "total": reported.get("total", 0),
+            "finished": export.state in (State.DONE, State.FAILED),
+            "stale": False,
+        }
+
+    def export_page_view(self, request, public_id):
+        export = self._export(request, public_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Export of the incident list"),
+            "export": export,
+            "work": self._export_state(export),
+        }
+        return TemplateResponse(request, "admin/cases/incident/export.html", context)
+
+    def export_progress_view(self, request, public_id):
+        return JsonResponse(self._export_state(self._export(request, public_id)))
+
+    def export_file_view(self, request, public_id):
+        export = self._export(request, public_id)
+        if export.state != State.DONE or export.expired or not export.file:
+            raise Http404
+        security_event_record(
+            kind=SecurityEvent.Kind.EXPORT,
+            request=request,
+            user=request.user,
+            incidents=export.rows,
+            filters=export.filters[:500],
+            export=str(export.public_id),
+        )
+        name = f"incidentes-{timezone.localtime(export.created_at):%Y%m%d-%H%M}.{export.format}"
+        kind = XLSX if export.format == "xlsx" else "text/csv"
+        return FileResponse(
+            export.file.open("rb"), as_attachment=True, filename=name, content_type=kind
+        )

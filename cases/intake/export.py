@@ -9,10 +9,11 @@ from django.utils.translation import gettext as _
 
 from cases.disclosure import ExportPolicy
 from cases.intake.template import COLUMNS, LIST_SEPARATOR, TEMPLATE_HELP, format_date
+from cases.services import Progress, _quiet
 from core.spreadsheets import csv_safe
 
 
-def export_rows(incidents, *, viewer) -> list[dict[str, str]]:
+def export_rows(incidents, *, viewer, progress: Progress = _quiet) -> list[dict[str, str]]:
     """One template row per incident `viewer` may export (cases.disclosure: never a restricted
     case, a confidential source or a protected name), readable back by the import. Each
     incident's reference is its public id and each case's title carries its id, so that
@@ -34,9 +35,12 @@ def export_rows(incidents, *, viewer) -> list[dict[str, str]]:
         "case_id", "url", "publisher", "title"
     ):
         first_source.setdefault(case_id, (url, publisher or ("" if url else title)))
+    total = incidents.count() if progress is not _quiet else 0
     with translation.override("es"):
         out = []
         for incident in incidents.iterator(chunk_size=2000):
+            if len(out) % 2000 == 0:
+                progress(_("rows exported"), len(out), total)
             involvements = list(incident.involvements.all())
             defender = incident.defender
             url, publisher = first_source.get(incident.case_id, ("", ""))

@@ -1,6 +1,6 @@
-"""An import's work in the background (Django's tasks framework, config: TASKS_BACKEND):
-its preview, then the import itself. The page that queued it follows its progress
-(core/progress.py) and may be left and come back to.
+"""Spreadsheet work in the background (Django's tasks framework, config: TASKS_BACKEND): an
+import's preview, then the import itself; long exports of the incident list. The page that
+queued the work follows its progress (core/progress.py) and may be left and come back to.
 
 Each task is given the batch's id only, and does its work as the batch's uploader. A task
 delivered twice, or queued from two tabs, works once: it starts only from "queued", under a
@@ -9,16 +9,22 @@ the batch; so does a worker killed halfway, once its silence has lasted TASK_STA
 
 import logging
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
+from django.http import HttpRequest, QueryDict
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
 from cases.intake import write
+from cases.intake.export import as_csv, as_xlsx, export_rows
 from cases.intake.template import ImportFileError
-from cases.models import ImportBatch
+from cases.models import ImportBatch, Incident, IncidentExport
 from core.progress import FileProgress, progress_clear, progress_read
 from core.records import record_save
 
@@ -134,3 +140,58 @@ def _failed(batch_id: int, why: str) -> None:
         batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
         batch.task_state, batch.task_error = State.FAILED, why[:2000]
         record_save(batch, user=batch.created_by, reason=_("Failed in the background"))
+
+
+@task()
+def export_incidents(export_id: int) -> None:
+    """The incident list as its asker filtered it, as a file left for them to download
+    (IncidentExport), made with the admin list's own filters and the export policy."""
+    with transaction.atomic():
+        export = IncidentExport.objects.select_for_update().filter(pk=export_id).first()
+        if export is None or export.state != State.QUEUED:
+            return
+        export.state = State.RUNNING
+        export.save(update_fields=["state"])
+    progress = FileProgress(export.public_id)
+    try:
+        rows = export_rows(_listed(export), viewer=export.created_by, progress=progress)
+        progress(_("writing the file"), len(rows), len(rows))
+        content = as_xlsx(rows) if export.format == "xlsx" else as_csv(rows)
+        stamp = timezone.localtime(export.created_at).strftime("%Y%m%d-%H%M")
+        export.file.save(f"incidentes-{stamp}.{export.format}", ContentFile(content), save=False)
+        export.rows, export.state = len(rows), State.DONE
+        export.expires_at = timezone.now() + timedelta(hours=settings.EXPORT_LINK_HOURS)
+        export.save(update_fields=["file", "rows", "state", "expires_at"])
+    except Exception:
+        logger.exception("Export %s failed", export.public_id)
+        export.state = State.FAILED
+        export.error = _("An unexpected error stopped it; the server's log has it.")
+        export.save(update_fields=["state", "error"])
+        raise
+    finally:
+        progress_clear(export.public_id)
+    exports_prune()
+
+
+def _listed(export):
+    """The incidents the admin's list showed its asker with these filters."""
+    from django.contrib import admin
+    from django.contrib.messages.storage.cookie import CookieStorage
+
+    request = HttpRequest()
+    request.method, request.path = "GET", reverse("admin:cases_incident_changelist")
+    request.GET = QueryDict(export.filters)
+    request.META["QUERY_STRING"] = export.filters
+    request.user = export.created_by
+    request._messages = CookieStorage(request)  # a filter's complaint goes nowhere
+    model_admin = admin.site._registry[Incident]
+    return model_admin.get_changelist_instance(request).get_queryset(request)
+
+
+def exports_prune() -> None:
+    """Delete the files of exports whose link has expired (their rows stay, as a trace)."""
+    expired = IncidentExport.objects.filter(expires_at__lte=timezone.now()).exclude(file="")
+    for export in expired:
+        export.file.storage.delete(export.file.name)
+        export.file = ""
+        export.save(update_fields=["file"])

@@ -1,4 +1,5 @@
-"""What happened (core), the pairs of likely duplicates, and the spreadsheet imports."""
+"""What happened (core), the pairs of likely duplicates, and the spreadsheet imports and
+exports."""
 
 from cases.models.core import (
     Case,
@@ -11,6 +12,7 @@ from cases.models.core import (
     source_upload_to,
 )
 from cases.models.duplicates import DuplicatePair, DuplicatePairQuerySet, comparable_for
+from cases.models.exports import IncidentExport
 from cases.models.imports import ImportBatch, ImportBatchQuerySet
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "DuplicatePairQuerySet",
     "ImportBatch",
     "ImportBatchQuerySet",
+    "IncidentExport",
     "Incident",
     "IncidentQuerySet",
     "Involvement",

@@ -3,6 +3,7 @@ Redis, each worker run as the command an operator runs."""
 
 import io
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from openpyxl import load_workbook
 
 from cases.intake import tasks, write
 from cases.models import Case, ImportBatch, Incident
@@ -75,7 +77,11 @@ class Queue:
             queue = django_rq.get_queue("default", job_class=Job)
             SimpleWorker([queue], connection=queue.connection, job_class=Job).work(burst=True)
         else:
+            # The worker takes over SIGINT and SIGTERM and keeps them: given back after.
+            taken = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
             call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO())
+            for number, handler in taken.items():
+                signal.signal(number, handler)
 
 
 @pytest.fixture(params=["database", "rq"])
@@ -269,3 +275,64 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_import_can_be_retried
     batch.refresh_from_db()
     assert (batch.status, batch.task_state) == ("imported", "done")
     assert Incident.objects.count() == 6
+
+
+def other_client(user):
+    from django.test import Client
+
+    from tests.conftest import verified_login
+
+    return verified_login(Client(), user)
+
+
+def test_a_long_export_is_made_by_a_worker_and_left_for_its_asker_only(
+    queue, client_for, documentalist, reviewer, settings, django_capture_on_commit_callbacks
+):
+    from accounts.models import SecurityEvent
+    from cases.models import IncidentExport
+    from tests.factories import CaseFactory, IncidentFactory
+
+    settings.EXPORT_INLINE_ROWS = 2
+    for day in (1, 2, 3):
+        IncidentFactory(occurred_on=f"2021-07-0{day}", type="raid")
+    IncidentFactory(case=CaseFactory(confidentiality="restricted"), type="raid")
+    IncidentFactory(occurred_on="2021-08-01", type="threat")
+    client = client_for(documentalist)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get("/admin/cases/incident/export/?type__exact=raid&format=xlsx")
+    export = IncidentExport.objects.get()
+    assert response.status_code == 302 and str(export.public_id) in response["Location"]
+    assert (export.state, queue.waiting()) == ("queued", 1)
+    assert b'id="work-bar"' in client.get(response["Location"]).content
+
+    queue.work()
+
+    export.refresh_from_db()
+    assert (export.state, export.rows) == ("done", 3)  # the list's filter; not the restricted
+    page = client.get(response["Location"]).content.decode()
+    download = f"/admin/cases/incident/export/{export.public_id}/file/"
+    assert download in page
+    assert other_client(reviewer).get(download).status_code == 404  # only whoever asked
+    assert not SecurityEvent.objects.filter(kind="export").exists()
+    got = client.get(download)
+    assert got.status_code == 200 and got["Content-Type"].startswith("application/vnd.openxml")
+    workbook = load_workbook(io.BytesIO(b"".join(got.streaming_content)), read_only=True)
+    assert len(list(workbook.worksheets[0].iter_rows())) == 4  # the header and three raids
+    assert SecurityEvent.objects.get(kind="export").user == documentalist
+
+    # Past its time the link is refused and the file deleted.
+    export.expires_at = export.created_at
+    export.save(update_fields=["expires_at"])
+    assert client.get(download).status_code == 404
+    tasks.exports_prune()
+    export.refresh_from_db()
+    assert not export.file
+    assert "enlace venció" in client.get(response["Location"]).content.decode()
+
+
+def test_a_short_export_is_still_made_at_once(client_for, documentalist):
+    from tests.factories import IncidentFactory
+
+    IncidentFactory()
+    response = client_for(documentalist).get("/admin/cases/incident/export/")
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv"
