@@ -130,9 +130,15 @@ def env_database(name: str, default: str) -> dict:
         config["CONN_HEALTH_CHECKS"] = True
     else:
         # The demo server answers requests in threads (autocomplete while a case is saved,
-        # and every request saves the session): take SQLite's write lock when a transaction
-        # starts, and wait for it, instead of failing with "database is locked".
-        config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+        # and every request saves the session) beside a worker whose import writes in one
+        # transaction for as long as a minute: take SQLite's write lock when a transaction
+        # starts, and wait for it, instead of failing with "database is locked"; and keep a
+        # write-ahead log, so that pages that only read are never held up by one that writes.
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 90,
+            "init_command": "PRAGMA journal_mode=WAL",
+        }
     return config
 
 

@@ -11,6 +11,8 @@ one run, the median of BENCH_REPEAT runs after a warm-up:
   B3 report   monthly_figures() vs hand-written SQL; a month of equal size at both sizes
   B4 export   the streamed CSV/JSON export vs COPY … TO STDOUT; peak memory
   B5 queries  case detail, incident list, admin edit form with 1 and with 50 children
+  B7 queue    an import through the task queue (the worker's import, after its preview) vs
+              the same file by the command; tasks per second through each backend
 
 BENCH_ONLY (e.g. "B1,B3") measures only some of them; the database is left in place after a
 run, for EXPLAIN and profiling. Writes bench-results.json and bench-results.md. Ratios, not
@@ -39,7 +41,8 @@ N = int(os.environ.get("BENCH_N", "1000000"))
 SMALL = min(10_000, N)
 REPEAT = int(os.environ.get("BENCH_REPEAT", "5"))
 IMPORT_N = int(os.environ.get("BENCH_IMPORT_N", str(max(1000, min(N // 500, 2_000)))))
-ONLY = set(os.environ.get("BENCH_ONLY", "B1,B2,B3,B4,B5").upper().split(","))
+ONLY = set(os.environ.get("BENCH_ONLY", "B1,B2,B3,B4,B5,B7").upper().split(","))
+QUEUE_TASKS = int(os.environ.get("BENCH_QUEUE_TASKS", "2000"))
 MONTH = (2021, 7)  # the month of equal size at both data sizes
 MONTH_SIZE = min(1000, SMALL // 10)
 URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/defensores_bench")
@@ -73,6 +76,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -739,6 +743,107 @@ def bench_import() -> dict:
     return out
 
 
+def run_worker(backend: str) -> None:
+    """Run every waiting task, as `db_worker --batch` or an RQ worker in burst mode does,
+    in this process."""
+    import signal
+
+    if backend == "rq":
+        import django_rq
+        from django_tasks_rq import Job
+        from rq import SimpleWorker
+
+        queue = django_rq.get_queue("default", job_class=Job)
+        SimpleWorker([queue], connection=queue.connection, job_class=Job).work(burst=True)
+        return
+    taken = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0, stdout=io.StringIO())
+    for number, handler in taken.items():  # the worker keeps them otherwise
+        signal.signal(number, handler)
+
+
+def bench_queue() -> dict:
+    """B7: the same file imported by the command and through the queue, alternately (the
+    queue's import task re-reads and re-plans the file, checks the preview's digest and
+    writes; its preview is timed apart); then QUEUE_TASKS tasks that do nothing through the
+    database's queue and through RQ on Redis (skipped without Redis)."""
+    from django.contrib.auth.models import User
+
+    from cases.intake import tasks, write
+    from cases.models import ImportBatch
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_tasks
+
+    user = User.objects.get(username="bench")
+    command, queued, previews = [], [], []
+    with tempfile.TemporaryDirectory() as tmp, override_settings(DEBUG=False):
+        for n in range(REPEAT + 1):  # the first of each is a warm-up
+            for path_kind in ("command", "queue"):
+                path = Path(tmp) / f"b7-{path_kind}-{n}.csv"
+                import_csv(IMPORT_N, path)
+                started = time.perf_counter()
+                if path_kind == "command":
+                    call_command(
+                        "import_incidents", str(path), "--status", "in_review",
+                        "--origin", f"b7-command-{n}", verbosity=0, stdout=io.StringIO(),
+                    )  # fmt: skip
+                    command.append(time.perf_counter() - started)
+                    continue
+                with override_settings(TASKS={"default": settings.TASK_BACKENDS["database"]}):
+                    batch = write.import_batch_upload(
+                        user=user, data=path.read_bytes(), file_name=path.name,
+                        origin=f"b7-queue-{n}",
+                    )  # fmt: skip
+                    tasks.import_preview.enqueue(batch.pk)
+                    run_worker("database")
+                    previews.append(time.perf_counter() - started)
+                    started = time.perf_counter()
+                    tasks.queue(batch, ImportBatch.TaskKind.IMPORT)
+                    run_worker("database")
+                    queued.append(time.perf_counter() - started)
+                    batch.refresh_from_db()
+                    assert batch.status == "imported", (batch.task_state, batch.task_error)
+    ours, theirs = statistics.median(queued[1:]), statistics.median(command[1:])
+    out = {"rows": IMPORT_N, "queue_seconds": ours, "command_seconds": theirs,
+           "preview_seconds": statistics.median(previews[1:]), "ratio": ours / theirs,
+           "tasks": QUEUE_TASKS, "tasks_per_second": {}}  # fmt: skip
+    say(f"  B7 import of {IMPORT_N:,} rows: through the queue {ours:.2f} s (its preview "
+        f"{out['preview_seconds']:.2f} s before), by the command {theirs:.2f} s: "
+        f"{ours / theirs:.2f}×")  # fmt: skip
+    for backend in ("database", "rq"):
+        if backend == "rq" and not redis_up():
+            say("  B7 RQ: no Redis on TASKS_REDIS_URL, skipped")
+            continue
+        with override_settings(TASKS={"default": settings.TASK_BACKENDS[backend]}):
+            started = time.perf_counter()
+            for number in range(QUEUE_TASKS):
+                bench_tasks.nothing.enqueue(number)
+            enqueued = time.perf_counter() - started
+            run_worker(backend)
+            total = time.perf_counter() - started
+        out["tasks_per_second"][backend] = {
+            "enqueue": QUEUE_TASKS / enqueued,
+            "end_to_end": QUEUE_TASKS / total,
+        }
+        say(f"  B7 {backend}: {QUEUE_TASKS:,} tasks enqueued at {QUEUE_TASKS / enqueued:,.0f}/s, "
+            f"run end to end at {QUEUE_TASKS / total:,.0f}/s")  # fmt: skip
+    return out
+
+
+def redis_up() -> bool:
+    import django_rq
+    import redis
+
+    try:
+        connection = django_rq.get_connection("default")
+        connection.ping()
+    except redis.RedisError:
+        return False
+    connection.delete("rq:queue:default")  # nothing left from another run
+    return True
+
+
 def main() -> None:
     results = {"n": N, "small": SMALL, "repeat": REPEAT, "machine": platform.platform(),
                "cpus": os.cpu_count(), "postgres": scalar("SHOW server_version")}  # fmt: skip
@@ -777,6 +882,9 @@ def main() -> None:
     if "B1" in ONLY:
         say("B1 import")
         results["B1_import"] = bench_import()
+    if "B7" in ONLY:
+        say("B7 the task queue")
+        results["B7_queue"] = bench_queue()
     results["seconds"] = time.monotonic() - started
     Path("bench-results.json").write_text(json.dumps(results, indent=2, default=str))
     Path("bench-results.md").write_text(markdown(results))
@@ -785,8 +893,9 @@ def main() -> None:
 
 
 def markdown(r: dict) -> str:
-    b1, b2, b3, b4, b5 = (
-        r.get(k, {}) for k in ("B1_import", "B2_admin", "B3_report", "B4_export", "B5_queries")
+    b1, b2, b3, b4, b5, b7 = (
+        r.get(k, {})
+        for k in ("B1_import", "B2_admin", "B3_report", "B4_export", "B5_queries", "B7_queue")
     )
     lines = [f"# Benchmarks at {r['n']:,} incidents (PostgreSQL {r['postgres']}, {r['cpus']} CPUs)", "",
              "| | measured (median) | ratio | target |", "|---|---|---|---|"]  # fmt: skip
@@ -822,6 +931,13 @@ def markdown(r: dict) -> str:
             "admin_case_form",
         ):
             lines.append(f"| B5 queries: {key} | {b5[1][key]} with 1 child, {b5[50][key]} with 50 | | constant |")  # fmt: skip
+    if b7:
+        lines.append(f"| B7 import of {b7['rows']:,} rows through the queue | {b7['queue_seconds']:.2f} s vs "
+                     f"the command {b7['command_seconds']:.2f} s (its preview before: "
+                     f"{b7['preview_seconds']:.2f} s) | {b7['ratio']:.2f}× | ≤ 1.1× |")  # fmt: skip
+        for backend, rate in b7["tasks_per_second"].items():
+            lines.append(f"| B7 tasks through {backend} ({b7['tasks']:,}) | enqueued {rate['enqueue']:,.0f}/s, "
+                         f"run end to end {rate['end_to_end']:,.0f}/s | | measured |")  # fmt: skip
     lines.append("")
     lines.append(f"Total run: {r.get('seconds', 0):.0f} s.")
     return "\n".join(lines) + "\n"

@@ -64,6 +64,14 @@ def server(tmp_path_factory):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    # As make demo runs it: a worker beside the server, for imports.
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--interval", "0.5"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -72,8 +80,9 @@ def server(tmp_path_factory):
         except OSError:
             time.sleep(0.2)
     yield SimpleNamespace(url=url, env=env)
-    process.terminate()
-    process.wait(timeout=20)
+    for running in (worker, process):
+        running.terminate()
+        running.wait(timeout=60)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 import re
 import time
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,6 +12,7 @@ from demo.data import demo_password, demo_totp_key
 from tests.e2e.conftest import axe_violations, screenshot
 
 pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
 USED_CODES = set()
 
 
@@ -262,6 +264,69 @@ def test_6d_an_analyst_lands_on_the_months(page, server):
     assert "contados ahora" in months and "julio 2021" in months  # the demo's last months
     assert axe_violations(page) == []
     screenshot(page, "home-analyst")
+
+
+def big_file(path, count: int) -> None:
+    """`count` rows in the template, as make bench generates them (invented names)."""
+    import csv
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from bench_import import rows
+
+    from cases.intake.template import COLUMNS
+
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows(count, seed=2026))
+
+
+def follow(page, *, until: str, seen: list, timeout: float = 600) -> None:
+    """Note what the progress shows (stage and bar) until `until` is on the page."""
+    deadline = time.monotonic() + timeout
+    while page.locator(until).count() == 0:
+        assert time.monotonic() < deadline, f"{until} never came; progress seen: {seen[-5:]}"
+        bar = page.locator("#work-bar")
+        if bar.count():
+            shown = (page.locator("#work-stage").text_content(), bar.get_attribute("value"))
+            if not seen or seen[-1] != shown:
+                seen.append(shown)
+        page.wait_for_timeout(300)
+
+
+def test_6e_a_documentalist_imports_80000_rows_in_the_background(page, server, tmp_path):
+    path = tmp_path / "base-grande.csv"
+    big_file(path, 80_000)
+    login(page, server, "documentalista")
+    page.goto(server.url + "/admin/cases/importbatch/upload/")
+    page.set_input_files("#id_file", str(path))
+    page.fill("#id_origin", "Base grande e2e")
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    seen = []
+    follow(page, until="#work-stage", seen=seen, timeout=60)
+    page.wait_for_timeout(1500)
+    follow(page, until="#work-stage", seen=seen, timeout=60)
+    screenshot(page, "import-progress")
+    # Left for the home page, and back by its list of imports.
+    page.goto(server.url + "/admin/")
+    with page.expect_navigation():
+        page.locator("#imports a", has_text="Base grande e2e").first.click()
+    with page.expect_navigation():
+        page.click("text=Vista previa y confirmación")  # the batch's page links its preview
+    follow(page, until="input[value='Confirmar la importación']", seen=seen)
+    assert "80" in page.locator("table").first.text_content()  # 80 000 rows
+    with page.expect_navigation():
+        page.click("input[value='Confirmar la importación']")
+    follow(page, until="text=casos que creó esta importación", seen=seen)
+    stages = {stage for stage, _value in seen}
+    assert len(stages) >= 3, seen  # the work was seen moving, stage after stage
+    assert any(value not in (None, "0") for _stage, value in seen), seen
+    first_case = page.locator("a[href*='/admin/cases/case/']").first
+    with page.expect_navigation():
+        first_case.click()
+    assert "/admin/cases/case/" in page.url and page.locator("#case_form").count() == 1
 
 
 def test_7_five_wrong_passwords_lock_an_account(page, server):
