@@ -18,7 +18,7 @@ from cases.models import Incident
 from core.routers import reads_from_replica
 from organizations.vocabularies import PerpetratorCategory, State
 from reports import charts, exports, selectors
-from reports.narrative import narrative, percent
+from reports.narrative import narrative, number, percent
 from reports.services import month_publish
 
 
@@ -105,6 +105,7 @@ def monthly(request, year: int, month: int):
             ],
         ),
         "narratives": [("es", narrative(figures, "es")), ("en", narrative(figures, "en"))],
+        "change": _signed_percent(figures["previous_month"]["change_percent"]),
         "revision_types": [
             (dict(Incident.Type.choices)[code], delta)
             for code, delta in (
@@ -117,6 +118,14 @@ def monthly(request, year: int, month: int):
         "next": (year + 1, 1) if month == 12 else (year, month + 1),
     }
     return render(request, "reports/monthly.html", {**context, "has_permission": True})
+
+
+def _signed_percent(value: float | None) -> str:
+    """+300,0 % (or +300.0%): a change in the page's language, its sign always shown."""
+    if value is None:
+        return ""
+    sign = "+" if value > 0 else ""
+    return sign + _("%(value)s%%") % {"value": number(value, 1)}
 
 
 @reports_view

@@ -78,6 +78,7 @@ class TestTheSeedBulletin:
         page = response.content.decode()
         assert "En julio de 2021 se registraron 140 ataques" in page
         assert "In July 2021, 140 attacks" in page
+        assert "(+300,0 %)" in page  # 140 against 35, in Spanish
         assert page.count('class="chart"') == 2
         assert '<title id="by-type-title">' in page
         assert "Estigmatización y difamación" in page and ">112<" in page
