@@ -11,6 +11,11 @@ urlpatterns = [
         views.monthly_download,
         name="monthly_download",
     ),
+    path(
+        "monthly/<int:year>/<int:month>/chart-<slug:name>.svg",
+        views.monthly_chart,
+        name="monthly_chart",
+    ),
     path("monthly/<int:year>/<int:month>/publish/", views.monthly_publish, name="publish"),
     path("annual/<int:year>/", views.annual, name="annual"),
 ]

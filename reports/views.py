@@ -1,4 +1,5 @@
 import datetime
+from itertools import dropwhile
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -9,7 +10,6 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 from django_otp.decorators import otp_required
 
 from accounts.models import SecurityEvent
@@ -88,22 +88,11 @@ def monthly(request, year: int, month: int):
             figures, "by_perpetrator_category", dict(PerpetratorCategory.choices)
         ),
         "states": [row for row in _labelled(figures, "by_state", states) if row["count"]],
-        "type_chart": charts.bar_chart(
-            chart_id="by-type",
-            title=_("Attacks by type, %(month)s") % {"month": month_name},
-            items=[(row["label"], row["count"]) for row in types],
-        ),
-        "trend_chart": charts.column_chart(
-            chart_id="trend",
-            title=_("Attacks per month, the last 12 months"),
-            items=[
-                (
-                    date_format(datetime.date(*map(int, t["period"].split("-")), 1), "M y"),
-                    t["total"],
-                )
-                for t in trend
-            ],
-        ),
+        "charts": {
+            name.replace("-", "_"): svg
+            for name, svg in monthly_charts(figures, trend, month_name).items()
+        },
+        "zero_types": [row["label"] for row in types if not row["count"]],
         "narratives": [("es", narrative(figures, "es")), ("en", narrative(figures, "en"))],
         "change": _signed_percent(figures["previous_month"]["change_percent"]),
         "revision_types": [
@@ -118,6 +107,79 @@ def monthly(request, year: int, month: int):
         "next": (year + 1, 1) if month == 12 else (year, month + 1),
     }
     return render(request, "reports/monthly.html", {**context, "has_permission": True})
+
+
+CHARTS = ("by-type", "by-target", "by-perpetrator-category", "trend")
+
+
+def monthly_charts(figures: dict, trend: list[dict], month_name: str) -> dict:
+    """The month's charts by name: only what is there (a type or category with no attacks
+    is named in a note, not drawn; the trend starts at the first month with any)."""
+    shown = [
+        (row["label"], row["count"])
+        for row in _labelled(figures, "by_type", dict(Incident.Type.choices))
+        if row["count"]
+    ]
+    target = figures["by_target"]
+    categories = _labelled(figures, "by_perpetrator_category", dict(PerpetratorCategory.choices))
+    months = list(dropwhile(lambda t: not t["total"], trend)) or trend[-1:]
+    return {
+        "by-type": charts.bar_chart(
+            chart_id="by-type",
+            title=_("Attacks by type, %(month)s") % {"month": month_name},
+            items=sorted(shown, key=lambda item: -item[1]),
+        ),
+        "by-target": charts.bar_chart(
+            chart_id="by-target",
+            title=_("Attacks by target, %(month)s") % {"month": month_name},
+            items=[
+                (str(label), target[code])
+                for code, label in (
+                    ("defender", _("Against defenders")),
+                    ("organization", _("Against organizations")),
+                )
+                if target[code]
+            ],
+        ),
+        "by-perpetrator-category": charts.bar_chart(
+            chart_id="by-perpetrator-category",
+            title=_("Attacks by perpetrator category, %(month)s") % {"month": month_name},
+            items=sorted(
+                ((row["label"], row["count"]) for row in categories if row["count"]),
+                key=lambda item: -item[1],
+            ),
+        ),
+        "trend": charts.column_chart(
+            chart_id="trend",
+            title=_("Attacks per month, to %(month)s") % {"month": month_name},
+            items=[
+                (
+                    date_format(datetime.date(*map(int, t["period"].split("-")), 1), "M y"),
+                    t["total"],
+                )
+                for t in months
+            ],
+        ),
+    }
+
+
+@reports_view
+@reads_from_replica
+def monthly_chart(request, year: int, month: int, name: str):
+    """One of the month's charts, to download as an SVG file."""
+    _month_or_404(year, month)
+    if name not in CHARTS:
+        raise Http404
+    figures = selectors.monthly_report(year, month)
+    month_name = date_format(datetime.date(year, month, 1), "YEAR_MONTH_FORMAT")
+    svg = monthly_charts(figures, selectors.trend(year, month), month_name)[name]
+    response = HttpResponse(
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + svg, content_type="image/svg+xml"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="defensores-{figures["period"]}-{name}.svg"'
+    )
+    return response
 
 
 def _signed_percent(value: float | None) -> str:
@@ -156,11 +218,26 @@ def monthly_download(request, year: int, month: int, fmt: str):
     return response
 
 
-@require_POST
 @reports_view
 @permission_required("reports.publish_month", raise_exception=True)
 def monthly_publish(request, year: int, month: int):
+    """What publishing would freeze, to confirm; publishing itself (POST)."""
     _month_or_404(year, month)
+    if request.method != "POST":
+        figures = selectors.monthly_figures(year, month)
+        labels = dict(Incident.Type.choices)
+        month_name = date_format(datetime.date(year, month, 1), "YEAR_MONTH_FORMAT")
+        context = {
+            "title": _("Publish the figures of %(month)s") % {"month": month_name},
+            "year": year,
+            "month": month,
+            "month_name": month_name,
+            "figures": figures,
+            "types": [(labels[code], n) for code, n in figures["by_type"].items() if n],
+            "latest": selectors.latest_snapshot(year, month),
+            "has_permission": True,
+        }
+        return render(request, "reports/publish.html", context)
     try:
         snapshot = month_publish(year=year, month=month, user=request.user)
     except ValidationError as error:

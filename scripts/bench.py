@@ -754,7 +754,8 @@ def run_worker(backend: str) -> None:
         from rq import SimpleWorker
 
         queue = django_rq.get_queue("default", job_class=Job)
-        SimpleWorker([queue], connection=queue.connection, job_class=Job).work(burst=True)
+        worker = SimpleWorker([queue], connection=queue.connection, job_class=Job)
+        worker.work(burst=True, logging_level="WARNING")  # not a line per task in the log
         return
     taken = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0, stdout=io.StringIO())

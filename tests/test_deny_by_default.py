@@ -96,6 +96,7 @@ def world(coordinator, ally):
         "<int:year>": "2021",
         "<int:month>": "7",
         "<str:fmt>": "csv",
+        "<slug:name>": "trend",
         "<str:status>": "in_review",
         "<path:name>": source.file.name,
         "<path:content_type_id>": str(ContentType.objects.get_for_model(incident).pk),

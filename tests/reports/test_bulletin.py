@@ -79,7 +79,7 @@ class TestTheSeedBulletin:
         assert "En julio de 2021 se registraron 140 ataques" in page
         assert "In July 2021, 140 attacks" in page
         assert "(+300,0 %)" in page  # 140 against 35, in Spanish
-        assert page.count('class="chart"') == 2
+        assert page.count('class="chart"') == 4  # by type, target, perpetrator category; trend
         assert '<title id="by-type-title">' in page
         assert "Estigmatización y difamación" in page and ">112<" in page
         assert "un incidente puede tener varios perpetradores" in page.lower()
@@ -103,6 +103,21 @@ class TestTheSeedBulletin:
         from accounts.models import SecurityEvent
 
         assert SecurityEvent.objects.filter(kind="export", user=analyst).count() == 3
+
+    def test_the_charts_draw_what_is_there_and_download(self, client_for, analyst):
+        client = client_for(analyst)
+        page = client.get("/reports/monthly/2021/7/").content.decode()
+        chart = page[page.index('<svg xmlns="http://www.w3.org/2000/svg" role="img"') :]
+        chart = chart[: chart.index("</svg>")]
+        assert "Allanamiento" in chart and "Tortura" not in chart  # a type with none: not drawn
+        assert "Sin ataques de estos tipos este mes" in page and "Tortura" in page
+        trend = client.get("/reports/monthly/2021/7/chart-trend.svg")
+        assert trend.status_code == 200 and trend["Content-Type"] == "image/svg+xml"
+        assert "attachment" in trend["Content-Disposition"]
+        drawn = trend.content.decode()
+        # The demo starts in January 2021: the trend does not open on empty months of 2020.
+        assert "Ene 21" in drawn and "Ago 20" not in drawn
+        assert client.get("/reports/monthly/2021/7/chart-nothing.svg").status_code == 404
 
     def test_the_api_gives_the_same_json(self, client_for, analyst):
         client = client_for(analyst)

@@ -65,6 +65,18 @@ class TestSnapshots:
         assert MonthlySnapshot.objects.get(pk=first.pk).figures["total"] == 1
         assert monthly_report(2021, 7)["snapshot"]["version"] == 2
 
+    def test_publishing_asks_first_showing_what_it_freezes(self, client_for, analyst, reviewer):
+        assert client_for(analyst).get("/reports/monthly/2021/7/publish/").status_code == 403
+        page = client_for(reviewer).get("/reports/monthly/2021/7/")
+        text = page.content.decode()
+        # The toolbar is at the top: downloads and publishing before the figures.
+        assert text.index("report.csv") < text.index('class="figures"')
+        assert text.index("/reports/monthly/2021/7/publish/") < text.index('class="figures"')
+        confirm = client_for(reviewer).get("/reports/monthly/2021/7/publish/")
+        assert confirm.status_code == 200 and not MonthlySnapshot.objects.exists()
+        shown = confirm.content.decode()
+        assert "congela" in shown and f">{monthly_report(2021, 7)['total']}<" in shown
+
     def test_only_reviewers_publish(self, client_for, analyst, reviewer):
         assert client_for(analyst).post("/reports/monthly/2021/7/publish/").status_code == 403
         response = client_for(reviewer).post("/reports/monthly/2021/7/publish/")
