@@ -467,6 +467,10 @@ IMPORT_MAX_UNCOMPRESSED_MEGABYTES = env_int("IMPORT_MAX_UNCOMPRESSED_MEGABYTES",
 EXPORT_INLINE_ROWS = env_int("EXPORT_INLINE_ROWS", 5000, minimum=1)
 EXPORT_LINK_HOURS = env_int("EXPORT_LINK_HOURS", 24, minimum=1)
 
+# Who publishes the bulletin: its name and logo (a PNG or SVG file) on every PDF.
+ORGANIZATION_NAME = env_str("ORGANIZATION_NAME", "Defensores")
+ORGANIZATION_LOGO = env_str("ORGANIZATION_LOGO", "")
+
 # Commands, imports and the demo loader act as this user in the history.
 SYSTEM_USERNAME = env_str("SYSTEM_USERNAME", "sistema")
 # Four eyes: a reviewer may not verify or publish a case they sent to review or last changed

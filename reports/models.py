@@ -1,10 +1,17 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from cases.storage import source_storage
 from core.audit import AuditedQuerySet, ChainedHistory
+
+
+def bulletin_upload_to(snapshot: "MonthlySnapshot", filename: str) -> str:
+    return f"bulletins/{snapshot.period:%Y-%m}-v{snapshot.version}-{uuid.uuid4().hex[:8]}.pdf"
 
 
 class MonthlySnapshot(models.Model):
@@ -21,7 +28,14 @@ class MonthlySnapshot(models.Model):
         verbose_name=_("published by"),
     )
     published_at = models.DateTimeField(_("published at"), default=timezone.now)
+    # The bulletin as published, frozen with the figures (reports.bulletin.bulletin_pdf).
+    pdf = models.FileField(
+        _("bulletin (PDF)"), storage=source_storage, upload_to=bulletin_upload_to, blank=True
+    )
+    pdf_sha256 = models.CharField(_("SHA-256 of the PDF"), max_length=64, blank=True)
 
+    # Added after the first release (core.audit.ChainedHistory._added_later).
+    HISTORY_ADDED_LATER = {"pdf": "", "pdf_sha256": ""}
     objects = AuditedQuerySet.as_manager()
     history = HistoricalRecords(bases=[ChainedHistory])
 

@@ -16,6 +16,12 @@ urlpatterns = [
         views.monthly_chart,
         name="monthly_chart",
     ),
+    path("monthly/<int:year>/<int:month>/boletin.pdf", views.monthly_pdf, name="monthly_pdf"),
+    path(
+        "monthly/<int:year>/<int:month>/boletin-v<int:version>.pdf",
+        views.monthly_pdf_version,
+        name="monthly_pdf_version",
+    ),
     path("monthly/<int:year>/<int:month>/publish/", views.monthly_publish, name="publish"),
     path("annual/<int:year>/", views.annual, name="annual"),
 ]

@@ -1,12 +1,11 @@
 import datetime
-from itertools import dropwhile
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -18,7 +17,9 @@ from cases.models import Incident
 from core.routers import reads_from_replica
 from organizations.vocabularies import PerpetratorCategory, State
 from reports import charts, exports, selectors
-from reports.narrative import narrative, number, percent
+from reports.bulletin import CHARTS, bulletin_pdf, labelled, monthly_charts
+from reports.models import MonthlySnapshot
+from reports.narrative import narrative, number
 from reports.services import month_publish
 
 
@@ -30,14 +31,6 @@ def reports_view(view):
 def _month_or_404(year: int, month: int) -> None:
     if not 1 <= month <= 12 or not 1900 <= year <= 2999:
         raise Http404
-
-
-def _labelled(figures: dict, key: str, labels: dict) -> list[dict]:
-    total = figures["total"]
-    return [
-        {"code": code, "label": labels.get(code, code), "count": n, "percent": percent(n, total)}
-        for code, n in figures[key].items()
-    ]
 
 
 @reports_view
@@ -59,7 +52,7 @@ def monthly(request, year: int, month: int):
     _month_or_404(year, month)
     figures = selectors.monthly_report(year, month)
     month_name = date_format(datetime.date(year, month, 1), "YEAR_MONTH_FORMAT")
-    types = _labelled(figures, "by_type", dict(Incident.Type.choices))
+    types = labelled(figures, "by_type", dict(Incident.Type.choices))
     trend = selectors.trend(year, month)
     first, last = selectors.month_bounds(year, month)
     month_incidents = (
@@ -79,15 +72,15 @@ def monthly(request, year: int, month: int):
         "month_name": month_name,
         "figures": figures,
         "types": types,
-        "targets": _labelled(
+        "targets": labelled(
             figures,
             "by_target",
             {"defender": _("Against defenders"), "organization": _("Against organizations")},
         ),
-        "categories": _labelled(
+        "categories": labelled(
             figures, "by_perpetrator_category", dict(PerpetratorCategory.choices)
         ),
-        "states": [row for row in _labelled(figures, "by_state", states) if row["count"]],
+        "states": [row for row in labelled(figures, "by_state", states) if row["count"]],
         "charts": {
             name.replace("-", "_"): svg
             for name, svg in monthly_charts(figures, trend, month_name).items()
@@ -103,64 +96,13 @@ def monthly(request, year: int, month: int):
         ],
         "cases": cases,
         "can_publish": request.user.has_perm("reports.publish_month"),
+        "published": MonthlySnapshot.objects.filter(period=first)
+        .exclude(pdf="")
+        .order_by("version"),
         "prev": selectors.previous_month(year, month),
         "next": (year + 1, 1) if month == 12 else (year, month + 1),
     }
     return render(request, "reports/monthly.html", {**context, "has_permission": True})
-
-
-CHARTS = ("by-type", "by-target", "by-perpetrator-category", "trend")
-
-
-def monthly_charts(figures: dict, trend: list[dict], month_name: str) -> dict:
-    """The month's charts by name: only what is there (a type or category with no attacks
-    is named in a note, not drawn; the trend starts at the first month with any)."""
-    shown = [
-        (row["label"], row["count"])
-        for row in _labelled(figures, "by_type", dict(Incident.Type.choices))
-        if row["count"]
-    ]
-    target = figures["by_target"]
-    categories = _labelled(figures, "by_perpetrator_category", dict(PerpetratorCategory.choices))
-    months = list(dropwhile(lambda t: not t["total"], trend)) or trend[-1:]
-    return {
-        "by-type": charts.bar_chart(
-            chart_id="by-type",
-            title=_("Attacks by type, %(month)s") % {"month": month_name},
-            items=sorted(shown, key=lambda item: -item[1]),
-        ),
-        "by-target": charts.bar_chart(
-            chart_id="by-target",
-            title=_("Attacks by target, %(month)s") % {"month": month_name},
-            items=[
-                (str(label), target[code])
-                for code, label in (
-                    ("defender", _("Against defenders")),
-                    ("organization", _("Against organizations")),
-                )
-                if target[code]
-            ],
-        ),
-        "by-perpetrator-category": charts.bar_chart(
-            chart_id="by-perpetrator-category",
-            title=_("Attacks by perpetrator category, %(month)s") % {"month": month_name},
-            items=sorted(
-                ((row["label"], row["count"]) for row in categories if row["count"]),
-                key=lambda item: -item[1],
-            ),
-        ),
-        "trend": charts.column_chart(
-            chart_id="trend",
-            title=_("Attacks per month, to %(month)s") % {"month": month_name},
-            items=[
-                (
-                    date_format(datetime.date(*map(int, t["period"].split("-")), 1), "M y"),
-                    t["total"],
-                )
-                for t in months
-            ],
-        ),
-    }
 
 
 @reports_view
@@ -180,6 +122,48 @@ def monthly_chart(request, year: int, month: int, name: str):
         f'attachment; filename="defensores-{figures["period"]}-{name}.svg"'
     )
     return response
+
+
+@reports_view
+@reads_from_replica
+def monthly_pdf(request, year: int, month: int):
+    """The bulletin of the current figures, as a PDF."""
+    _month_or_404(year, month)
+    figures = selectors.monthly_figures(year, month)
+    pdf = bulletin_pdf(figures=figures, trend=selectors.trend(year, month), year=year, month=month)
+    security_event_record(
+        kind=SecurityEvent.Kind.EXPORT,
+        request=request,
+        user=request.user,
+        report=f"monthly {figures['period']}",
+        format="pdf",
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="boletin-{figures["period"]}.pdf"'
+    return response
+
+
+@reports_view
+def monthly_pdf_version(request, year: int, month: int, version: int):
+    """A published version's bulletin, as it was frozen."""
+    _month_or_404(year, month)
+    first, _last = selectors.month_bounds(year, month)
+    snapshot = get_object_or_404(MonthlySnapshot, period=first, version=version)
+    if not snapshot.pdf:
+        raise Http404
+    security_event_record(
+        kind=SecurityEvent.Kind.EXPORT,
+        request=request,
+        user=request.user,
+        report=f"monthly {first:%Y-%m} v{version}",
+        format="pdf",
+    )
+    return FileResponse(
+        snapshot.pdf.open("rb"),
+        as_attachment=True,
+        filename=f"boletin-{first:%Y-%m}-v{version}.pdf",
+        content_type="application/pdf",
+    )
 
 
 def _signed_percent(value: float | None) -> str:

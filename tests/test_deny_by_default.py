@@ -97,6 +97,7 @@ def world(coordinator, ally):
         "<int:month>": "7",
         "<str:fmt>": "csv",
         "<slug:name>": "trend",
+        "<int:version>": "1",
         "<str:status>": "in_review",
         "<path:name>": source.file.name,
         "<path:content_type_id>": str(ContentType.objects.get_for_model(incident).pk),

@@ -1,0 +1,132 @@
+"""The monthly bulletin's pieces, shared by its page and its PDF: the figures labelled, the
+charts, and the PDF itself (WeasyPrint, A4)."""
+
+import base64
+import datetime
+import mimetypes
+from itertools import dropwhile
+from pathlib import Path
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from cases.models import Incident
+from organizations.vocabularies import PerpetratorCategory
+from reports import charts
+from reports.narrative import narrative, percent
+
+
+def labelled(figures: dict, key: str, labels: dict) -> list[dict]:
+    total = figures["total"]
+    return [
+        {"code": code, "label": labels.get(code, code), "count": n, "percent": percent(n, total)}
+        for code, n in figures[key].items()
+    ]
+
+
+CHARTS = ("by-type", "by-target", "by-perpetrator-category", "trend")
+
+
+def monthly_charts(figures: dict, trend: list[dict], month_name: str) -> dict:
+    """The month's charts by name: only what is there (a type or category with no attacks
+    is named in a note, not drawn; the trend starts at the first month with any)."""
+    shown = [
+        (row["label"], row["count"])
+        for row in labelled(figures, "by_type", dict(Incident.Type.choices))
+        if row["count"]
+    ]
+    target = figures["by_target"]
+    categories = labelled(figures, "by_perpetrator_category", dict(PerpetratorCategory.choices))
+    months = list(dropwhile(lambda t: not t["total"], trend)) or trend[-1:]
+    return {
+        "by-type": charts.bar_chart(
+            chart_id="by-type",
+            title=_("Attacks by type, %(month)s") % {"month": month_name},
+            items=sorted(shown, key=lambda item: -item[1]),
+        ),
+        "by-target": charts.bar_chart(
+            chart_id="by-target",
+            title=_("Attacks by target, %(month)s") % {"month": month_name},
+            items=[
+                (str(label), target[code])
+                for code, label in (
+                    ("defender", _("Against defenders")),
+                    ("organization", _("Against organizations")),
+                )
+                if target[code]
+            ],
+        ),
+        "by-perpetrator-category": charts.bar_chart(
+            chart_id="by-perpetrator-category",
+            title=_("Attacks by perpetrator category, %(month)s") % {"month": month_name},
+            items=sorted(
+                ((row["label"], row["count"]) for row in categories if row["count"]),
+                key=lambda item: -item[1],
+            ),
+        ),
+        "trend": charts.column_chart(
+            chart_id="trend",
+            title=_("Attacks per month, to %(month)s") % {"month": month_name},
+            items=[
+                (
+                    date_format(datetime.date(*map(int, t["period"].split("-")), 1), "M y"),
+                    t["total"],
+                )
+                for t in months
+            ],
+        ),
+    }
+
+
+def _logo() -> str:
+    """The organization's logo (ORGANIZATION_LOGO) as a data: address, or ""."""
+    if not settings.ORGANIZATION_LOGO:
+        return ""
+    path = Path(settings.ORGANIZATION_LOGO)
+    kind = mimetypes.guess_type(path.name)[0] or "image/png"
+    return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+def _no_fetching(url: str, *args, **kwargs):
+    """Everything the PDF shows is in its HTML: it fetches nothing (no address reaches out
+    from the server while a PDF is made)."""
+    raise ValueError(f"not fetched: {url[:60]}")
+
+
+def bulletin_pdf(*, figures: dict, trend: list[dict], year: int, month: int, version=None) -> bytes:
+    """The month's bulletin as an A4 PDF, in Spanish: the organization, the narrative, the
+    charts and tables, the counting rule, the sources line, page numbers. `version`: the
+    published version it freezes (its number and date on every page), or None for the
+    current figures."""
+    from weasyprint import HTML
+
+    with translation.override("es"):
+        month_name = date_format(datetime.date(year, month, 1), "YEAR_MONTH_FORMAT")
+        types = labelled(figures, "by_type", dict(Incident.Type.choices))
+        context = {
+            "organization": settings.ORGANIZATION_NAME,
+            "logo": _logo(),
+            "month_name": month_name,
+            "figures": figures,
+            "narrative": narrative(figures, "es"),
+            "charts": {
+                name.replace("-", "_"): svg
+                for name, svg in monthly_charts(figures, trend, month_name).items()
+            },
+            "types": [row for row in types if row["count"]],
+            "zero_types": [row["label"] for row in types if not row["count"]],
+            "categories": [
+                row
+                for row in labelled(
+                    figures, "by_perpetrator_category", dict(PerpetratorCategory.choices)
+                )
+                if row["count"]
+            ],
+            "version": version,
+            "made": date_format(timezone.localdate(), "SHORT_DATE_FORMAT"),
+        }
+        html = render_to_string("reports/bulletin_pdf.html", context)
+    return HTML(string=html, url_fetcher=_no_fetching).write_pdf()
