@@ -481,8 +481,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    # axes logs every attempt at INFO; the security log (accounts) keeps what matters.
-    "loggers": {"axes": {"level": "WARNING"}},
+    # axes logs every attempt at INFO (the security log keeps what matters), WeasyPrint
+    # each step of every PDF.
+    "loggers": {"axes": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
     "root": {
         "handlers": ["console"],
         "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),

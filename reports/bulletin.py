@@ -116,7 +116,7 @@ def bulletin_pdf(*, figures: dict, trend: list[dict], year: int, month: int, ver
                 name.replace("-", "_"): svg
                 for name, svg in monthly_charts(figures, trend, month_name).items()
             },
-            "types": [row for row in types if row["count"]],
+            "types": sorted((row for row in types if row["count"]), key=lambda r: -r["count"]),
             "zero_types": [row["label"] for row in types if not row["count"]],
             "categories": [
                 row
