@@ -15,12 +15,12 @@ def _number(value: int) -> str:
 
 
 def _frame(chart_id: str, title: str, items, width: int, height: int, body: list[str]) -> str:
-    # Drawn small (480 units wide, 14-unit type) and shown up to 720 px: on a 375 px phone its
+    # Drawn small (480 units wide, 14-unit type) and shown up to 576 px: on a 375 px phone its
     # words are still 11 px high. The title is drawn too: a downloaded chart says what it is.
     description = "; ".join(f"{label}: {_number(value)}" for label, value in items)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" '
-        f'viewBox="0 0 {width} {height + 28}" width="100%" style="max-width:{width * 1.5:.0f}px" '
+        f'viewBox="0 0 {width} {height + 28}" width="100%" style="max-width:{width * 1.2:.0f}px" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc">'
         f'<title id="{chart_id}-title">{escape(title)}</title>'
         f'<desc id="{chart_id}-desc">{escape(description)}</desc>'

@@ -132,4 +132,9 @@ class TestTheSeedBulletin:
 
     def test_the_annual_page_has_the_month_by_type_table(self, client_for, analyst):
         page = client_for(analyst).get("/reports/annual/2021/").content.decode()
-        assert "514" in page and "<svg" in page
+        assert "<svg" in page and page.count('class="chart"') == 2  # by type; by month
+        assert "ataques contabilizados en 2021." in page
+        # Types as rows, months as columns (linked), a type with none named in a note.
+        assert '<th scope="row">Estigmatización y difamación</th>' in page
+        assert 'href="/reports/monthly/2021/7/">Jul</a>' in page
+        assert "Sin ataques de estos tipos este año" in page
