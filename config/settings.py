@@ -467,6 +467,9 @@ IMPORT_MAX_UNCOMPRESSED_MEGABYTES = env_int("IMPORT_MAX_UNCOMPRESSED_MEGABYTES",
 EXPORT_INLINE_ROWS = env_int("EXPORT_INLINE_ROWS", 5000, minimum=1)
 EXPORT_LINK_HOURS = env_int("EXPORT_LINK_HOURS", 24, minimum=1)
 
+# The public bulletin (/boletin/): the published months, without a login. On in development
+# (the demo), off in production unless asked for.
+PUBLIC_BULLETIN = env_bool("PUBLIC_BULLETIN", DEBUG)
 # Who publishes the bulletin: its name and logo (a PNG or SVG file) on every PDF.
 ORGANIZATION_NAME = env_str("ORGANIZATION_NAME", "Defensores")
 ORGANIZATION_LOGO = env_str("ORGANIZATION_LOGO", "")

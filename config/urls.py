@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
@@ -39,3 +40,6 @@ urlpatterns = [
     path("sources/files/<path:name>", source_file, name="source_file"),
     path("api/v1/", include("api.urls")),
 ]
+
+if settings.PUBLIC_BULLETIN:  # published months only, for anyone (reports/public.py)
+    urlpatterns.append(path("boletin/", include("reports.public_urls")))

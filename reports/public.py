@@ -1,0 +1,165 @@
+"""The public bulletin (/boletin/, PUBLIC_BULLETIN): the published months, for anyone, made
+only from what was published — each month's latest snapshot, its frozen PDF — never from
+the live records, which may hold what is not public yet."""
+
+import datetime
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import condition
+
+from reports.bulletin import CHARTS, monthly_charts
+from reports.models import MonthlySnapshot
+from reports.narrative import narrative
+from reports.selectors import month_bounds, period, previous_month
+
+
+def published() -> list[MonthlySnapshot]:
+    """The latest version of each published month, newest month first."""
+    latest = {}
+    for snapshot in MonthlySnapshot.objects.order_by("-period", "-version"):
+        latest.setdefault(snapshot.period, snapshot)
+    return list(latest.values())
+
+
+def _snapshot(year: int, month: int) -> MonthlySnapshot:
+    if not 1 <= month <= 12 or not 1900 <= year <= 2999:
+        raise Http404
+    first, _last = month_bounds(year, month)
+    snapshot = MonthlySnapshot.objects.filter(period=first).order_by("-version").first()
+    if snapshot is None:
+        raise Http404
+    return snapshot
+
+
+def _trend(year: int, month: int) -> list[dict]:
+    """The twelve months to this one, as each was published (a month not published is left
+    out: its live count is not public)."""
+    periods = [(year, month)]
+    for _n in range(11):
+        periods.append(previous_month(*periods[-1]))
+    firsts = [month_bounds(y, m)[0] for y, m in reversed(periods)]
+    latest = {}
+    for snapshot in MonthlySnapshot.objects.filter(period__in=firsts).order_by("version"):
+        latest[snapshot.period] = snapshot.figures["total"]
+    return [
+        {"period": period(first.year, first.month), "total": latest[first]}
+        for first in firsts
+        if first in latest
+    ]
+
+
+def _etag(request, year: int, month: int, **_names) -> str | None:
+    first, _last = month_bounds(year, month) if 1 <= month <= 12 else (None, None)
+    snapshot = MonthlySnapshot.objects.filter(period=first).order_by("-version").first()
+    if snapshot is None:
+        return None
+    return f'"{snapshot.pk}-{snapshot.version}-{translation.get_language()}"'
+
+
+def _modified(request, year: int, month: int, **_names) -> datetime.datetime | None:
+    first, _last = month_bounds(year, month) if 1 <= month <= 12 else (None, None)
+    snapshot = MonthlySnapshot.objects.filter(period=first).order_by("-version").first()
+    return snapshot.published_at if snapshot is not None else None
+
+
+def _render(request, template: str, context: dict):
+    return render(request, template, {"organization": settings.ORGANIZATION_NAME, **context})
+
+
+def index(request):
+    return _render(
+        request,
+        "reports/public/index.html",
+        {"title": _("Monthly bulletins"), "months": published()},
+    )
+
+
+@condition(etag_func=_etag, last_modified_func=_modified)
+def month(request, year: int, month: int):
+    snapshot = _snapshot(year, month)
+    figures = snapshot.figures
+    month_name = date_format(snapshot.period, "YEAR_MONTH_FORMAT")
+    charts = monthly_charts(figures, _trend(year, month), month_name)
+    context = {
+        "title": _("Bulletin: %(month)s") % {"month": month_name},
+        "snapshot": snapshot,
+        "figures": figures,
+        "narrative": narrative(figures, translation.get_language() or "es"),
+        "charts": {name.replace("-", "_"): svg for name, svg in charts.items()},
+        "chart_names": CHARTS,
+        "year": year,
+        "month": month,
+    }
+    return _render(request, "reports/public/month.html", context)
+
+
+def month_pdf(request, year: int, month: int):
+    snapshot = _snapshot(year, month)
+    if not snapshot.pdf:
+        raise Http404
+    return FileResponse(
+        snapshot.pdf.open("rb"),
+        as_attachment=True,
+        filename=f"boletin-{snapshot.period:%Y-%m}.pdf",
+        content_type="application/pdf",
+    )
+
+
+@condition(etag_func=_etag, last_modified_func=_modified)
+def month_chart(request, year: int, month: int, name: str):
+    if name not in CHARTS:
+        raise Http404
+    snapshot = _snapshot(year, month)
+    month_name = date_format(snapshot.period, "YEAR_MONTH_FORMAT")
+    svg = monthly_charts(snapshot.figures, _trend(year, month), month_name)[name]
+    response = HttpResponse(
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + svg, content_type="image/svg+xml"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="boletin-{snapshot.period:%Y-%m}-{name}.svg"'
+    )
+    return response
+
+
+class BulletinFeed(Feed):
+    """New bulletins (each published version), as an Atom feed."""
+
+    feed_type = Atom1Feed
+    title = gettext_lazy("Monthly bulletins")
+    subtitle = gettext_lazy("Attacks on human rights defenders, as published each month.")
+
+    def link(self):
+        return reverse("boletin:index")
+
+    def items(self):
+        return MonthlySnapshot.objects.order_by("-published_at")[:24]
+
+    def item_title(self, item):
+        return _("%(month)s (version %(version)s)") % {
+            "month": date_format(item.period, "YEAR_MONTH_FORMAT"),
+            "version": item.version,
+        }
+
+    def item_description(self, item):
+        return narrative(item.figures, translation.get_language() or "es")
+
+    def item_link(self, item):
+        return reverse("boletin:month", args=[item.period.year, item.period.month])
+
+    def item_guid(self, item):
+        return f"{self.item_link(item)}#v{item.version}"
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_updateddate(self, item):
+        return item.published_at
