@@ -161,6 +161,40 @@ def test_3c_the_reviewer_verifies_and_publishes_and_the_report_changes(page, ser
     assert axe_violations(page) == []
 
 
+def test_3d_the_reviewer_publishes_july_and_a_visitor_reads_it_without_login(page, server, browser):
+    login(page, server, "revisora")
+    page.goto(server.url + "/reports/monthly/2021/7/")
+    with page.expect_navigation():
+        page.click("text=Publicar estas cifras…")
+    assert "congela" in page.content()  # what publishing freezes, before it does
+    with page.expect_navigation():
+        page.click("input[type=submit].default")
+    assert "PDF publicado (v1)" in page.content()
+
+    # bypass_csp: for axe-core, injected by the test, as in the other flows.
+    visitor = browser.new_context(
+        locale="es-VE", viewport={"width": 375, "height": 800}, bypass_csp=True
+    )
+    visitor_page = visitor.new_page()
+    try:
+        visitor_page.goto(server.url + "/boletin/")
+        with visitor_page.expect_navigation():
+            visitor_page.click("text=Julio de 2021")
+        content = visitor_page.content()
+        assert "se registraron 142 ataques" in content and "<svg" in content
+        assert "revisora" not in content
+        assert visitor_page.evaluate("document.documentElement.scrollWidth") <= 375
+        pdf = visitor_page.request.get(server.url + "/boletin/2021/7/boletin.pdf")
+        assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+        visitor_page.add_script_tag(path=str(ROOT / "tests/e2e/node_modules/axe-core/axe.min.js"))
+        result = visitor_page.evaluate("async () => await axe.run(document)")
+        serious = [v["id"] for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        assert serious == []
+        screenshot(visitor_page, "public-bulletin")
+    finally:
+        visitor.close()
+
+
 def test_4_a_colleague_cannot_find_a_restricted_case(page, server):
     login(page, server, "documentalista2")
     page.goto(server.url + "/admin/cases/case/")
