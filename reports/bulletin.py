@@ -81,6 +81,17 @@ def monthly_charts(figures: dict, trend: list[dict], month_name: str) -> dict:
     }
 
 
+def chart_file(svg: str, fmt: str) -> tuple[bytes, str]:
+    """A chart as a file to download: the SVG itself, or a PNG twice its drawn size (for
+    word processors and social networks). cairosvg fetches nothing (`unsafe` off)."""
+    document = '<?xml version="1.0" encoding="UTF-8"?>\n' + str(svg)
+    if fmt == "png":
+        import cairosvg
+
+        return cairosvg.svg2png(bytestring=document.encode(), output_width=960), "image/png"
+    return document.encode(), "image/svg+xml"
+
+
 def _logo() -> str:
     """The organization's logo (ORGANIZATION_LOGO) as a data: address, or ""."""
     if not settings.ORGANIZATION_LOGO:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import condition
 
-from reports.bulletin import CHARTS, monthly_charts
+from reports.bulletin import CHARTS, chart_file, monthly_charts
 from reports.models import MonthlySnapshot
 from reports.narrative import narrative
 from reports.selectors import month_bounds, period, previous_month
@@ -62,7 +62,9 @@ def _etag(request, year: int, month: int, **_names) -> str | None:
     snapshot = MonthlySnapshot.objects.filter(period=first).order_by("-version").first()
     if snapshot is None:
         return None
-    return f'"{snapshot.pk}-{snapshot.version}-{translation.get_language()}"'
+    # One tag per representation: a chart's SVG and its PNG are two.
+    variant = "-".join(str(value) for value in _names.values())
+    return f'"{snapshot.pk}-{snapshot.version}-{translation.get_language()}-{variant}"'
 
 
 def _modified(request, year: int, month: int, **_names) -> datetime.datetime | None:
@@ -115,17 +117,16 @@ def month_pdf(request, year: int, month: int):
 
 
 @condition(etag_func=_etag, last_modified_func=_modified)
-def month_chart(request, year: int, month: int, name: str):
+def month_chart(request, year: int, month: int, name: str, fmt: str = "svg"):
     if name not in CHARTS:
         raise Http404
     snapshot = _snapshot(year, month)
     month_name = date_format(snapshot.period, "YEAR_MONTH_FORMAT")
     svg = monthly_charts(snapshot.figures, _trend(year, month), month_name)[name]
-    response = HttpResponse(
-        '<?xml version="1.0" encoding="UTF-8"?>\n' + svg, content_type="image/svg+xml"
-    )
+    content, kind = chart_file(svg, fmt)
+    response = HttpResponse(content, content_type=kind)
     response["Content-Disposition"] = (
-        f'attachment; filename="boletin-{snapshot.period:%Y-%m}-{name}.svg"'
+        f'attachment; filename="boletin-{snapshot.period:%Y-%m}-{name}.{fmt}"'
     )
     return response
 

@@ -16,6 +16,12 @@ urlpatterns = [
         views.monthly_chart,
         name="monthly_chart",
     ),
+    path(
+        "monthly/<int:year>/<int:month>/chart-<slug:name>.png",
+        views.monthly_chart,
+        {"fmt": "png"},
+        name="monthly_chart_png",
+    ),
     path("monthly/<int:year>/<int:month>/boletin.pdf", views.monthly_pdf, name="monthly_pdf"),
     path(
         "monthly/<int:year>/<int:month>/boletin-v<int:version>.pdf",

@@ -18,7 +18,7 @@ from cases.models import Incident
 from core.routers import reads_from_replica
 from organizations.vocabularies import PerpetratorCategory, State
 from reports import charts, exports, selectors
-from reports.bulletin import CHARTS, bulletin_pdf, labelled, monthly_charts
+from reports.bulletin import CHARTS, bulletin_pdf, chart_file, labelled, monthly_charts
 from reports.models import MonthlySnapshot
 from reports.narrative import narrative, number
 from reports.services import month_publish
@@ -108,19 +108,18 @@ def monthly(request, year: int, month: int):
 
 @reports_view
 @reads_from_replica
-def monthly_chart(request, year: int, month: int, name: str):
-    """One of the month's charts, to download as an SVG file."""
+def monthly_chart(request, year: int, month: int, name: str, fmt: str = "svg"):
+    """One of the month's charts, to download as an SVG or PNG file."""
     _month_or_404(year, month)
     if name not in CHARTS:
         raise Http404
     figures = selectors.monthly_report(year, month)
     month_name = date_format(datetime.date(year, month, 1), "YEAR_MONTH_FORMAT")
     svg = monthly_charts(figures, selectors.trend(year, month), month_name)[name]
-    response = HttpResponse(
-        '<?xml version="1.0" encoding="UTF-8"?>\n' + svg, content_type="image/svg+xml"
-    )
+    content, kind = chart_file(svg, fmt)
+    response = HttpResponse(content, content_type=kind)
     response["Content-Disposition"] = (
-        f'attachment; filename="defensores-{figures["period"]}-{name}.svg"'
+        f'attachment; filename="defensores-{figures["period"]}-{name}.{fmt}"'
     )
     return response
 

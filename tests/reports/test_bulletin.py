@@ -118,6 +118,11 @@ class TestTheSeedBulletin:
         # The demo starts in January 2021: the trend does not open on empty months of 2020.
         assert "Ene 21" in drawn and "Ago 20" not in drawn
         assert client.get("/reports/monthly/2021/7/chart-nothing.svg").status_code == 404
+        png = client.get("/reports/monthly/2021/7/chart-by-type.png")
+        assert png.status_code == 200 and png["Content-Type"] == "image/png"
+        assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
+        width = int.from_bytes(png.content[16:20], "big")  # the IHDR chunk
+        assert width == 960  # twice its drawn size, for print and social networks
 
     def test_the_api_gives_the_same_json(self, client_for, analyst):
         client = client_for(analyst)

@@ -93,6 +93,9 @@ def test_pages_say_when_they_changed_and_answer_304(client, july):
     assert page["ETag"] and page["Last-Modified"]
     again = client.get("/boletin/2021/7/", HTTP_IF_NONE_MATCH=page["ETag"])
     assert again.status_code == 304
+    svg = client.get("/boletin/2021/7/grafico-trend.svg")
+    png = client.get("/boletin/2021/7/grafico-trend.png", HTTP_IF_NONE_MATCH=svg["ETag"])
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")  # not the SVG's 304
 
 
 def test_the_feed_is_atom_with_each_version(client, july, reviewer):
