@@ -11,6 +11,8 @@ one run, the median of BENCH_REPEAT runs after a warm-up:
   B3 report   monthly_figures() vs hand-written SQL; a month of equal size at both sizes
   B4 export   the streamed CSV/JSON export vs COPY … TO STDOUT; peak memory
   B5 queries  case detail, incident list, admin edit form with 1 and with 50 children
+  B6 public   the public bulletin's month page at BENCH_N vs at 10,000 incidents (each after
+              publishing the month); the PDF's render time
   B7 queue    an import through the task queue (the worker's import, after its preview) vs
               the same file by the command; tasks per second through each backend
 
@@ -41,7 +43,7 @@ N = int(os.environ.get("BENCH_N", "1000000"))
 SMALL = min(10_000, N)
 REPEAT = int(os.environ.get("BENCH_REPEAT", "5"))
 IMPORT_N = int(os.environ.get("BENCH_IMPORT_N", str(max(1000, min(N // 500, 2_000)))))
-ONLY = set(os.environ.get("BENCH_ONLY", "B1,B2,B3,B4,B5,B7").upper().split(","))
+ONLY = set(os.environ.get("BENCH_ONLY", "B1,B2,B3,B4,B5,B6,B7").upper().split(","))
 QUEUE_TASKS = int(os.environ.get("BENCH_QUEUE_TASKS", "2000"))
 MONTH = (2021, 7)  # the month of equal size at both data sizes
 MONTH_SIZE = min(1000, SMALL // 10)
@@ -743,6 +745,32 @@ def bench_import() -> dict:
     return out
 
 
+def bench_public() -> dict:
+    """B6: publish MONTH (a new version at each size), then the public bulletin's page for it,
+    as anyone reads it (no login); and the bulletin's PDF made from the current figures."""
+    from django.contrib.auth.models import User
+
+    from reports.bulletin import bulletin_pdf
+    from reports.selectors import monthly_figures, trend
+    from reports.services import month_publish
+
+    year, month = MONTH
+    with override_settings(DEBUG=False):
+        month_publish(year=year, month=month, user=User.objects.get(username="bench"))
+        visitor = Client()
+        url = f"/boletin/{year}/{month}/"
+        get(visitor, url)  # 200, or it says which address failed (PUBLIC_BULLETIN: DEBUG=1)
+        page = median_seconds(lambda: get(visitor, url))
+        pdf = median_seconds(
+            lambda: bulletin_pdf(
+                figures=monthly_figures(year, month), trend=trend(year, month), year=year,
+                month=month,
+            )
+        )  # fmt: skip
+    say(f"  B6 public month page {page * 1000:.1f} ms; the PDF {pdf:.2f} s")
+    return {"page_seconds": page, "pdf_seconds": pdf}
+
+
 def run_worker(backend: str) -> None:
     """Run every waiting task, as `db_worker --batch` or an RQ worker in burst mode does,
     in this process."""
@@ -855,6 +883,7 @@ def main() -> None:
     say("B2/B3 at the small size")
     small_admin = bench_admin(staff) if "B2" in ONLY else None
     small_report = bench_report() if "B3" in ONLY else None
+    small_public = bench_public() if "B6" in ONLY else None
     if N > SMALL:
         say(f"Growing to {N:,} incidents")
         generate(N - SMALL, with_month=False)
@@ -874,6 +903,13 @@ def main() -> None:
         assert big_report["month_total"] == small_report["month_total"], "the month must not grow"
         results["B3_report"] = {"small": small_report, "large": big_report,
                                 "ratio_sizes": big_report["selector_seconds"] / small_report["selector_seconds"]}  # fmt: skip
+    if "B6" in ONLY:
+        say("B6 public bulletin")
+        big_public = bench_public()
+        results["B6_public"] = {
+            "small": small_public, "large": big_public,
+            "ratio": big_public["page_seconds"] / small_public["page_seconds"],
+        }  # fmt: skip
     if "B4" in ONLY:
         say("B4 export")
         results["B4_export"] = bench_export(ally)
@@ -932,6 +968,12 @@ def markdown(r: dict) -> str:
             "admin_case_form",
         ):
             lines.append(f"| B5 queries: {key} | {b5[1][key]} with 1 child, {b5[50][key]} with 50 | | constant |")  # fmt: skip
+    b6 = r.get("B6_public", {})
+    if b6:
+        lines.append(f"| B6 public month page | {b6['large']['page_seconds'] * 1000:.1f} ms vs "
+                     f"{b6['small']['page_seconds'] * 1000:.1f} ms at 10,000 | {b6['ratio']:.2f} | ≤ 1.1 |")  # fmt: skip
+        lines.append(f"| B6 the bulletin's PDF | {b6['large']['pdf_seconds']:.2f} s (at 10,000: "
+                     f"{b6['small']['pdf_seconds']:.2f} s) | | measured |")  # fmt: skip
     if b7:
         lines.append(f"| B7 import of {b7['rows']:,} rows through the queue | {b7['queue_seconds']:.2f} s vs "
                      f"the command {b7['command_seconds']:.2f} s (its preview before: "
