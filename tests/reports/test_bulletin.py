@@ -84,6 +84,10 @@ class TestTheSeedBulletin:
         assert "Estigmatización y difamación" in page and ">112<" in page
         assert "un incidente puede tener varios perpetradores" in page.lower()
         assert "Detención de Javier Tarazona" in page  # published cases of the month
+        from cases.models import Case
+
+        tarazona = Case.objects.get(title__startswith="Detención de Javier Tarazona")
+        assert f'href="/admin/cases/case/{tarazona.pk}/change/">Detención de Javier' in page
         for fmt, kind in [
             ("csv", "text/csv"),
             ("json", "application/json"),
