@@ -7,7 +7,9 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from accounts.models import SecurityEvent
 from api.models import ApiKey
@@ -110,8 +112,54 @@ def reviewer_home(user) -> dict:
         "queue_total": len(queue),
         "edited_published": edited_since_publication(user, since=now - datetime.timedelta(days=30)),
         "pending_pairs": DuplicatePair.objects.visible_to(user).pending().count(),
+        "to_check": records_to_check(user),
         "exports": recent_exports(user),
     }
+
+
+def records_to_check(user) -> list[dict]:
+    """People, organizations and perpetrators an import created from a name in a file
+    (needs_review): each may be one already recorded under another spelling, to merge."""
+    kinds = (
+        (
+            Defender.objects.visible_to(user),
+            "admin:organizations_defender_changelist",
+            lambda n: ngettext(
+                "%(count)s person from an import to check",
+                "%(count)s people from imports to check",
+                n,
+            ),
+        ),
+        (
+            Organization.objects.all(),
+            "admin:organizations_organization_changelist",
+            lambda n: ngettext(
+                "%(count)s organization from an import to check",
+                "%(count)s organizations from imports to check",
+                n,
+            ),
+        ),
+        (
+            Perpetrator.objects.all(),
+            "admin:organizations_perpetrator_changelist",
+            lambda n: ngettext(
+                "%(count)s perpetrator from an import to check",
+                "%(count)s perpetrators from imports to check",
+                n,
+            ),
+        ),
+    )
+    found = []
+    for records, list_name, words in kinds:
+        count = records.filter(needs_review=True, merged_into__isnull=True).count()
+        if count:
+            found.append(
+                {
+                    "text": words(count) % {"count": count},
+                    "url": reverse(list_name) + "?needs_review__exact=1&merged=no",
+                }
+            )
+    return found
 
 
 def edited_since_publication(user, *, since) -> list[dict]:

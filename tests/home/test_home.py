@@ -73,6 +73,17 @@ def test_the_review_queue_says_who_sent_each_case_and_how_long_it_waits(
     assert "Detención en Barinas" in queue and "documentalista" in queue and "0 días" in queue
 
 
+def test_records_an_import_created_are_pointed_out_to_check(client_for, reviewer):
+    from tests.cases.intake.rows import row, run
+
+    run(reviewer, [row(organizacion_victima="FundaRedes")])  # a new person and organization
+    html = client_for(reviewer).get(HOME).content.decode()
+    assert "1 persona de una importación por revisar" in html
+    assert "1 organización de una importación por revisar" in html
+    assert "/admin/organizations/defender/?needs_review__exact=1&amp;merged=no" in html
+    assert "1 perpetrador de una importación por revisar" in html  # SEBIN, new here
+
+
 def test_a_published_case_changed_since_publication_is_pointed_out(
     client_for, documentalist, reviewer
 ):
