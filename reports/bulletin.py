@@ -8,6 +8,7 @@ from itertools import dropwhile
 from pathlib import Path
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -81,15 +82,20 @@ def monthly_charts(figures: dict, trend: list[dict], month_name: str) -> dict:
     }
 
 
-def chart_file(svg: str, fmt: str) -> tuple[bytes, str]:
-    """A chart as a file to download: the SVG itself, or a PNG twice its drawn size (for
-    word processors and social networks). cairosvg fetches nothing (`unsafe` off)."""
-    document = '<?xml version="1.0" encoding="UTF-8"?>\n' + str(svg)
+def chart_download(svg: str, fmt: str, name: str) -> HttpResponse:
+    """A chart as a file to download, `name`.svg or `name`.png: the SVG itself, or a PNG
+    twice its drawn size (for word processors and social networks). cairosvg fetches
+    nothing (`unsafe` off)."""
+    document = ('<?xml version="1.0" encoding="UTF-8"?>\n' + str(svg)).encode()
     if fmt == "png":
         import cairosvg
 
-        return cairosvg.svg2png(bytestring=document.encode(), output_width=960), "image/png"
-    return document.encode(), "image/svg+xml"
+        content, kind = cairosvg.svg2png(bytestring=document, output_width=960), "image/png"
+    else:
+        content, kind = document, "image/svg+xml"
+    response = HttpResponse(content, content_type=kind)
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
 
 
 def _logo() -> str:

@@ -6,7 +6,7 @@ import datetime
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import condition
 
-from reports.bulletin import CHARTS, chart_file, monthly_charts
+from reports.bulletin import CHARTS, chart_download, monthly_charts
 from reports.models import MonthlySnapshot
 from reports.narrative import narrative
-from reports.selectors import month_bounds, period, previous_month
+from reports.selectors import latest_snapshot, month_bounds, period, previous_month
 
 
 def published() -> list[MonthlySnapshot]:
@@ -30,11 +30,15 @@ def published() -> list[MonthlySnapshot]:
     return list(latest.values())
 
 
-def _snapshot(year: int, month: int) -> MonthlySnapshot:
+def _latest(year: int, month: int) -> MonthlySnapshot | None:
+    """The month's latest published version; None for a month not published (or none)."""
     if not 1 <= month <= 12 or not 1900 <= year <= 2999:
-        raise Http404
-    first, _last = month_bounds(year, month)
-    snapshot = MonthlySnapshot.objects.filter(period=first).order_by("-version").first()
+        return None
+    return latest_snapshot(year, month)
+
+
+def _snapshot(year: int, month: int) -> MonthlySnapshot:
+    snapshot = _latest(year, month)
     if snapshot is None:
         raise Http404
     return snapshot
@@ -58,8 +62,7 @@ def _trend(year: int, month: int) -> list[dict]:
 
 
 def _etag(request, year: int, month: int, **_names) -> str | None:
-    first, _last = month_bounds(year, month) if 1 <= month <= 12 else (None, None)
-    snapshot = MonthlySnapshot.objects.filter(period=first).order_by("-version").first()
+    snapshot = _latest(year, month)
     if snapshot is None:
         return None
     # One tag per representation: a chart's SVG and its PNG are two.
@@ -68,8 +71,7 @@ def _etag(request, year: int, month: int, **_names) -> str | None:
 
 
 def _modified(request, year: int, month: int, **_names) -> datetime.datetime | None:
-    first, _last = month_bounds(year, month) if 1 <= month <= 12 else (None, None)
-    snapshot = MonthlySnapshot.objects.filter(period=first).order_by("-version").first()
+    snapshot = _latest(year, month)
     return snapshot.published_at if snapshot is not None else None
 
 
@@ -123,12 +125,7 @@ def month_chart(request, year: int, month: int, name: str, fmt: str = "svg"):
     snapshot = _snapshot(year, month)
     month_name = date_format(snapshot.period, "YEAR_MONTH_FORMAT")
     svg = monthly_charts(snapshot.figures, _trend(year, month), month_name)[name]
-    content, kind = chart_file(svg, fmt)
-    response = HttpResponse(content, content_type=kind)
-    response["Content-Disposition"] = (
-        f'attachment; filename="boletin-{snapshot.period:%Y-%m}-{name}.{fmt}"'
-    )
-    return response
+    return chart_download(svg, fmt, f"boletin-{snapshot.period:%Y-%m}-{name}")
 
 
 class BulletinFeed(Feed):

@@ -18,7 +18,7 @@ from cases.models import Incident
 from core.routers import reads_from_replica
 from organizations.vocabularies import PerpetratorCategory, State
 from reports import charts, exports, selectors
-from reports.bulletin import CHARTS, bulletin_pdf, chart_file, labelled, monthly_charts
+from reports.bulletin import CHARTS, bulletin_pdf, chart_download, labelled, monthly_charts
 from reports.models import MonthlySnapshot
 from reports.narrative import narrative, number
 from reports.services import month_publish
@@ -116,12 +116,7 @@ def monthly_chart(request, year: int, month: int, name: str, fmt: str = "svg"):
     figures = selectors.monthly_report(year, month)
     month_name = date_format(datetime.date(year, month, 1), "YEAR_MONTH_FORMAT")
     svg = monthly_charts(figures, selectors.trend(year, month), month_name)[name]
-    content, kind = chart_file(svg, fmt)
-    response = HttpResponse(content, content_type=kind)
-    response["Content-Disposition"] = (
-        f'attachment; filename="defensores-{figures["period"]}-{name}.{fmt}"'
-    )
-    return response
+    return chart_download(svg, fmt, f"defensores-{figures['period']}-{name}")
 
 
 @reports_view

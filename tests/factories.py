@@ -68,3 +68,21 @@ class SourceFactory(factory.django.DjangoModelFactory):
 
 # What allies receive: a published, public case (Case.SHARED_WITH_ALLIES).
 SHARED = {"status": Case.Status.PUBLISHED, "confidentiality": Case.Confidentiality.PUBLIC}
+
+
+def submitted_case(by, title: str = "Caso") -> Case:
+    """A case recorded through the services by `by` (one incident, one source) and sent by
+    them to review: the start of the workflow's tests."""
+    from cases import services
+
+    case = services.case_create(user=by, title=title)
+    services.incident_create(
+        user=by,
+        case=case,
+        type="threat",
+        occurred_on=datetime.date(2021, 7, 1),
+        defender=DefenderFactory(),
+    )
+    services.source_create(user=by, case=case, kind="press", title="Nota")
+    services.case_submit_for_review(case=case, user=by)
+    return case

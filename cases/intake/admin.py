@@ -20,7 +20,7 @@ from accounts.models import SecurityEvent
 from accounts.services import security_event_record
 from cases.intake import tasks, write
 from cases.intake.export import as_csv, as_xlsx, export_rows
-from cases.intake.plan import counts_sentence, retraction_scope
+from cases.intake.plan import batch_counts, counts_sentence, retraction_scope
 from cases.intake.read import quick_check
 from cases.intake.template import (
     COLUMNS,
@@ -35,16 +35,22 @@ from core.progress import progress_read
 
 RESULT_ROWS = 200  # cases and likely duplicates an import's page lists
 Kind, State = ImportBatch.TaskKind, ImportBatch.TaskState
-COUNTS = (
-    "rows_total",
-    "rows_created",
-    "rows_updated",
-    "rows_unchanged",
-    "rows_rejected",
-    "records_created",
-    "duplicates_flagged",
-)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def work_state(public_id, state: str, label: str, **more) -> dict:
+    """Background work as its page and progress.js show it: its state, and the stage and
+    figures it last reported (core.progress)."""
+    reported = progress_read(public_id) or {}
+    return {
+        "state": state,
+        "state_label": label,
+        "stage": reported.get("stage", ""),
+        "done": reported.get("done", 0),
+        "total": reported.get("total", 0),
+        "finished": state in (State.DONE, State.FAILED),
+        **more,
+    }
 
 
 def download(content: bytes, name: str, content_type: str) -> HttpResponse:
@@ -197,9 +203,8 @@ class ImportBatchAdmin(VisibleOnlyMixin, RecordAdmin):
             .select_related("first__case", "second__case")
             .order_by("pk")
         )
-        counts = {name: getattr(batch, name) for name in COUNTS}
         return {
-            "summary": counts_sentence(counts),
+            "summary": counts_sentence(batch_counts(batch)),
             "created_cases": cases[:RESULT_ROWS],
             "created_cases_total": cases.count(),
             "open_pairs": pairs[:RESULT_ROWS],
@@ -333,18 +338,14 @@ class ImportBatchAdmin(VisibleOnlyMixin, RecordAdmin):
 
     @staticmethod
     def _work_state(batch) -> dict:
-        reported = progress_read(batch.public_id) or {}
-        return {
-            "kind": batch.task_kind,
-            "state": batch.task_state,
-            "state_label": batch.get_task_state_display(),
-            "stage": reported.get("stage", ""),
-            "done": reported.get("done", 0),
-            "total": reported.get("total", 0),
-            "error": batch.task_error,
-            "stale": tasks.is_stale(batch),
-            "finished": batch.task_state in (State.DONE, State.FAILED),
-        }
+        return work_state(
+            batch.public_id,
+            batch.task_state,
+            batch.get_task_state_display(),
+            kind=batch.task_kind,
+            error=batch.task_error,
+            stale=tasks.is_stale(batch),
+        )
 
     def progress_view(self, request, public_id):
         """How far the batch's background work has got, as JSON, for progress.js."""
@@ -498,16 +499,7 @@ class ExportMixin:
 
     @staticmethod
     def _export_state(export) -> dict:
-        reported = progress_read(export.public_id) or {}
-        return {
-            "state": export.state,
-            "state_label": export.get_state_display(),
-            "stage": reported.get("stage", ""),
-            "done": reported.get("done", 0),
-            "total": reported.get("total", 0),
-            "finished": export.state in (State.DONE, State.FAILED),
-            "stale": False,
-        }
+        return work_state(export.public_id, export.state, export.get_state_display(), stale=False)
 
     def export_page_view(self, request, public_id):
         export = self._export(request, public_id)

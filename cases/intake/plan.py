@@ -56,17 +56,40 @@ class Plan:
         return self.of("reject")
 
     def counts(self) -> dict[str, int]:
-        return {
-            "rows_total": len(self.rows),
-            "rows_created": len(self.of("create")),
-            "rows_updated": len(self.of("update")),
-            "rows_unchanged": len(self.of("unchanged")),
-            "rows_rejected": len(self.rejected),
-            "records_created": (
-                len(self.new_defenders) + len(self.new_organizations) + len(self.new_perpetrators)
-            ),
-            "duplicates_flagged": self.duplicates,
-        }
+        """What the plan would do, counted, by the names of ImportBatch's fields."""
+        return dict(
+            zip(
+                COUNT_FIELDS,
+                (
+                    len(self.rows),
+                    len(self.of("create")),
+                    len(self.of("update")),
+                    len(self.of("unchanged")),
+                    len(self.rejected),
+                    len(self.new_defenders)
+                    + len(self.new_organizations)
+                    + len(self.new_perpetrators),
+                    self.duplicates,
+                ),
+                strict=True,
+            )
+        )
+
+
+COUNT_FIELDS = (
+    "rows_total",
+    "rows_created",
+    "rows_updated",
+    "rows_unchanged",
+    "rows_rejected",
+    "records_created",
+    "duplicates_flagged",
+)
+
+
+def batch_counts(batch: ImportBatch) -> dict[str, int]:
+    """The counts an import kept on its batch, as Plan.counts() names them."""
+    return {name: getattr(batch, name) for name in COUNT_FIELDS}
 
 
 def plan_digest(plan: Plan) -> str:

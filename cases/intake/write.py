@@ -76,6 +76,25 @@ class ImportRejected(ValidationError):
         )
 
 
+def _check_may_import_as(user: AbstractBaseUser, case_status: str, *, trusted=False) -> None:
+    if case_status == ImportBatch.CaseStatus.VERIFIED and not (
+        trusted or user.has_perm("cases.verify_case")
+    ):
+        raise ValidationError(_("Only reviewers import cases as verified."), code="permission")
+
+
+def _new_batch(user, source: BinaryIO, file_name: str, origin: str, case_status: str):
+    """The batch of an uploaded file, not saved: its origin (the file's name without its
+    extension when none is given), its name and SHA-256."""
+    return ImportBatch(
+        origin=(origin or file_name.rsplit(".", 1)[0]).strip()[:100],
+        file_name=file_name[-255:],
+        sha256=file_sha256(File(source)),
+        case_status=case_status,
+        created_by=user,
+    )
+
+
 @transaction.atomic
 def import_batch_prepare(
     *,
@@ -96,10 +115,7 @@ def import_batch_prepare(
     held to the end of the caller's transaction: import_batch_run may then carry out this
     plan without planning the file again (the command, which plans and imports in one
     transaction)."""
-    if case_status == ImportBatch.CaseStatus.VERIFIED and not (
-        trusted or user.has_perm("cases.verify_case")
-    ):
-        raise ValidationError(_("Only reviewers import cases as verified."), code="permission")
+    _check_may_import_as(user, case_status, trusted=trusted)
     source = as_file(data)
     table = read_table(source, file_name)
     if max_rows is not None and len(table) - 1 > max_rows:
@@ -113,17 +129,12 @@ def import_batch_prepare(
         )
     rows = parse_table(table)
     progress(_("rows read and checked"), len(rows), len(rows))
-    origin = (origin or file_name.rsplit(".", 1)[0]).strip()[:100]
-    batch = ImportBatch(
-        origin=origin,
-        file_name=file_name[-255:],
-        sha256=file_sha256(File(source)),
-        case_status=case_status,
-        created_by=user,
-    )
+    batch = _new_batch(user, source, file_name, origin, case_status)
     if lock:
         _imports_lock()
-    plan = plan_import(rows, origin=origin, case_status=case_status, user=user, trusted=trusted)
+    plan = plan_import(
+        rows, origin=batch.origin, case_status=case_status, user=user, trusted=trusted
+    )
     progress(_("rows compared with the database"), len(rows), len(rows))
     # The file is kept only once it is planned, and not at all if this fails.
     try:
@@ -162,18 +173,10 @@ def import_batch_upload(
 ) -> ImportBatch:
     """Keep an uploaded file for a preview made in the background (cases/intake/tasks.py,
     queued by the caller once this transaction commits): nothing is read but its bytes."""
-    if case_status == ImportBatch.CaseStatus.VERIFIED and not user.has_perm("cases.verify_case"):
-        raise ValidationError(_("Only reviewers import cases as verified."), code="permission")
+    _check_may_import_as(user, case_status)
     source = as_file(data)
-    batch = ImportBatch(
-        origin=(origin or file_name.rsplit(".", 1)[0]).strip()[:100],
-        file_name=file_name[-255:],
-        sha256=file_sha256(File(source)),
-        case_status=case_status,
-        created_by=user,
-        task_kind=ImportBatch.TaskKind.PREVIEW,
-        task_state=ImportBatch.TaskState.QUEUED,
-    )
+    batch = _new_batch(user, source, file_name, origin, case_status)
+    batch.task_kind, batch.task_state = ImportBatch.TaskKind.PREVIEW, ImportBatch.TaskState.QUEUED
     batch.file.save(file_name, File(source), save=False)
     try:
         record_save(batch, user=user, reason=_("Uploaded for preview"))

@@ -1,33 +1,17 @@
 """A case's workflow: who may make each move, the reasons it keeps, and four eyes."""
 
-import datetime
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from cases import services, workflow
-from tests.factories import DefenderFactory
+from tests.factories import submitted_case
 
 pytestmark = pytest.mark.django_db
 
 
-def submitted(by, title="Caso"):
-    case = services.case_create(user=by, title=title)
-    services.incident_create(
-        user=by,
-        case=case,
-        type="threat",
-        occurred_on=datetime.date(2021, 7, 1),
-        defender=DefenderFactory(),
-    )
-    services.source_create(user=by, case=case, kind="press", title="Nota")
-    services.case_submit_for_review(case=case, user=by)
-    return case
-
-
 def test_a_reviewer_may_not_verify_a_case_they_submitted(reviewer):
-    case = submitted(reviewer)
+    case = submitted_case(reviewer)
     with pytest.raises(ValidationError, match="Usted envió este caso a revisión"):
         services.case_verify(case=case, user=reviewer)
     case.refresh_from_db()
@@ -35,7 +19,7 @@ def test_a_reviewer_may_not_verify_a_case_they_submitted(reviewer):
 
 
 def test_nor_one_they_changed_last(documentalist, reviewer):
-    case = submitted(documentalist)
+    case = submitted_case(documentalist)
     incident = case.incidents.get()
     incident.description = "Corrijo la descripción"
     services.incident_save(incident=incident, user=reviewer)
@@ -44,7 +28,7 @@ def test_nor_one_they_changed_last(documentalist, reviewer):
 
 
 def test_another_reviewer_verifies_then_publishes(documentalist, reviewer):
-    case = submitted(documentalist)
+    case = submitted_case(documentalist)
     services.case_verify(case=case, user=reviewer)
     services.case_publish(case=case, user=reviewer)  # a move of status is no change of content
     case.refresh_from_db()
@@ -52,7 +36,7 @@ def test_another_reviewer_verifies_then_publishes(documentalist, reviewer):
 
 
 def test_a_coordinator_may_waive_four_eyes_saying_why_and_the_history_keeps_it(coordinator):
-    case = submitted(coordinator)
+    case = submitted_case(coordinator)
     with pytest.raises(ValidationError):
         services.case_verify(case=case, user=coordinator)
     services.case_verify(case=case, user=coordinator, override="Única revisora de guardia")
@@ -62,20 +46,20 @@ def test_a_coordinator_may_waive_four_eyes_saying_why_and_the_history_keeps_it(c
 
 
 def test_a_reviewer_cannot_waive_it(reviewer):
-    case = submitted(reviewer)
+    case = submitted_case(reviewer)
     with pytest.raises(ValidationError):
         services.case_verify(case=case, user=reviewer, override="Tengo prisa")
 
 
 def test_four_eyes_can_be_turned_off(settings, reviewer):
     settings.FOUR_EYES = False
-    case = submitted(reviewer)
+    case = submitted_case(reviewer)
     services.case_verify(case=case, user=reviewer)
     assert case.status == "verified"
 
 
 def test_sending_back_says_why_and_the_documentalist_finds_it(documentalist, reviewer):
-    case = submitted(documentalist)
+    case = submitted_case(documentalist)
     with pytest.raises(ValidationError, match="Diga por qué"):
         services.case_send_back(case=case, user=reviewer, reason=" ")
     services.case_send_back(case=case, user=reviewer, reason="Falta la fuente original")
@@ -85,7 +69,7 @@ def test_sending_back_says_why_and_the_documentalist_finds_it(documentalist, rev
 
 
 def test_each_move_needs_its_permission(documentalist, analyst):
-    case = submitted(documentalist)
+    case = submitted_case(documentalist)
     with pytest.raises(ValidationError, match="no puede pasar un caso"):
         services.case_verify(case=case, user=documentalist)
     assert workflow.moves_for(case, documentalist) == []
@@ -93,7 +77,7 @@ def test_each_move_needs_its_permission(documentalist, analyst):
 
 
 def test_the_moves_offered_follow_the_role(documentalist, reviewer):
-    case = submitted(documentalist)
+    case = submitted_case(documentalist)
     assert set(workflow.moves_for(case, reviewer)) == {"draft", "verified"}
     services.case_verify(case=case, user=reviewer)
     assert set(workflow.moves_for(case, reviewer)) == {"in_review", "published", "retracted"}
@@ -109,12 +93,12 @@ class TestTheCasePage:
     ):
         draft = services.case_create(user=documentalist, title="Borrador")
         assert self.moves(client_for(documentalist), draft) == ["in_review"]
-        case = submitted(documentalist)
+        case = submitted_case(documentalist)
         assert set(self.moves(client_for(reviewer), case)) == {"draft", "verified"}
         assert self.moves(client_for(analyst), case) == []
 
     def test_sending_back_asks_why(self, client_for, documentalist, reviewer):
-        case = submitted(documentalist)
+        case = submitted_case(documentalist)
         client = client_for(reviewer)
         url = reverse("admin:cases_case_move", args=[case.pk, "draft"])
         page = client.get(url)
@@ -130,7 +114,7 @@ class TestTheCasePage:
     def test_publishing_a_case_allies_will_not_receive_says_so(
         self, client_for, documentalist, reviewer
     ):
-        case = submitted(documentalist)
+        case = submitted_case(documentalist)
         services.case_verify(case=case, user=reviewer)
         assert case.confidentiality == "internal"
         url = reverse("admin:cases_case_move", args=[case.pk, "published"])
@@ -140,14 +124,14 @@ class TestTheCasePage:
     def test_four_eyes_on_the_page_and_a_coordinators_waiver(
         self, client_for, reviewer, coordinator
     ):
-        mine = submitted(reviewer, title="Propio")
+        mine = submitted_case(reviewer, title="Propio")
         url = reverse("admin:cases_case_move", args=[mine.pk, "verified"])
         page = client_for(reviewer).get(url).content.decode()
         assert "Usted envió este caso a revisión" in page and 'value="Verificar"' not in page
         client_for(reviewer).post(url, {})
         mine.refresh_from_db()
         assert mine.status == "in_review"
-        theirs = submitted(coordinator, title="De la coordinadora")
+        theirs = submitted_case(coordinator, title="De la coordinadora")
         url = reverse("admin:cases_case_move", args=[theirs.pk, "verified"])
         client = client_for(coordinator)
         assert 'name="override"' in client.get(url).content.decode()
@@ -159,7 +143,7 @@ class TestTheCasePage:
     def test_a_move_one_may_not_make_is_forbidden_and_a_hidden_case_not_found(
         self, client_for, documentalist, analyst, hidden
     ):
-        case = submitted(documentalist)
+        case = submitted_case(documentalist)
         url = reverse("admin:cases_case_move", args=[case.pk, "verified"])
         assert client_for(analyst).get(url).status_code == 403
         hidden_url = reverse("admin:cases_case_move", args=[hidden.case.pk, "in_review"])

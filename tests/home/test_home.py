@@ -10,25 +10,11 @@ from accounts.models import SecurityEvent
 from api.services import api_key_create
 from cases import services
 from reports.services import month_publish
-from tests.factories import SHARED, CaseFactory, DefenderFactory, IncidentFactory
+from tests.factories import SHARED, CaseFactory, IncidentFactory, submitted_case
 from tests.hidden import shows_hidden
 
 pytestmark = pytest.mark.django_db
 HOME = "/admin/"
-
-
-def submitted(by, title):
-    case = services.case_create(user=by, title=title)
-    services.incident_create(
-        user=by,
-        case=case,
-        type="threat",
-        occurred_on=datetime.date(2021, 7, 1),
-        defender=DefenderFactory(),
-    )
-    services.source_create(user=by, case=case, kind="press", title="Nota")
-    services.case_submit_for_review(case=case, user=by)
-    return case
 
 
 def test_a_lawyer_lands_on_the_legal_dashboard(client_for, lawyer):
@@ -57,7 +43,7 @@ def test_each_role_lands_on_its_home_and_sees_nothing_hidden(
 
 
 def test_a_documentalist_finds_the_case_sent_back_and_why(client_for, documentalist, reviewer):
-    case = submitted(documentalist, "Allanamiento en Coro")
+    case = submitted_case(documentalist, "Allanamiento en Coro")
     services.case_send_back(case=case, user=reviewer, reason="Falta la fuente original")
     html = client_for(documentalist).get(HOME).content.decode()
     sent_back = html.split('id="sent-back"')[1].split("</section>")[0]
@@ -67,7 +53,7 @@ def test_a_documentalist_finds_the_case_sent_back_and_why(client_for, documental
 def test_the_review_queue_says_who_sent_each_case_and_how_long_it_waits(
     client_for, documentalist, reviewer
 ):
-    submitted(documentalist, "Detención en Barinas")
+    submitted_case(documentalist, "Detención en Barinas")
     html = client_for(reviewer).get(HOME).content.decode()
     queue = html.split('id="review-queue"')[1].split("</section>")[0]
     assert "Detención en Barinas" in queue and "documentalista" in queue and "0 días" in queue
@@ -87,7 +73,7 @@ def test_records_an_import_created_are_pointed_out_to_check(client_for, reviewer
 def test_a_published_case_changed_since_publication_is_pointed_out(
     client_for, documentalist, reviewer
 ):
-    case = submitted(documentalist, "Caso publicado")
+    case = submitted_case(documentalist, "Caso publicado")
     services.case_verify(case=case, user=reviewer)
     services.case_publish(case=case, user=reviewer)
     html = client_for(reviewer).get(HOME).content.decode()
