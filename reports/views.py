@@ -16,9 +16,16 @@ from accounts.models import SecurityEvent
 from accounts.services import security_event_record
 from cases.models import Incident
 from core.routers import reads_from_replica
-from organizations.vocabularies import PerpetratorCategory, State
+from organizations.vocabularies import PerpetratorCategory
 from reports import charts, exports, selectors
-from reports.bulletin import CHARTS, bulletin_pdf, chart_download, labelled, monthly_charts
+from reports.bulletin import (
+    CHARTS,
+    bulletin_pdf,
+    chart_download,
+    labelled,
+    monthly_charts,
+    state_rows,
+)
 from reports.models import MonthlySnapshot
 from reports.narrative import narrative, number
 from reports.services import month_publish
@@ -65,7 +72,6 @@ def monthly(request, year: int, month: int):
     cases = selectors.published_cases(year, month).prefetch_related(
         Prefetch("incidents", queryset=month_incidents, to_attr="month_incidents")
     )
-    states = dict(State.choices) | {selectors.UNKNOWN_STATE: _("Unknown")}
     context = {
         "title": _("Monthly report: %(month)s") % {"month": month_name},
         "year": year,
@@ -81,7 +87,7 @@ def monthly(request, year: int, month: int):
         "categories": labelled(
             figures, "by_perpetrator_category", dict(PerpetratorCategory.choices)
         ),
-        "states": [row for row in labelled(figures, "by_state", states) if row["count"]],
+        "states": state_rows(figures),
         "charts": {
             name.replace("-", "_"): svg
             for name, svg in monthly_charts(figures, trend, month_name).items()

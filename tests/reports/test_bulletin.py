@@ -1,11 +1,14 @@
 import io
 import json
+import re
 
 import openpyxl
 import pytest
 from django.core.management import call_command
 
 from cases.models import Incident
+from organizations.vocabularies import State
+from reports import charts
 from reports.selectors import monthly_figures, monthly_report
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +82,8 @@ class TestTheSeedBulletin:
         assert "En julio de 2021 se registraron 140 ataques" in page
         assert "In July 2021, 140 attacks" in page
         assert "(+300,0 %)" in page  # 140 against 35, in Spanish
-        assert page.count('class="chart"') == 4  # by type, target, perpetrator category; trend
+        # By type, target, perpetrator category, federal entity (the map); the trend.
+        assert page.count('class="chart"') == 5
         assert '<title id="by-type-title">' in page
         assert "Estigmatización y difamación" in page and ">112<" in page
         assert "un incidente puede tener varios perpetradores" in page.lower()
@@ -127,6 +131,31 @@ class TestTheSeedBulletin:
         assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
         width = int.from_bytes(png.content[16:20], "big")  # the IHDR chunk
         assert width == 960  # twice its drawn size, for print and social networks
+
+    def test_the_map_shades_each_federal_entity_by_its_count(self, client_for, analyst):
+        from reports.selectors import monthly_figures
+
+        by_state = monthly_figures(2021, 7)["by_state"]
+        page = client_for(analyst).get("/reports/monthly/2021/7/").content.decode()
+        drawn = page[page.index('aria-labelledby="map-title map-desc"') :]
+        drawn = drawn[: drawn.index("</svg>")]
+        assert drawn.count("<path ") == 25  # 23 states, Distrito Capital, Dependencias Federales
+        labels = dict(State.choices)
+        for code, n in by_state.items():
+            if code in labels:
+                fill = re.search(
+                    r'fill="(#[0-9a-f]{6})"[^>]*><title>' + re.escape(f"{labels[code]}: {n}<"),
+                    drawn,
+                )
+                assert fill, code
+                assert (fill.group(1) == charts.NONE) == (n == 0), code
+        assert "Natural Earth" in drawn  # the boundaries' source, credited on the chart
+        table = page[page.index("<caption>Ataques por entidad federal</caption>") :]
+        table = table[: table.index("</table>")]
+        busiest = max((code for code in labels), key=lambda code: by_state[code])
+        assert f"<td>{labels[busiest]}</td><td class=\"num\">{by_state[busiest]}</td>" in table
+        png = client_for(analyst).get("/reports/monthly/2021/7/chart-map.png")
+        assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
 
     def test_the_api_gives_the_same_json(self, client_for, analyst):
         client = client_for(analyst)
