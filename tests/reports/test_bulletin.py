@@ -153,7 +153,7 @@ class TestTheSeedBulletin:
         table = page[page.index("<caption>Ataques por entidad federal</caption>") :]
         table = table[: table.index("</table>")]
         busiest = max((code for code in labels), key=lambda code: by_state[code])
-        assert f"<td>{labels[busiest]}</td><td class=\"num\">{by_state[busiest]}</td>" in table
+        assert f'<td>{labels[busiest]}</td><td class="num">{by_state[busiest]}</td>' in table
         png = client_for(analyst).get("/reports/monthly/2021/7/chart-map.png")
         assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
 
