@@ -10,8 +10,13 @@ from accounts.access import is_ally
 from api.base import LoggedMixin
 from cases.models import Incident
 from core.routers import replica_reads
-from organizations.models import Perpetrator
-from reports.selectors import latest_snapshot, monthly_report, parse_period
+from reports.selectors import (
+    latest_snapshot,
+    monthly_report,
+    named_only_if_shared,
+    parse_period,
+    shared_perpetrator_names,
+)
 
 
 class CanSeeReports(BasePermission):
@@ -66,18 +71,10 @@ class MonthlyStats(LoggedMixin, APIView):
         # totals include restricted and internal cases (never listed). Its named
         # perpetrators are kept only where an incident of that month shared with allies
         # names them: otherwise an individual's name could point to a restricted case.
-        figures = dict(snapshot.figures)
-        shared_this_month = (
-            Incident.objects.visible_to(request.user).counted().in_month(year, month)
+        shared_this_month = Incident.objects.visible_to(request.user).counted()
+        figures = named_only_if_shared(
+            snapshot.figures, shared_perpetrator_names(shared_this_month.in_month(year, month))
         )
-        shared = set(
-            Perpetrator.objects.filter(involvements__incident__in=shared_this_month).values_list(
-                "name", flat=True
-            )
-        )
-        figures["top_perpetrators"] = [
-            row for row in figures.get("top_perpetrators", []) if row["name"] in shared
-        ]
         return {
             "version": snapshot.version,
             "published_at": snapshot.published_at.isoformat(),

@@ -36,6 +36,16 @@ def state_labels() -> dict:
     return dict(State.choices) | {UNKNOWN_STATE: _("No state recorded")}
 
 
+def perpetrators(figures: dict) -> dict:
+    """The main perpetrators' table: bodies with their parts, or, in a month published
+    before bodies were rolled up, each perpetrator on its own."""
+    rolled_up = "top_bodies" in figures
+    return {
+        "bodies": figures["top_bodies"] if rolled_up else figures["top_perpetrators"],
+        "rolled_up": rolled_up,
+    }
+
+
 def state_rows(figures: dict) -> list[dict]:
     """The federal entities with attacks, most first (the map's table)."""
     rows = labelled(figures, "by_state", state_labels())
@@ -168,6 +178,7 @@ def bulletin_pdf(*, figures: dict, trend: list[dict], year: int, month: int, ver
                 if row["count"]
             ],
             "states": state_rows(figures),
+            **perpetrators(figures),
             "version": version,
             "made": date_format(timezone.localdate(), "SHORT_DATE_FORMAT"),
         }

@@ -176,27 +176,35 @@ def _by_target(target: dict, total: int) -> str:
 
 
 def _perpetrators(figures: dict) -> str:
-    """The main perpetrators by name and count, within the three categories with most."""
+    """The main perpetrators by name and count, within the three categories with most; each
+    body counted with the units that are part of it, which are named (figures published
+    before bodies were rolled up name each perpetrator on its own)."""
     categories = sorted(
         ((n, code) for code, n in figures["by_perpetrator_category"].items() if n), reverse=True
     )[:3]
+    rolled_up = "top_bodies" in figures
+    listed_bodies = figures["top_bodies"] if rolled_up else figures["top_perpetrators"]
     named = []
     for n, code in categories:
-        bodies = [p for p in figures["top_perpetrators"] if p["category"] == code][:3]
+        bodies = [p for p in listed_bodies if p["category"] == code][:3]
         label = str(PerpetratorCategory(code).label)
         label = label[:1].lower() + label[1:]  # "medio del Estado": the rest as written
         if bodies:
-            listed = get_text_list(
-                [
-                    _("%(name)s (%(count)s)")
-                    % {"name": p["acronym"] or p["name"], "count": number(p["incidents"])}
-                    for p in bodies
-                ],
-                _("and"),
-            )
+            listed = get_text_list([_body(p) for p in bodies], _("and"))
             named.append(_("%(category)s: %(list)s") % {"category": label, "list": listed})
         else:
             named.append(_("%(category)s (%(count)s)") % {"category": label, "count": number(n)})
     if not named:
         return ""
     return _("The main perpetrators were, by category, %(list)s.") % {"list": "; ".join(named)}
+
+
+def _body(body: dict) -> str:
+    values = {"name": body["acronym"] or body["name"], "count": number(body["incidents"])}
+    parts = [part["acronym"] or part["name"] for part in body.get("parts", [])]
+    if not parts:
+        return _("%(name)s (%(count)s)") % values
+    return _("%(name)s (%(count)s, including %(parts)s)") % {
+        **values,
+        "parts": get_text_list(parts, _("and")),
+    }

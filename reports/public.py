@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import condition
 
-from reports.bulletin import CHARTS, chart_download, monthly_charts, state_rows
+from reports.bulletin import CHARTS, chart_download, monthly_charts, perpetrators, state_rows
 from reports.models import MonthlySnapshot
 from reports.narrative import narrative
 from reports.selectors import latest_snapshot, month_bounds, period, previous_month
@@ -101,6 +101,7 @@ def month(request, year: int, month: int):
         "charts": {name.replace("-", "_"): svg for name, svg in charts.items()},
         "chart_names": CHARTS,
         "states": state_rows(figures),
+        **perpetrators(figures),
         "year": year,
         "month": month,
     }

@@ -2,7 +2,8 @@
 computed in SQL.
 
 A handful of aggregate queries, whatever the number of incidents: one for the totals (month,
-previous month, year to date, victims, cases), one GROUP BY per breakdown. Every breakdown
+previous month, year to date, victims, cases), one GROUP BY per breakdown (perpetrators twice:
+each on its own, and rolled up to the bodies they are part of). Every breakdown
 lists every category, zeros included, so that its parts sum to the total; perpetrator
 breakdowns count incidents per category and may add up to more than the total.
 """
@@ -15,6 +16,7 @@ from django.db import connections, router
 from django.db.models import Count
 
 from cases.models import Case, Incident
+from organizations.models import Perpetrator
 from organizations.vocabularies import PerpetratorCategory, State
 from reports.models import MonthlySnapshot
 
@@ -73,7 +75,7 @@ def _counted(using: str) -> tuple[str, tuple]:
     return queryset.query.get_compiler(using=using).as_sql()
 
 
-# The month's aggregates over that set, written by hand: five statements whose cost grows
+# The month's aggregates over that set, written by hand: six statements whose cost grows
 # with the month, not with the table, and almost nothing for Python to build each time
 # (building them with the ORM cost about as much again as running them: make bench, B3).
 # Built from constants only; every value is a parameter (hence the bandit B608 exemptions).
@@ -107,6 +109,48 @@ WHERE v.incident_id IN ({MONTH_IDS})
 GROUP BY p.name, p.acronym, p.category ORDER BY n DESC, p.name LIMIT {TOP_PERPETRATORS}"""
 )
 
+# Perpetrators rolled up to the body they are part of (FAES to PNB, a programme to its
+# channel, an official to a ministry): each body's incidents with any of its parts, once,
+# and each part's own. The recursive part walks the perpetrators, not the incidents.
+BODIES_SQL = (
+    "\n"  # nosec B608 (one string with the next: constants only)
+    f"""WITH RECURSIVE roots(id, root_id) AS (
+  SELECT id, id FROM organizations_perpetrator WHERE parent_id IS NULL
+  UNION ALL
+  SELECT p.id, r.root_id FROM organizations_perpetrator p JOIN roots r ON p.parent_id = r.id
+), named AS (
+  SELECT r.root_id, v.perpetrator_id, v.incident_id
+  FROM cases_involvement v JOIN roots r ON r.id = v.perpetrator_id
+  WHERE v.incident_id IN ({MONTH_IDS})
+)
+SELECT n.root_id, NULL, b.name, b.acronym, b.category, count(DISTINCT n.incident_id)
+FROM named n JOIN organizations_perpetrator b ON b.id = n.root_id
+GROUP BY n.root_id, b.name, b.acronym, b.category
+UNION ALL
+SELECT n.root_id, n.perpetrator_id, b.name, b.acronym, b.category, count(DISTINCT n.incident_id)
+FROM named n JOIN organizations_perpetrator b ON b.id = n.perpetrator_id
+WHERE n.perpetrator_id <> n.root_id
+GROUP BY n.root_id, n.perpetrator_id, b.name, b.acronym, b.category"""
+)
+
+
+def _bodies(rows: list[tuple]) -> list[dict]:
+    """The TOP_PERPETRATORS bodies with most incidents, each with its parts named."""
+    bodies, parts = {}, {}
+    for root, part, name, acronym, category, n in rows:
+        row = {"name": name, "acronym": acronym, "category": category, "incidents": n}
+        if part is None:
+            bodies[root] = row | {"parts": []}
+        else:
+            parts.setdefault(root, []).append(row)
+    top = sorted(bodies.items(), key=lambda item: (-item[1]["incidents"], item[1]["name"]))
+    for root, body in top[:TOP_PERPETRATORS]:
+        body["parts"] = [
+            {key: part[key] for key in ("name", "acronym", "incidents")}
+            for part in sorted(parts.get(root, []), key=lambda p: (-p["incidents"], p["name"]))
+        ]
+    return [body for _root, body in top[:TOP_PERPETRATORS]]
+
 
 def _rows(sql: str, params: list, using: str) -> list[tuple]:
     with connections[using].cursor() as cursor:
@@ -132,11 +176,12 @@ def monthly_figures(year: int, month: int) -> dict:
          date(jan), date(dec), *params, date(min(prev_first, jan)), date(last)],
         using,
     )[0]  # fmt: skip
-    # Queries 2–5: the breakdowns, over the month only.
+    # Queries 2–6: the breakdowns, over the month only.
     month_set = [*params, *month_params]
     by_type = dict(_rows(BY_COLUMN_SQL.format(column="type", counted=counted), month_set, using))
     by_state = dict(_rows(BY_COLUMN_SQL.format(column="state", counted=counted), month_set, using))
     by_category = dict(_rows(BY_CATEGORY_SQL.format(counted=counted), month_set, using))
+    bodies = _bodies(_rows(BODIES_SQL.format(counted=counted), month_set, using))
     top = [
         {"perpetrator__name": name, "perpetrator__acronym": acronym,
          "perpetrator__category": category, "incidents": n}
@@ -172,6 +217,7 @@ def monthly_figures(year: int, month: int) -> dict:
             }
             for row in top
         ],
+        "top_bodies": bodies,
         "by_state": states,
         "distinct_victims": totals["distinct_defenders"] + totals["distinct_organizations"],
         "cases": totals["distinct_cases"],
@@ -189,6 +235,32 @@ def monthly_figures(year: int, month: int) -> dict:
         },
         "year_only_incidents": totals["year_only"],
     }
+
+
+def shared_perpetrator_names(incidents) -> set[str]:
+    """The names of the perpetrators that these incidents, of cases shared with allies
+    (published and public), name."""
+    shared = incidents.filter(case__in=Case.objects.shared_with_allies())
+    return set(
+        Perpetrator.objects.filter(involvements__incident__in=shared).values_list("name", flat=True)
+    )
+
+
+def named_only_if_shared(figures: dict, names: set[str]) -> dict:
+    """The figures with a perpetrator named only if `names` holds it: otherwise an
+    individual's name could point to an internal or restricted case. A body stays when it
+    or one of its parts is named (its count is a total, as every other figure)."""
+    kept = dict(figures)
+    kept["top_perpetrators"] = [
+        row for row in figures.get("top_perpetrators", []) if row["name"] in names
+    ]
+    if "top_bodies" in figures:
+        kept["top_bodies"] = []
+        for body in figures["top_bodies"]:
+            parts = [part for part in body["parts"] if part["name"] in names]
+            if body["name"] in names or parts:
+                kept["top_bodies"].append({**body, "parts": parts})
+    return kept
 
 
 def latest_snapshot(year: int, month: int) -> MonthlySnapshot | None:

@@ -7,9 +7,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from cases.models import Incident
 from reports.bulletin import bulletin_pdf
 from reports.models import MonthlySnapshot
-from reports.selectors import month_bounds, monthly_figures, trend
+from reports.selectors import (
+    month_bounds,
+    monthly_figures,
+    named_only_if_shared,
+    shared_perpetrator_names,
+    trend,
+)
 
 
 @transaction.atomic
@@ -20,7 +27,12 @@ def month_publish(*, year: int, month: int, user: AbstractBaseUser) -> MonthlySn
     # Lock the month's versions: two reviewers publishing at once get 1 and 2, not 1 twice.
     existing = MonthlySnapshot.objects.select_for_update().filter(period=first)
     version = (existing.aggregate(latest=Max("version"))["latest"] or 0) + 1
-    figures = monthly_figures(year, month)
+    # What is published is public: a perpetrator is named only where a published public case
+    # of the month names it (the public bulletin and its PDF are made from this).
+    figures = named_only_if_shared(
+        monthly_figures(year, month),
+        shared_perpetrator_names(Incident.objects.counted().in_month(year, month)),
+    )
     snapshot = MonthlySnapshot(period=first, version=version, figures=figures, published_by=user)
     # Its PDF is made now and kept with it: the snapshot is never written again.
     pdf = bulletin_pdf(

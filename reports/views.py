@@ -24,6 +24,7 @@ from reports.bulletin import (
     chart_download,
     labelled,
     monthly_charts,
+    perpetrators,
     state_rows,
 )
 from reports.models import MonthlySnapshot
@@ -88,6 +89,7 @@ def monthly(request, year: int, month: int):
             figures, "by_perpetrator_category", dict(PerpetratorCategory.choices)
         ),
         "states": state_rows(figures),
+        **perpetrators(figures),
         "charts": {
             name.replace("-", "_"): svg
             for name, svg in monthly_charts(figures, trend, month_name).items()

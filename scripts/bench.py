@@ -151,6 +151,10 @@ def generate(count: int, *, with_month: bool) -> None:
                    CASE WHEN g % 4 = 0 THEN 'individual' ELSE 'institution' END,
                    now(), now(), false, 'cuerpo ficticio ' || g, '', '', 1
             FROM generate_series(1::bigint, {perpetrators}) g""")
+        # Each individual is part of the body made just before it (rolled up in B3).
+        execute("""
+            UPDATE organizations_perpetrator SET parent_id = id - 1
+            WHERE kind = 'individual' AND name LIKE 'Cuerpo ficticio %'""")
     org_from = scalar("SELECT coalesce(max(id), 0) FROM organizations_organization")
     execute(f"""
         INSERT INTO organizations_organization
@@ -427,6 +431,24 @@ HAND_SQL = [
       FROM cases_involvement v JOIN organizations_perpetrator p ON p.id = v.perpetrator_id
       WHERE v.incident_id IN (SELECT i.id {COUNTED} AND {IN_MONTH})
       GROUP BY p.name, p.acronym, p.category ORDER BY n DESC, p.name LIMIT 10""",
+    f"""WITH RECURSIVE roots(id, root_id) AS (
+        SELECT id, id FROM organizations_perpetrator WHERE parent_id IS NULL
+        UNION ALL
+        SELECT p.id, r.root_id FROM organizations_perpetrator p JOIN roots r ON p.parent_id = r.id
+      ), named AS (
+        SELECT r.root_id, v.perpetrator_id, v.incident_id
+        FROM cases_involvement v JOIN roots r ON r.id = v.perpetrator_id
+        WHERE v.incident_id IN (SELECT i.id {COUNTED} AND {IN_MONTH})
+      )
+      SELECT n.root_id, NULL, b.name, b.acronym, b.category, count(DISTINCT n.incident_id)
+      FROM named n JOIN organizations_perpetrator b ON b.id = n.root_id
+      GROUP BY n.root_id, b.name, b.acronym, b.category
+      UNION ALL
+      SELECT n.root_id, n.perpetrator_id, b.name, b.acronym, b.category,
+             count(DISTINCT n.incident_id)
+      FROM named n JOIN organizations_perpetrator b ON b.id = n.perpetrator_id
+      WHERE n.perpetrator_id <> n.root_id
+      GROUP BY n.root_id, n.perpetrator_id, b.name, b.acronym, b.category""",
 ]
 
 

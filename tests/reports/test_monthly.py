@@ -283,3 +283,47 @@ def test_a_simultaneous_first_publication_is_refused_with_a_message(reviewer, mo
         services.month_publish(year=2021, month=7, user=reviewer)
     monkeypatch.undo()
     assert Snapshot.objects.get().pk == first.pk
+
+
+class TestBodies:
+    def test_perpetrators_roll_up_to_the_body_they_are_part_of(self):
+        pnb = PerpetratorFactory(name="Policía Nacional Bolivariana", acronym="PNB")
+        faes = PerpetratorFactory(name="Fuerzas de Acciones Especiales", acronym="FAES", parent=pnb)
+        unit = PerpetratorFactory(name="Unidad de FAES", acronym="", parent=faes)  # two levels
+        sebin = PerpetratorFactory(name="Servicio Bolivariano", acronym="SEBIN")
+        case = CaseFactory(status="verified")
+        day = datetime.date(2021, 7, 9)
+        both, faes_only, pnb_only, unit_only, sebin_only = (
+            IncidentFactory(case=case, occurred_on=day) for _ in range(5)
+        )
+        for incident, body in [
+            (both, pnb), (both, faes), (faes_only, faes), (pnb_only, pnb), (unit_only, unit),
+            (sebin_only, sebin),
+        ]:  # fmt: skip
+            InvolvementFactory(incident=incident, perpetrator=body)
+        draft = IncidentFactory(case=CaseFactory(status="draft"), occurred_on=day)
+        InvolvementFactory(incident=draft, perpetrator=sebin)  # not counted
+        figures = monthly_figures(2021, 7)
+        assert figures["top_bodies"] == [
+            {
+                "name": "Policía Nacional Bolivariana",
+                "acronym": "PNB",
+                "category": pnb.category,
+                "incidents": 4,  # an incident naming PNB and FAES once
+                "parts": [
+                    {"name": "Fuerzas de Acciones Especiales", "acronym": "FAES", "incidents": 2},
+                    {"name": "Unidad de FAES", "acronym": "", "incidents": 1},
+                ],
+            },
+            {
+                "name": "Servicio Bolivariano",
+                "acronym": "SEBIN",
+                "category": sebin.category,
+                "incidents": 1,
+                "parts": [],
+            },
+        ]
+        # Each perpetrator on its own, as before.
+        assert {p["acronym"] or p["name"]: p["incidents"] for p in figures["top_perpetrators"]} == {
+            "PNB": 2, "FAES": 2, "Unidad de FAES": 1, "SEBIN": 1
+        }  # fmt: skip

@@ -100,3 +100,25 @@ def test_every_type_has_its_singular_and_plural(code, language):
 def test_january_does_not_repeat_itself_as_the_year_so_far():
     text = narrative(figures(total=2, types={"threat": 2}, defenders=2, month=1), "es")
     assert "en lo que va de año" not in text
+
+
+def test_bodies_are_counted_with_their_parts_and_say_so():
+    rolled = figures(total=9, types={"arbitrary_detention": 9}, defenders=9)
+    rolled["by_perpetrator_category"] = {"security_force": 9}
+    rolled["top_bodies"] = [
+        {
+            "name": "Policía Nacional Bolivariana",
+            "acronym": "PNB",
+            "category": "security_force",
+            "incidents": 6,
+            "parts": [{"name": "Fuerzas de Acciones", "acronym": "FAES", "incidents": 4}],
+        },
+        {"name": "Servicio Bolivariano", "acronym": "SEBIN", "category": "security_force",
+         "incidents": 3, "parts": []},
+    ]  # fmt: skip
+    text = narrative(rolled, "es")
+    assert "cuerpo de seguridad: PNB (6, incluye FAES) y SEBIN (3)" in text
+    english = narrative(rolled, "en")
+    assert "security force: PNB (6, including FAES) and SEBIN (3)" in english
+    # A month published before bodies were rolled up still names its perpetrators.
+    assert "VTV (9)" in narrative(figures(total=9, types={"raid": 9}, defenders=9), "es")

@@ -20,7 +20,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 SENTINEL = "CENTINELA"
-CHARTS = ("by-type", "by-target", "by-perpetrator-category", "trend")
+CHARTS = ("by-type", "by-target", "by-perpetrator-category", "map", "trend")
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +31,11 @@ def mounted(settings):
 @pytest.fixture
 def july(reviewer):
     public = CaseFactory(status="published", confidentiality="public", title="Caso público")
-    IncidentFactory(case=public, type="raid", occurred_on=datetime.date(2021, 7, 5))
+    raid = IncidentFactory(case=public, type="raid", occurred_on=datetime.date(2021, 7, 5))
+    ministry = PerpetratorFactory(
+        name="Ministerio Público", acronym="", category="public_institution"
+    )
+    InvolvementFactory(incident=raid, perpetrator=PerpetratorFactory(name="Cuerpo Nombrado"))
     for status in Case.Status.values:
         for confidentiality in Case.Confidentiality.values:
             tag = f"{SENTINEL}-{status}-{confidentiality}"
@@ -41,9 +45,18 @@ def july(reviewer):
             person = DefenderFactory(
                 full_name=f"{tag} persona", identity_protected=confidentiality == "restricted"
             )
-            IncidentFactory(
+            incident = IncidentFactory(
                 case=case, defender=person, description=tag, occurred_on=datetime.date(2021, 7, 9)
             )
+            if (status, confidentiality) == ("published", "public"):
+                continue  # what this case names is public
+            # An official (part of a body) named only in this case: a counted one would top
+            # the month's perpetrators, and the body they are part of with them.
+            official = PerpetratorFactory(
+                name=f"{tag} funcionario", kind="individual", parent=ministry,
+                category="public_official",
+            )  # fmt: skip
+            InvolvementFactory(incident=incident, perpetrator=official)
     # August is counted but not published: nothing of it is public.
     august = IncidentFactory(occurred_on=datetime.date(2021, 8, 3))
     InvolvementFactory(incident=august, perpetrator=PerpetratorFactory(name=f"{SENTINEL} agosto"))
@@ -79,6 +92,11 @@ def test_anyone_reads_the_published_month_and_no_sentinel_reaches_them(client, j
     assert "In July 2021, 7 attacks" in texts["/boletin/2021/7/ en"]
     assert "revisora" not in "".join(texts.values())  # who published is staff's business
     assert "Julio de 2021" in texts["/boletin/ es"] and "2021" in texts["/boletin/atom.xml es"]
+    # Named: the body of the published public case. Not named: the officials of the others,
+    # nor the ministry they are part of (no public case names it), though counted.
+    assert "Cuerpo Nombrado" in month and "Cuerpo Nombrado" in texts["pdf"]
+    assert "Ministerio Público" not in "".join(texts.values())
+    assert july.figures["by_perpetrator_category"]["public_official"] == 5  # counted, unnamed
 
 
 def test_a_month_not_published_is_not_there(client, july):
