@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from cases.models import Incident
 from organizations.vocabularies import PerpetratorCategory, State
 from reports import charts
-from reports.narrative import narrative, percent
+from reports.narrative import annual_narrative, narrative, percent
 from reports.selectors import UNKNOWN_STATE
 
 
@@ -62,9 +62,9 @@ def map_chart(counts: dict, title: str):
     )
 
 
-def monthly_charts(figures: dict, trend: list[dict], month_name: str) -> dict:
-    """The month's charts by name: only what is there (a type or category with no attacks
-    is named in a note, not drawn; the trend starts at the first month with any)."""
+def breakdown_charts(figures: dict, when: str) -> dict:
+    """The charts of a month's or a year's breakdowns, by name: only what is there (a type or
+    category with no attacks is named in a note, not drawn)."""
     shown = [
         (row["label"], row["count"])
         for row in labelled(figures, "by_type", dict(Incident.Type.choices))
@@ -72,16 +72,15 @@ def monthly_charts(figures: dict, trend: list[dict], month_name: str) -> dict:
     ]
     target = figures["by_target"]
     categories = labelled(figures, "by_perpetrator_category", dict(PerpetratorCategory.choices))
-    months = list(dropwhile(lambda t: not t["total"], trend)) or trend[-1:]
     return {
         "by-type": charts.bar_chart(
             chart_id="by-type",
-            title=_("Attacks by type, %(month)s") % {"month": month_name},
+            title=_("Attacks by type, %(month)s") % {"month": when},
             items=sorted(shown, key=lambda item: -item[1]),
         ),
         "by-target": charts.bar_chart(
             chart_id="by-target",
-            title=_("Attacks by target, %(month)s") % {"month": month_name},
+            title=_("Attacks by target, %(month)s") % {"month": when},
             items=[
                 (str(label), target[code])
                 for code, label in (
@@ -93,7 +92,7 @@ def monthly_charts(figures: dict, trend: list[dict], month_name: str) -> dict:
         ),
         "by-perpetrator-category": charts.bar_chart(
             chart_id="by-perpetrator-category",
-            title=_("Attacks by perpetrator category, %(month)s") % {"month": month_name},
+            title=_("Attacks by perpetrator category, %(month)s") % {"month": when},
             items=sorted(
                 ((row["label"], row["count"]) for row in categories if row["count"]),
                 key=lambda item: -item[1],
@@ -101,8 +100,15 @@ def monthly_charts(figures: dict, trend: list[dict], month_name: str) -> dict:
         ),
         "map": map_chart(
             figures["by_state"],
-            _("Attacks by federal entity, %(month)s") % {"month": month_name},
+            _("Attacks by federal entity, %(month)s") % {"month": when},
         ),
+    }
+
+
+def monthly_charts(figures: dict, trend: list[dict], month_name: str) -> dict:
+    """The month's charts by name; the trend starts at the first month with any attack."""
+    months = list(dropwhile(lambda t: not t["total"], trend)) or trend[-1:]
+    return breakdown_charts(figures, month_name) | {
         "trend": charts.column_chart(
             chart_id="trend",
             title=_("Attacks per month, to %(month)s") % {"month": month_name},
@@ -112,6 +118,21 @@ def monthly_charts(figures: dict, trend: list[dict], month_name: str) -> dict:
                     t["total"],
                 )
                 for t in months
+            ],
+        ),
+    }
+
+
+def annual_charts(figures: dict) -> dict:
+    """The year's charts by name: its breakdowns and its twelve months."""
+    year = figures["year"]
+    return breakdown_charts(figures, str(year)) | {
+        "trend": charts.column_chart(
+            chart_id="trend",
+            title=_("Attacks per month, %(year)d") % {"year": year},
+            items=[
+                (date_format(datetime.date(year, int(p[5:]), 1), "M"), total)
+                for p, total in figures["month_totals"].items()
             ],
         ),
     }
@@ -148,39 +169,54 @@ def _no_fetching(url: str, *args, **kwargs):
     raise ValueError(f"not fetched: {url[:60]}")
 
 
+def _pdf(figures: dict, drawn: dict, **context) -> bytes:
+    """A bulletin as an A4 PDF (reports/bulletin_pdf.html), in the active language."""
+    from weasyprint import HTML
+
+    types = labelled(figures, "by_type", dict(Incident.Type.choices))
+    categories = labelled(figures, "by_perpetrator_category", dict(PerpetratorCategory.choices))
+    html = render_to_string(
+        "reports/bulletin_pdf.html",
+        {
+            "organization": settings.ORGANIZATION_NAME,
+            "logo": _logo(),
+            "figures": figures,
+            "charts": {name.replace("-", "_"): svg for name, svg in drawn.items()},
+            "types": sorted((row for row in types if row["count"]), key=lambda r: -r["count"]),
+            "zero_types": [row["label"] for row in types if not row["count"]],
+            "categories": [row for row in categories if row["count"]],
+            "states": state_rows(figures),
+            **perpetrators(figures),
+            "made": date_format(timezone.localdate(), "SHORT_DATE_FORMAT"),
+            **context,
+        },
+    )
+    return HTML(string=html, url_fetcher=_no_fetching).write_pdf()
+
+
 def bulletin_pdf(*, figures: dict, trend: list[dict], year: int, month: int, version=None) -> bytes:
     """The month's bulletin as an A4 PDF, in Spanish: the organization, the narrative, the
     charts and tables, the counting rule, the sources line, page numbers. `version`: the
     published version it freezes (its number and date on every page), or None for the
     current figures."""
-    from weasyprint import HTML
-
     with translation.override("es"):
         month_name = date_format(datetime.date(year, month, 1), "YEAR_MONTH_FORMAT")
-        types = labelled(figures, "by_type", dict(Incident.Type.choices))
-        context = {
-            "organization": settings.ORGANIZATION_NAME,
-            "logo": _logo(),
-            "month_name": month_name,
-            "figures": figures,
-            "narrative": narrative(figures, "es"),
-            "charts": {
-                name.replace("-", "_"): svg
-                for name, svg in monthly_charts(figures, trend, month_name).items()
-            },
-            "types": sorted((row for row in types if row["count"]), key=lambda r: -r["count"]),
-            "zero_types": [row["label"] for row in types if not row["count"]],
-            "categories": [
-                row
-                for row in labelled(
-                    figures, "by_perpetrator_category", dict(PerpetratorCategory.choices)
-                )
-                if row["count"]
-            ],
-            "states": state_rows(figures),
-            **perpetrators(figures),
-            "version": version,
-            "made": date_format(timezone.localdate(), "SHORT_DATE_FORMAT"),
-        }
-        html = render_to_string("reports/bulletin_pdf.html", context)
-    return HTML(string=html, url_fetcher=_no_fetching).write_pdf()
+        return _pdf(
+            figures,
+            monthly_charts(figures, trend, month_name),
+            month_name=month_name,
+            narrative=narrative(figures, "es"),
+            version=version,
+        )
+
+
+def annual_pdf(figures: dict) -> bytes:
+    """The year's report as an A4 PDF, in Spanish: the same parts as a month's bulletin."""
+    with translation.override("es"):
+        return _pdf(
+            figures,
+            annual_charts(figures),
+            month_name=str(figures["year"]),
+            narrative=annual_narrative(figures, "es"),
+            annual=True,
+        )

@@ -1,4 +1,4 @@
-"""The monthly figures as CSV, XLSX and text: one row per (breakdown, category)."""
+"""The monthly and annual figures as CSV and XLSX: one row per (breakdown, category)."""
 
 import csv
 import io
@@ -19,7 +19,11 @@ def rows(figures: dict) -> list[tuple[str, str, str, int]]:
         for c, n in figures["by_perpetrator_category"].items()
     ]
     states = dict(State.choices)
-    out += [("by_state", c, states.get(c, c), n) for c, n in figures["by_state"].items()]
+    out += [("by_state", c, str(states.get(c, c)), n) for c, n in figures["by_state"].items()]
+    if "months" in figures:  # a year: its months, then the year-only incidents
+        out += [("by_month", p, "", n) for p, n in figures["month_totals"].items()]
+        out += [("year_only", "", "", sum(figures["year_only"].values()))]
+        return out
     out += [
         ("distinct_victims", "", "", figures["distinct_victims"]),
         ("cases", "", "", figures["cases"]),

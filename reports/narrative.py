@@ -96,6 +96,26 @@ def narrative(figures: dict, language: str) -> str:
         return " ".join(parts)
 
 
+def annual_narrative(figures: dict, language: str) -> str:
+    """The year's text: its total, then by type, target and perpetrator as a month's."""
+    with translation.override(language):
+        total = figures["total"]
+        parts = [
+            ngettext(
+                "%(total)s attack counted in %(year)s.",
+                "%(total)s attacks counted in %(year)s.",
+                total,
+            )
+            % {"total": number(total), "year": figures["year"]}
+        ]
+        if total:
+            parts.append(_by_type(figures, total))
+            parts.append(_by_target(figures["by_target"], total))
+            if perpetrators := _perpetrators(figures):
+                parts.append(perpetrators)
+        return " ".join(parts)
+
+
 def _lead(figures: dict, month: str) -> str:
     total, previous = figures["total"], figures["previous_month"]
     values = {

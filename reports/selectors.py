@@ -13,7 +13,7 @@ import datetime
 import functools
 
 from django.db import connections, router
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from cases.models import Case, Incident
 from organizations.models import Perpetrator
@@ -80,6 +80,7 @@ def _counted(using: str) -> tuple[str, tuple]:
 # (building them with the ORM cost about as much again as running them: make bench, B3).
 # Built from constants only; every value is a parameter (hence the bandit B608 exemptions).
 IN_MONTH = "i.date_precision IN ('day', 'month') AND i.occurred_on BETWEEN %s AND %s"
+IN_YEAR = "i.occurred_on BETWEEN %s AND %s"  # a year's figures: every precision
 TOTALS_SQL = (
     "\n"  # nosec B608 (one string with the next: constants only)
     f"""SELECT count(*) FILTER (WHERE {IN_MONTH}),
@@ -158,6 +159,32 @@ def _rows(sql: str, params: list, using: str) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _breakdowns(first: datetime.date, last: datetime.date, using: str, *, year=False) -> dict:
+    """By type, state and perpetrator (each, and rolled up) of the counted incidents dated
+    from `first` to `last`: to the day or month, or, for a `year`, with any precision."""
+    date = connections[using].ops.adapt_datefield_value
+    counted, params = _counted(using)
+    values = [*params, date(first), date(last)]
+
+    def rows(template: str, **names) -> list[tuple]:
+        sql = template.format(counted=counted, **names)
+        return _rows(sql.replace(IN_MONTH, IN_YEAR) if year else sql, values, using)
+
+    by_state = dict(rows(BY_COLUMN_SQL, column="state"))
+    states = _all_codes(State, by_state)
+    states[UNKNOWN_STATE] = by_state.get("", 0)
+    return {
+        "by_type": _all_codes(Incident.Type, dict(rows(BY_COLUMN_SQL, column="type"))),
+        "by_state": states,
+        "by_perpetrator_category": _all_codes(PerpetratorCategory, dict(rows(BY_CATEGORY_SQL))),
+        "top_perpetrators": [
+            {"name": name, "acronym": acronym, "category": category, "incidents": n}
+            for name, acronym, category, n in rows(TOP_SQL)
+        ],
+        "top_bodies": _bodies(rows(BODIES_SQL)),
+    }
+
+
 def monthly_figures(year: int, month: int) -> dict:
     """The month's figures in the published JSON shape (without "snapshot")."""
     first, last = month_bounds(year, month)
@@ -177,16 +204,7 @@ def monthly_figures(year: int, month: int) -> dict:
         using,
     )[0]  # fmt: skip
     # Queries 2–6: the breakdowns, over the month only.
-    month_set = [*params, *month_params]
-    by_type = dict(_rows(BY_COLUMN_SQL.format(column="type", counted=counted), month_set, using))
-    by_state = dict(_rows(BY_COLUMN_SQL.format(column="state", counted=counted), month_set, using))
-    by_category = dict(_rows(BY_CATEGORY_SQL.format(counted=counted), month_set, using))
-    bodies = _bodies(_rows(BODIES_SQL.format(counted=counted), month_set, using))
-    top = [
-        {"perpetrator__name": name, "perpetrator__acronym": acronym,
-         "perpetrator__category": category, "incidents": n}
-        for name, acronym, category, n in _rows(TOP_SQL.format(counted=counted), month_set, using)
-    ]  # fmt: skip
+    breakdowns = _breakdowns(first, last, using)
     totals = dict(
         zip(
             ("total", "against_defenders", "against_organizations", "distinct_defenders",
@@ -195,30 +213,20 @@ def monthly_figures(year: int, month: int) -> dict:
             strict=True,
         )
     )  # fmt: skip
-    states = _all_codes(State, by_state)
-    states[UNKNOWN_STATE] = by_state.get("", 0)
     previous = totals["previous"]
     return {
         "period": period(year, month),
         "unit": "incident",
         "total": totals["total"],
-        "by_type": _all_codes(Incident.Type, by_type),
+        "by_type": breakdowns["by_type"],
         "by_target": {
             "defender": totals["against_defenders"],
             "organization": totals["against_organizations"],
         },
-        "by_perpetrator_category": _all_codes(PerpetratorCategory, by_category),
-        "top_perpetrators": [
-            {
-                "name": row["perpetrator__name"],
-                "acronym": row["perpetrator__acronym"],
-                "category": row["perpetrator__category"],
-                "incidents": row["incidents"],
-            }
-            for row in top
-        ],
-        "top_bodies": bodies,
-        "by_state": states,
+        "by_perpetrator_category": breakdowns["by_perpetrator_category"],
+        "top_perpetrators": breakdowns["top_perpetrators"],
+        "top_bodies": breakdowns["top_bodies"],
+        "by_state": breakdowns["by_state"],
         "distinct_victims": totals["distinct_defenders"] + totals["distinct_organizations"],
         "cases": totals["distinct_cases"],
         "previous_month": {
@@ -297,7 +305,8 @@ def monthly_report(year: int, month: int) -> dict:
 
 
 def annual_figures(year: int) -> dict:
-    """Month × type counts of a year, and the year's total including year-only dates."""
+    """Month × type counts of a year, the year's total including year-only dates, and the
+    same breakdowns as a month's (by target, perpetrator and state, every precision)."""
     counted = Incident.objects.counted(per_row=True).filter(occurred_on__year=year)
     rows = (
         counted.filter(date_precision__in=DATED)
@@ -314,14 +323,26 @@ def annual_figures(year: int) -> dict:
         code: sum(months[m][code] for m in months) + year_only_by_type.get(code, 0)
         for code in Incident.Type.values
     }
+    jan, dec = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+    breakdowns = _breakdowns(jan, dec, router.db_for_read(Incident), year=True)
+    targets = counted.aggregate(
+        defender=Count("id", filter=Q(defender__isnull=False)),
+        organization=Count("id", filter=Q(organization__isnull=False)),
+    )
     return {
         "year": year,
+        "period": str(year),
         "unit": "incident",
         "months": {period(year, m): months[m] for m in months},
         "month_totals": {period(year, m): sum(months[m].values()) for m in months},
         "year_only": _all_codes(Incident.Type, year_only_by_type),
         "by_type": by_type,
         "total": sum(by_type.values()),
+        "by_target": targets,
+        "by_perpetrator_category": breakdowns["by_perpetrator_category"],
+        "top_perpetrators": breakdowns["top_perpetrators"],
+        "top_bodies": breakdowns["top_bodies"],
+        "by_state": breakdowns["by_state"],
     }
 
 

@@ -30,4 +30,12 @@ urlpatterns = [
     ),
     path("monthly/<int:year>/<int:month>/publish/", views.monthly_publish, name="publish"),
     path("annual/<int:year>/", views.annual, name="annual"),
+    path("annual/<int:year>/report.<str:fmt>", views.annual_download, name="annual_download"),
+    path("annual/<int:year>/chart-<slug:name>.svg", views.annual_chart, name="annual_chart"),
+    path(
+        "annual/<int:year>/chart-<slug:name>.png",
+        views.annual_chart,
+        {"fmt": "png"},
+        name="annual_chart_png",
+    ),
 ]

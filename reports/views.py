@@ -9,7 +9,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django_otp.decorators import otp_required
 
 from accounts.models import SecurityEvent
@@ -17,9 +16,11 @@ from accounts.services import security_event_record
 from cases.models import Incident
 from core.routers import reads_from_replica
 from organizations.vocabularies import PerpetratorCategory
-from reports import charts, exports, selectors
+from reports import exports, selectors
 from reports.bulletin import (
     CHARTS,
+    annual_charts,
+    annual_pdf,
     bulletin_pdf,
     chart_download,
     labelled,
@@ -28,7 +29,7 @@ from reports.bulletin import (
     state_rows,
 )
 from reports.models import MonthlySnapshot
-from reports.narrative import narrative, number
+from reports.narrative import annual_narrative, narrative, number
 from reports.services import month_publish
 
 
@@ -189,20 +190,9 @@ def monthly_download(request, year: int, month: int, fmt: str):
         report=f"monthly {figures['period']}",
         format=fmt,
     )
-    name = f"defensores-{figures['period']}"
-    if fmt == "json":
-        response = JsonResponse(figures, json_dumps_params={"ensure_ascii": False, "indent": 2})
-    elif fmt == "csv":
-        response = HttpResponse(exports.as_csv(figures), content_type="text/csv; charset=utf-8")
-    elif fmt == "xlsx":
-        response = HttpResponse(
-            exports.as_xlsx(figures),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    else:
+    if fmt == "pdf":  # the bulletin has its own address
         raise Http404
-    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-    return response
+    return _figures_file(figures, fmt, f"defensores-{figures['period']}")
 
 
 @reports_view
@@ -241,11 +231,15 @@ def monthly_publish(request, year: int, month: int):
     return redirect("reports:monthly", year=year, month=month)
 
 
+def _year_or_404(year: int) -> dict:
+    _month_or_404(year, 1)
+    return selectors.annual_figures(year)
+
+
 @reports_view
 @reads_from_replica
 def annual(request, year: int):
-    _month_or_404(year, 1)
-    figures = selectors.annual_figures(year)
+    figures = _year_or_404(year)
     labels = dict(Incident.Type.choices)
     periods = list(figures["months"])
     # Types as rows and months as columns: 14 columns of types did not fit 1366 px; twelve
@@ -271,12 +265,10 @@ def annual(request, year: int):
         "title": _("Annual report: %(year)d") % {"year": year},
         "year": year,
         "figures": figures,
-        "lead": ngettext(
-            "%(total)s attack counted in %(year)s.",
-            "%(total)s attacks counted in %(year)s.",
-            figures["total"],
-        )
-        % {"total": number(figures["total"]), "year": year},
+        "narratives": [
+            ("es", annual_narrative(figures, "es")),
+            ("en", annual_narrative(figures, "en")),
+        ],
         "months": months,
         "rows": sorted(rows, key=lambda row: -row["total"]),
         "zero_types": [
@@ -284,20 +276,61 @@ def annual(request, year: int):
         ],
         "month_totals": [figures["month_totals"][period] for period in periods],
         "year_only_total": sum(figures["year_only"].values()),
-        "type_chart": charts.bar_chart(
-            chart_id="annual-by-type",
-            title=_("Attacks by type, %(year)d") % {"year": year},
-            items=[(row["label"], row["total"]) for row in sorted(rows, key=lambda r: -r["total"])],
+        "charts": {name.replace("-", "_"): svg for name, svg in annual_charts(figures).items()},
+        "targets": labelled(
+            figures,
+            "by_target",
+            {"defender": _("Against defenders"), "organization": _("Against organizations")},
         ),
-        "trend_chart": charts.column_chart(
-            chart_id="annual-trend",
-            title=_("Attacks per month, %(year)d") % {"year": year},
-            items=[
-                (m["name"][:3].capitalize(), total)
-                for m, total in zip(
-                    months, [figures["month_totals"][p] for p in periods], strict=True
-                )
-            ],
+        "categories": labelled(
+            figures, "by_perpetrator_category", dict(PerpetratorCategory.choices)
         ),
+        "states": state_rows(figures),
+        **perpetrators(figures),
     }
     return render(request, "reports/annual.html", {**context, "has_permission": True})
+
+
+@reports_view
+@reads_from_replica
+def annual_chart(request, year: int, name: str, fmt: str = "svg"):
+    """One of the year's charts, to download as an SVG or PNG file."""
+    figures = _year_or_404(year)
+    if name not in CHARTS:
+        raise Http404
+    return chart_download(annual_charts(figures)[name], fmt, f"defensores-{year}-{name}")
+
+
+@reports_view
+@reads_from_replica
+def annual_download(request, year: int, fmt: str):
+    """The year's figures as CSV, XLSX, JSON or its PDF report."""
+    figures = _year_or_404(year)
+    if fmt not in ("csv", "xlsx", "json", "pdf"):
+        raise Http404
+    security_event_record(
+        kind=SecurityEvent.Kind.EXPORT,
+        request=request,
+        user=request.user,
+        report=f"annual {year}",
+        format=fmt,
+    )
+    return _figures_file(figures, fmt, f"defensores-{year}")
+
+
+def _figures_file(figures: dict, fmt: str, name: str) -> HttpResponse:
+    if fmt == "json":
+        response = JsonResponse(figures, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    elif fmt == "csv":
+        response = HttpResponse(exports.as_csv(figures), content_type="text/csv; charset=utf-8")
+    elif fmt == "xlsx":
+        response = HttpResponse(
+            exports.as_xlsx(figures),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    elif fmt == "pdf":
+        response = HttpResponse(annual_pdf(figures), content_type="application/pdf")
+    else:
+        raise Http404
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response

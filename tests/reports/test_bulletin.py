@@ -170,9 +170,43 @@ class TestTheSeedBulletin:
 
     def test_the_annual_page_has_the_month_by_type_table(self, client_for, analyst):
         page = client_for(analyst).get("/reports/annual/2021/").content.decode()
-        assert "<svg" in page and page.count('class="chart"') == 2  # by type; by month
+        # By type, by month, by target, by perpetrator category, the map.
+        assert page.count('class="chart"') == 5
         assert "ataques contabilizados en 2021." in page
         # Types as rows, months as columns (linked), a type with none named in a note.
         assert '<th scope="row">Estigmatización y difamación</th>' in page
         assert 'href="/reports/monthly/2021/7/">Jul</a>' in page
         assert "Sin ataques de estos tipos este año" in page
+
+    def test_the_year_has_a_months_breakdowns_downloads_and_pdf(self, client_for, analyst):
+        from reports.selectors import annual_figures
+        from tests.reports.test_pdf import text_of
+
+        figures = annual_figures(2021)
+        total = figures["total"]
+        assert sum(figures["by_target"].values()) == total
+        assert sum(figures["by_state"].values()) == total
+        assert figures["top_bodies"] and figures["by_perpetrator_category"]["state_media"]
+        assert figures["month_totals"]["2021-07"] == 140
+        client = client_for(analyst)
+        page = client.get("/reports/annual/2021/").content.decode()
+        assert "Ataques por entidad federal" in page and "Principales perpetradores" in page
+        assert 'href="/reports/annual/2021/report.pdf"' in page  # the toolbar, at the top
+        assert page.index("report.pdf") < page.index("<table")
+        csv = client.get("/reports/annual/2021/report.csv").content.decode()
+        assert f"2021,total,total,,{total}" in csv and "2021,by_month,2021-07,,140" in csv
+        data = client.get("/reports/annual/2021/report.json").json()
+        assert data["total"] == total and data["by_state"] == figures["by_state"]
+        assert client.get("/reports/annual/2021/report.xlsx").status_code == 200
+        assert client.get("/reports/annual/2021/report.exe").status_code == 404
+        svg = client.get("/reports/annual/2021/chart-map.svg")
+        assert svg.status_code == 200 and b"Natural Earth" in svg.content
+        assert client.get("/reports/annual/2021/chart-map.png").content.startswith(b"\x89PNG")
+        pdf = client.get("/reports/annual/2021/report.pdf")
+        assert pdf["Content-Type"] == "application/pdf"
+        text = " ".join(text_of(pdf.content).split())
+        assert f"{total} ataques contabilizados en 2021" in text.replace("\xa0", "")
+        assert "Ataques por entidad federal, 2021" in text
+        from accounts.models import SecurityEvent
+
+        assert SecurityEvent.objects.filter(kind="export", user=analyst).count() == 4
