@@ -353,7 +353,12 @@ class Defender(Versioned, NameKeysModel):
     def pseudonym_of(key: uuid.UUID) -> str:
         """Stable while protection lasts (derived from the pseudonym key), reveals nothing of
         the name nor of any id shown before protection."""
-        return _("Protected defender #%(code)s") % {"code": Defender.pseudonym_code(key)}
+        return Defender.pseudonym_named(Defender.pseudonym_code(key))
+
+    @staticmethod
+    def pseudonym_named(code: str) -> str:
+        """The pseudonym of that code, in the active language."""
+        return _("Protected defender #%(code)s") % {"code": code}
 
     @staticmethod
     def pseudonym_code(key: uuid.UUID) -> str:

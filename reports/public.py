@@ -16,6 +16,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import condition
 
+from cases.models import Incident
+from organizations.models import Defender
+from organizations.vocabularies import State
 from reports.bulletin import CHARTS, chart_download, monthly_charts, perpetrators, state_rows
 from reports.models import MonthlySnapshot
 from reports.narrative import narrative
@@ -87,6 +90,31 @@ def index(request):
     )
 
 
+def _cases(figures: dict) -> list[dict]:
+    """The published public cases frozen with the month (none in a month published before
+    they were), labelled in the page's language."""
+    types, states = dict(Incident.Type.choices), dict(State.choices)
+    listed = []
+    for case in figures.get("cases", []):
+        incidents = []
+        for incident in case["incidents"]:
+            if "protected" in incident:
+                victim = Defender.pseudonym_named(incident["protected"])
+            else:
+                victim = incident.get("defender") or incident.get("organization", "")
+            incidents.append(
+                {
+                    "type": types.get(incident["type"], incident["type"]),
+                    "date": date_format(datetime.date.fromisoformat(incident["date"])),
+                    "victim": victim,
+                }
+            )
+        listed.append(
+            {"title": case["title"], "state": states.get(case["state"], ""), "incidents": incidents}
+        )
+    return listed
+
+
 @condition(etag_func=_etag, last_modified_func=_modified)
 def month(request, year: int, month: int):
     snapshot = _snapshot(year, month)
@@ -100,6 +128,7 @@ def month(request, year: int, month: int):
         "narrative": narrative(figures, translation.get_language() or "es"),
         "charts": {name.replace("-", "_"): svg for name, svg in charts.items()},
         "chart_names": CHARTS,
+        "cases": _cases(figures),
         "states": state_rows(figures),
         **perpetrators(figures),
         "year": year,

@@ -13,10 +13,10 @@ import datetime
 import functools
 
 from django.db import connections, router
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 
 from cases.models import Case, Incident
-from organizations.models import Perpetrator
+from organizations.models import Defender, Perpetrator
 from organizations.vocabularies import PerpetratorCategory, State
 from reports.models import MonthlySnapshot
 
@@ -366,15 +366,43 @@ def trend(year: int, month: int, months: int = 12) -> list[dict]:
 
 
 def published_cases(year: int, month: int):
-    """Published, public cases with counted incidents in the month (for the report's list)."""
+    """Published, public cases with counted incidents in the month (for the report's list),
+    each with those incidents in `month_incidents`."""
     first, last = month_bounds(year, month)
+    month_incidents = Incident.objects.counted(per_row=True).filter(
+        occurred_on__range=(first, last), date_precision__in=DATED
+    )
     return (
         Case.objects.shared_with_allies()
-        .filter(
-            incidents__in=Incident.objects.counted(per_row=True).filter(
-                occurred_on__range=(first, last), date_precision__in=DATED
-            ),
-        )
+        .filter(incidents__in=month_incidents)
         .distinct()
         .order_by("title")
+        .prefetch_related(
+            Prefetch(
+                "incidents",
+                queryset=month_incidents.select_related("defender", "organization").order_by(
+                    "occurred_on", "pk"
+                ),
+                to_attr="month_incidents",
+            )
+        )
     )
+
+
+def public_case_list(year: int, month: int) -> list[dict]:
+    """The month's published public cases as the public bulletin lists them: a protected
+    defender only by the code of their pseudonym."""
+    listed = []
+    for case in published_cases(year, month):
+        incidents = []
+        for incident in case.month_incidents:
+            victim = {"organization": incident.organization.name} if incident.organization else {}
+            if incident.defender and incident.defender.identity_protected:
+                victim = {"protected": Defender.pseudonym_code(incident.defender.pseudonym_key)}
+            elif incident.defender:
+                victim = {"defender": incident.defender.display_name}
+            incidents.append(
+                {"type": incident.type, "date": incident.occurred_on.isoformat()} | victim
+            )
+        listed.append({"title": case.title, "state": case.state, "incidents": incidents})
+    return listed

@@ -14,6 +14,7 @@ from reports.selectors import (
     month_bounds,
     monthly_figures,
     named_only_if_shared,
+    public_case_list,
     shared_perpetrator_names,
     trend,
 )
@@ -33,6 +34,7 @@ def month_publish(*, year: int, month: int, user: AbstractBaseUser) -> MonthlySn
         monthly_figures(year, month),
         shared_perpetrator_names(Incident.objects.counted().in_month(year, month)),
     )
+    figures["cases"] = public_case_list(year, month)  # what the public bulletin lists
     snapshot = MonthlySnapshot(period=first, version=version, figures=figures, published_by=user)
     # Its PDF is made now and kept with it: the snapshot is never written again.
     pdf = bulletin_pdf(

@@ -3,7 +3,6 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -64,16 +63,8 @@ def monthly(request, year: int, month: int):
     month_name = date_format(datetime.date(year, month, 1), "YEAR_MONTH_FORMAT")
     types = labelled(figures, "by_type", dict(Incident.Type.choices))
     trend = selectors.trend(year, month)
-    first, last = selectors.month_bounds(year, month)
-    month_incidents = (
-        Incident.objects.counted()
-        .filter(occurred_on__range=(first, last), date_precision__in=selectors.DATED)
-        .select_related("defender", "organization")
-        .order_by("occurred_on", "pk")
-    )
-    cases = selectors.published_cases(year, month).prefetch_related(
-        Prefetch("incidents", queryset=month_incidents, to_attr="month_incidents")
-    )
+    first, _last = selectors.month_bounds(year, month)
+    cases = selectors.published_cases(year, month)
     context = {
         "title": _("Monthly report: %(month)s") % {"month": month_name},
         "year": year,

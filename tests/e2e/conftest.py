@@ -131,6 +131,22 @@ def screenshot(page, name: str) -> None:
         page.screenshot(path=str(ROOT / SHOTS / f"{name}.png"), full_page=False)
 
 
+def element_screenshot(locator, name: str) -> None:
+    """One element (a chart), written as screenshot() writes a page."""
+    if SHOTS:
+        locator.screenshot(path=str(ROOT / SHOTS / f"{name}.png"))
+
+
+def pdf_screenshot(pdf: bytes, name: str) -> None:
+    """A PDF's first page as a picture (PDFium), written as screenshot() writes a page."""
+    if SHOTS:
+        import pypdfium2
+
+        document = pypdfium2.PdfDocument(pdf)
+        document[0].render(scale=1.2).to_pil().save(ROOT / SHOTS / f"{name}.png")
+        document.close()
+
+
 def axe_violations(page) -> list[dict]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("async () => await axe.run(document)")

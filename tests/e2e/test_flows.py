@@ -1,5 +1,6 @@
 """The intake, review, report and lawyer flows, in Spanish, as people use them."""
 
+import io
 import re
 import time
 from pathlib import Path
@@ -7,9 +8,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django_otp.oath import totp
+from pypdf import PdfReader
 
 from demo.data import demo_password, demo_totp_key
-from tests.e2e.conftest import axe_violations, screenshot
+from tests.e2e.conftest import (
+    axe_violations,
+    element_screenshot,
+    pdf_screenshot,
+    screenshot,
+)
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,8 +191,17 @@ def test_3d_the_reviewer_publishes_july_and_a_visitor_reads_it_without_login(pag
         assert "se registraron 142 ataques" in content and "<svg" in content
         assert "revisora" not in content
         assert visitor_page.evaluate("document.documentElement.scrollWidth") <= 375
+        # The map: each federal entity shaded, its counts in a table beside it.
+        drawn = visitor_page.locator('svg[aria-labelledby="map-title map-desc"]')
+        drawn.scroll_into_view_if_needed()
+        assert drawn.locator("path").count() == 25 and drawn.bounding_box()["width"] <= 375
+        assert visitor_page.get_by_role("table", name="Ataques por entidad federal").is_visible()
+        element_screenshot(drawn, "bulletin-map")
         pdf = visitor_page.request.get(server.url + "/boletin/2021/7/boletin.pdf")
         assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+        text = " ".join(PdfReader(io.BytesIO(pdf.body())).pages[0].extract_text().split())
+        assert "se registraron 142 ataques" in text
+        pdf_screenshot(pdf.body(), "bulletin-pdf")
         visitor_page.add_script_tag(path=str(ROOT / "tests/e2e/node_modules/axe-core/axe.min.js"))
         result = visitor_page.evaluate("async () => await axe.run(document)")
         serious = [v["id"] for v in result["violations"] if v["impact"] in ("serious", "critical")]

@@ -36,8 +36,13 @@ def july(reviewer):
         name="Ministerio Público", acronym="", category="public_institution"
     )
     InvolvementFactory(incident=raid, perpetrator=PerpetratorFactory(name="Cuerpo Nombrado"))
+    # A published public case is listed, its protected defender under a pseudonym only.
+    hidden = DefenderFactory(full_name=f"{SENTINEL} protegida", identity_protected=True)
+    IncidentFactory(case=public, defender=hidden, occurred_on=datetime.date(2021, 7, 6))
     for status in Case.Status.values:
         for confidentiality in Case.Confidentiality.values:
+            if (status, confidentiality) == ("published", "public"):
+                continue  # the one case above: what it names is public
             tag = f"{SENTINEL}-{status}-{confidentiality}"
             case = CaseFactory(
                 title=f"{tag} caso", status=status, confidentiality=confidentiality, summary=tag
@@ -48,8 +53,6 @@ def july(reviewer):
             incident = IncidentFactory(
                 case=case, defender=person, description=tag, occurred_on=datetime.date(2021, 7, 9)
             )
-            if (status, confidentiality) == ("published", "public"):
-                continue  # what this case names is public
             # An official (part of a body) named only in this case: a counted one would top
             # the month's perpetrators, and the body they are part of with them.
             official = PerpetratorFactory(
@@ -86,9 +89,12 @@ def test_anyone_reads_the_published_month_and_no_sentinel_reaches_them(client, j
     leaked = {where: SENTINEL for where, text in texts.items() if SENTINEL in text}
     assert leaked == {}
     month = texts["/boletin/2021/7/ es"]
-    # Counted: the public case and the verified and published sentinel cases (2 × 3).
+    # Counted: the public case's two and the verified and published sentinel cases (5).
     assert f"se registraron {july.figures['total']} ataques" in month
     assert july.figures["total"] == 7
+    # The published public case is listed; its protected defender by pseudonym.
+    assert "Caso público" in month and "Allanamiento" in month
+    assert "Defensor/a protegido/a #" in month
     assert "In July 2021, 7 attacks" in texts["/boletin/2021/7/ en"]
     assert "revisora" not in "".join(texts.values())  # who published is staff's business
     assert "Julio de 2021" in texts["/boletin/ es"] and "2021" in texts["/boletin/atom.xml es"]
