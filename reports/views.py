@@ -72,16 +72,7 @@ def monthly(request, year: int, month: int):
         "month_name": month_name,
         "figures": figures,
         "types": types,
-        "targets": labelled(
-            figures,
-            "by_target",
-            {"defender": _("Against defenders"), "organization": _("Against organizations")},
-        ),
-        "categories": labelled(
-            figures, "by_perpetrator_category", dict(PerpetratorCategory.choices)
-        ),
-        "states": state_rows(figures),
-        **perpetrators(figures),
+        **_breakdown_tables(figures),
         "charts": {
             name.replace("-", "_"): svg
             for name, svg in monthly_charts(figures, trend, month_name).items()
@@ -159,6 +150,22 @@ def monthly_pdf_version(request, year: int, month: int, version: int):
         filename=f"boletin-{first:%Y-%m}-v{version}.pdf",
         content_type="application/pdf",
     )
+
+
+def _breakdown_tables(figures: dict) -> dict:
+    """The tables beside the charts by target, perpetrator and federal entity."""
+    return {
+        "targets": labelled(
+            figures,
+            "by_target",
+            {"defender": _("Against defenders"), "organization": _("Against organizations")},
+        ),
+        "categories": labelled(
+            figures, "by_perpetrator_category", dict(PerpetratorCategory.choices)
+        ),
+        "states": state_rows(figures),
+        **perpetrators(figures),
+    }
 
 
 def _signed_percent(value: float | None) -> str:
@@ -268,16 +275,7 @@ def annual(request, year: int):
         "month_totals": [figures["month_totals"][period] for period in periods],
         "year_only_total": sum(figures["year_only"].values()),
         "charts": {name.replace("-", "_"): svg for name, svg in annual_charts(figures).items()},
-        "targets": labelled(
-            figures,
-            "by_target",
-            {"defender": _("Against defenders"), "organization": _("Against organizations")},
-        ),
-        "categories": labelled(
-            figures, "by_perpetrator_category", dict(PerpetratorCategory.choices)
-        ),
-        "states": state_rows(figures),
-        **perpetrators(figures),
+        **_breakdown_tables(figures),
     }
     return render(request, "reports/annual.html", {**context, "has_permission": True})
 
