@@ -81,7 +81,7 @@ class TestTheSeedBulletin:
         page = response.content.decode()
         assert "En julio de 2021 se registraron 140 ataques" in page
         assert "In July 2021, 140 attacks" in page
-        assert "(+300,0 %)" in page  # 140 against 35, in Spanish
+        assert "(+300,0\xa0%)" in page  # 140 against 35, in Spanish; "%" never starts a line
         # By type, target, perpetrator category, federal entity (the map); the trend.
         assert page.count('class="chart"') == 5
         assert '<title id="by-type-title">' in page

@@ -46,7 +46,7 @@ def test_none_says_none_and_nothing_about_types_targets_or_perpetrators():
 def test_one_of_each_is_singular():
     text = narrative(figures(total=1, types={"raid": 1}, organizations=1, ytd=1), "es")
     assert text.startswith("En julio de 2021 se registró 1 ataque contra personas defensoras")
-    assert "Por tipo: 1 allanamiento (100 %)." in text
+    assert "Por tipo: 1 allanamiento (100\xa0%)." in text
     assert "Fue contra una organización." in text
     assert "personas defensoras y 0" not in text  # no clause about the side with none
     assert "se registró 1 ataque (en lo que va de año)" in text
@@ -70,11 +70,11 @@ def test_many_are_plural_and_grouped_in_each_language():
     text = narrative(many, "es")
     assert "se registraron 1\xa0810 ataques" in text
     assert (
-        "1\xa0808 estigmatizaciones o difamaciones (100 %) y 2 detenciones arbitrarias (0 %)"
+        "1\xa0808 estigmatizaciones o difamaciones (100\xa0%) y 2 detenciones arbitrarias (0\xa0%)"
         in (text)
     )
     assert (
-        "1\xa0000 (55 %) fueron contra personas defensoras y 810 (45 %) contra organizaciones"
+        "1\xa0000 (55\xa0%) fueron contra personas defensoras y 810 (45\xa0%) contra organizaciones"
         in (text)
     )
     assert "VTV (1\xa0810)" in text and "25\xa0000 ataques (en lo que va de año)" in text
