@@ -16,11 +16,24 @@ from organizations.models import Defender, Organization, Perpetrator
 from organizations.services import protection_turned_on
 
 
-def _merge_check(survivor, merged) -> None:
+def _locked_pair(survivor, merged) -> tuple:
+    """Both records again, locked, once it is sure they may be merged."""
+    model = type(survivor)
+    survivor, merged = (model.objects.select_for_update().get(pk=r.pk) for r in (survivor, merged))
     if survivor.pk == merged.pk:
         raise ValidationError(_("Choose two different records to merge."))
     if survivor.merged_into_id is not None or merged.merged_into_id is not None:
         raise ValidationError(_("One of them was already merged into another record."))
+    return survivor, merged
+
+
+def _mark_merged(merged, survivor, *, user, reason) -> None:
+    """`merged`, and the records merged into it before, lead straight to the survivor: no
+    chains of merges."""
+    earlier = type(merged).objects.select_for_update().filter(merged_into=merged).order_by("pk")
+    for record in [merged, *earlier]:
+        record.merged_into = survivor
+        record_save(record, user=user, reason=reason, update_fields=["merged_into", "updated_at"])
 
 
 def _repoint(objects, field: str, survivor, *, user, reason, timestamped=False) -> list[int]:
@@ -40,10 +53,7 @@ def defender_merge(
 ) -> Defender:
     """The same person recorded twice: every incident, membership and court case that names
     `merged` names `survivor` instead; `merged` is kept, marked as merged, with its history."""
-    survivor, merged = (
-        Defender.objects.select_for_update().get(pk=d.pk) for d in (survivor, merged)
-    )
-    _merge_check(survivor, merged)
+    survivor, merged = _locked_pair(survivor, merged)
     # Protection asked for under either record protects the person, under both records: the
     # merged one, kept for the history, would otherwise tie a real name to a pseudonym.
     protected = survivor.identity_protected or merged.identity_protected
@@ -57,7 +67,6 @@ def defender_merge(
     incidents = Incident.objects.select_for_update().filter(defender=merged)
     moved = _repoint(incidents, "defender", survivor, user=user, reason=reason, timestamped=True)
     _repoint(merged.memberships.all(), "defender", survivor, user=user, reason=reason)
-    # Records merged into `merged` before lead straight to the survivor: no chains of merges.
     for proceeding in merged.proceedings.all():
         proceeding._history_user, proceeding._change_reason = user, reason
         proceeding.defendants.remove(merged)
@@ -88,10 +97,7 @@ def organization_merge(
     *, survivor: Organization, merged: Organization, user: AbstractBaseUser, reason: str = ""
 ) -> Organization:
     """The same organization recorded twice (see defender_merge)."""
-    survivor, merged = (
-        Organization.objects.select_for_update().get(pk=o.pk) for o in (survivor, merged)
-    )
-    _merge_check(survivor, merged)
+    survivor, merged = _locked_pair(survivor, merged)
     reason = reason or _("Organization %(merged)s merged into %(survivor)s") % {
         "merged": merged.public_id,
         "survivor": survivor.public_id,
@@ -103,11 +109,7 @@ def organization_merge(
     _repoint(merged.memberships.all(), "organization", survivor, user=user, reason=reason)
     survivor.acronym = survivor.acronym or merged.acronym
     record_save(survivor, user=user, reason=reason, update_fields=["acronym", "updated_at"])
-    # Records merged into `merged` before lead straight to the survivor: no chains of merges.
-    earlier = Organization.objects.select_for_update().filter(merged_into=merged).order_by("pk")
-    for record in [merged, *earlier]:
-        record.merged_into = survivor
-        record_save(record, user=user, reason=reason, update_fields=["merged_into", "updated_at"])
+    _mark_merged(merged, survivor, user=user, reason=reason)
     duplicates_flag(incident_ids=moved, user=user, reason=reason)
     return survivor
 
@@ -120,10 +122,7 @@ def perpetrator_merge(
     Nacional"): every incident, detention and body part of `merged` names `survivor` instead
     (an incident naming both keeps the survivor's role); `merged` is kept, marked as merged,
     with its history."""
-    survivor, merged = (
-        Perpetrator.objects.select_for_update().get(pk=p.pk) for p in (survivor, merged)
-    )
-    _merge_check(survivor, merged)
+    survivor, merged = _locked_pair(survivor, merged)
     reason = reason or _("Perpetrator %(merged)s merged into %(survivor)s") % {
         "merged": merged.public_id,
         "survivor": survivor.public_id,
@@ -156,10 +155,7 @@ def perpetrator_merge(
     record_save(
         survivor, user=user, reason=reason, update_fields=["acronym", "parent", "updated_at"]
     )
-    earlier = Perpetrator.objects.select_for_update().filter(merged_into=merged).order_by("pk")
-    for record in [merged, *earlier]:
-        record.merged_into = survivor
-        record_save(record, user=user, reason=reason, update_fields=["merged_into", "updated_at"])
+    _mark_merged(merged, survivor, user=user, reason=reason)
     return survivor
 
 

@@ -117,13 +117,7 @@ def monthly_pdf(request, year: int, month: int):
     _month_or_404(year, month)
     figures = selectors.monthly_figures(year, month)
     pdf = bulletin_pdf(figures=figures, trend=selectors.trend(year, month), year=year, month=month)
-    security_event_record(
-        kind=SecurityEvent.Kind.EXPORT,
-        request=request,
-        user=request.user,
-        report=f"monthly {figures['period']}",
-        format="pdf",
-    )
+    _export_logged(request, f"monthly {figures['period']}", "pdf")
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="boletin-{figures["period"]}.pdf"'
     return response
@@ -137,13 +131,7 @@ def monthly_pdf_version(request, year: int, month: int, version: int):
     snapshot = get_object_or_404(MonthlySnapshot, period=first, version=version)
     if not snapshot.pdf:
         raise Http404
-    security_event_record(
-        kind=SecurityEvent.Kind.EXPORT,
-        request=request,
-        user=request.user,
-        report=f"monthly {first:%Y-%m} v{version}",
-        format="pdf",
-    )
+    _export_logged(request, f"monthly {first:%Y-%m} v{version}", "pdf")
     return FileResponse(
         snapshot.pdf.open("rb"),
         as_attachment=True,
@@ -168,6 +156,17 @@ def _breakdown_tables(figures: dict) -> dict:
     }
 
 
+def _export_logged(request, report: str, fmt: str) -> None:
+    """Every download of figures goes into the security log."""
+    security_event_record(
+        kind=SecurityEvent.Kind.EXPORT,
+        request=request,
+        user=request.user,
+        report=report,
+        format=fmt,
+    )
+
+
 def _signed_percent(value: float | None) -> str:
     """+300,0 % (or +300.0%): a change in the page's language, its sign always shown."""
     if value is None:
@@ -181,13 +180,7 @@ def _signed_percent(value: float | None) -> str:
 def monthly_download(request, year: int, month: int, fmt: str):
     _month_or_404(year, month)
     figures = selectors.monthly_report(year, month)
-    security_event_record(
-        kind=SecurityEvent.Kind.EXPORT,
-        request=request,
-        user=request.user,
-        report=f"monthly {figures['period']}",
-        format=fmt,
-    )
+    _export_logged(request, f"monthly {figures['period']}", fmt)
     if fmt == "pdf":  # the bulletin has its own address
         raise Http404
     return _figures_file(figures, fmt, f"defensores-{figures['period']}")
@@ -297,13 +290,7 @@ def annual_download(request, year: int, fmt: str):
     figures = _year_or_404(year)
     if fmt not in ("csv", "xlsx", "json", "pdf"):
         raise Http404
-    security_event_record(
-        kind=SecurityEvent.Kind.EXPORT,
-        request=request,
-        user=request.user,
-        report=f"annual {year}",
-        format=fmt,
-    )
+    _export_logged(request, f"annual {year}", fmt)
     return _figures_file(figures, fmt, f"defensores-{year}")
 
 

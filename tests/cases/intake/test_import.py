@@ -974,20 +974,9 @@ def test_an_error_on_one_row_is_that_rows_alone(documentalist):
 
 
 def test_the_counts_read_in_spanish_whatever_the_figures():
-    from cases.intake.plan import counts_sentence
+    from cases.intake.plan import COUNT_FIELDS, counts_sentence
 
-    counts = dict.fromkeys(
-        (
-            "rows_total",
-            "rows_created",
-            "rows_updated",
-            "rows_unchanged",
-            "rows_rejected",
-            "records_created",
-            "duplicates_flagged",
-        ),
-        1,
-    )
+    counts = dict.fromkeys(COUNT_FIELDS, 1)
     counts["rows_total"] = 20000
     sentence = counts_sentence(counts)
     assert sentence.startswith("Filas: 20\xa0000. Nuevas: 1;")  # Spanish groups with a space
