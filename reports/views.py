@@ -31,6 +31,8 @@ from reports.models import MonthlySnapshot
 from reports.narrative import annual_narrative, narrative, number
 from reports.services import month_publish
 
+FIGURE_FORMATS = ("csv", "xlsx", "json")
+
 
 def reports_view(view):
     """Staff who passed the second factor and may see reports; others go to the login."""
@@ -179,10 +181,10 @@ def _signed_percent(value: float | None) -> str:
 @reads_from_replica
 def monthly_download(request, year: int, month: int, fmt: str):
     _month_or_404(year, month)
+    if fmt not in FIGURE_FORMATS:  # the bulletin (PDF) has its own address
+        raise Http404
     figures = selectors.monthly_report(year, month)
     _export_logged(request, f"monthly {figures['period']}", fmt)
-    if fmt == "pdf":  # the bulletin has its own address
-        raise Http404
     return _figures_file(figures, fmt, f"defensores-{figures['period']}")
 
 
@@ -288,7 +290,7 @@ def annual_chart(request, year: int, name: str, fmt: str = "svg"):
 def annual_download(request, year: int, fmt: str):
     """The year's figures as CSV, XLSX, JSON or its PDF report."""
     figures = _year_or_404(year)
-    if fmt not in ("csv", "xlsx", "json", "pdf"):
+    if fmt not in (*FIGURE_FORMATS, "pdf"):
         raise Http404
     _export_logged(request, f"annual {year}", fmt)
     return _figures_file(figures, fmt, f"defensores-{year}")

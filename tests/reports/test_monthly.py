@@ -327,3 +327,15 @@ class TestBodies:
         assert {p["acronym"] or p["name"]: p["incidents"] for p in figures["top_perpetrators"]} == {
             "PNB": 2, "FAES": 2, "Unidad de FAES": 1, "SEBIN": 1
         }  # fmt: skip
+
+
+class TestDownloadLog:
+    def test_a_refused_download_is_not_logged_as_an_export(self, client_for, analyst):
+        from accounts.models import SecurityEvent
+
+        client = client_for(analyst)
+        for fmt in ("exe", "pdf"):  # unknown; the bulletin has its own address
+            assert client.get(f"/reports/monthly/2021/7/report.{fmt}").status_code == 404
+        assert not SecurityEvent.objects.filter(kind="export").exists()
+        assert client.get("/reports/monthly/2021/7/report.csv").status_code == 200
+        assert SecurityEvent.objects.filter(kind="export").count() == 1
