@@ -8,7 +8,6 @@ from rest_framework.views import APIView
 
 from accounts.access import is_ally
 from api.base import LoggedMixin
-from cases.models import Incident
 from core.routers import replica_reads
 from reports.selectors import (
     latest_snapshot,
@@ -71,10 +70,7 @@ class MonthlyStats(LoggedMixin, APIView):
         # totals include restricted and internal cases (never listed). Its named
         # perpetrators are kept only where an incident of that month shared with allies
         # names them: otherwise an individual's name could point to a restricted case.
-        shared_this_month = Incident.objects.visible_to(request.user).counted()
-        figures = named_only_if_shared(
-            snapshot.figures, shared_perpetrator_names(shared_this_month.in_month(year, month))
-        )
+        figures = named_only_if_shared(snapshot.figures, shared_perpetrator_names(year, month))
         return {
             "version": snapshot.version,
             "published_at": snapshot.published_at.isoformat(),

@@ -245,10 +245,14 @@ def monthly_figures(year: int, month: int) -> dict:
     }
 
 
-def shared_perpetrator_names(incidents) -> set[str]:
-    """The names of the perpetrators that these incidents, of cases shared with allies
-    (published and public), name."""
-    shared = incidents.filter(case__in=Case.objects.shared_with_allies())
+def shared_perpetrator_names(year: int, month: int) -> set[str]:
+    """The names of the perpetrators that the month's counted incidents of cases shared with
+    allies (published and public) name: the ones a published figure may name."""
+    shared = (
+        Incident.objects.counted()
+        .in_month(year, month)
+        .filter(case__in=Case.objects.shared_with_allies())
+    )
     return set(
         Perpetrator.objects.filter(involvements__incident__in=shared).values_list("name", flat=True)
     )

@@ -7,7 +7,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from cases.models import Incident
 from reports.bulletin import bulletin_pdf
 from reports.models import MonthlySnapshot
 from reports.selectors import (
@@ -31,8 +30,7 @@ def month_publish(*, year: int, month: int, user: AbstractBaseUser) -> MonthlySn
     # What is published is public: a perpetrator is named only where a published public case
     # of the month names it (the public bulletin and its PDF are made from this).
     figures = named_only_if_shared(
-        monthly_figures(year, month),
-        shared_perpetrator_names(Incident.objects.counted().in_month(year, month)),
+        monthly_figures(year, month), shared_perpetrator_names(year, month)
     )
     figures["cases"] = public_case_list(year, month)  # what the public bulletin lists
     snapshot = MonthlySnapshot(period=first, version=version, figures=figures, published_by=user)
