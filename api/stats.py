@@ -12,9 +12,8 @@ from core.routers import replica_reads
 from reports.selectors import (
     latest_snapshot,
     monthly_report,
-    named_only_if_shared,
     parse_period,
-    shared_perpetrator_names,
+    still_public,
 )
 
 
@@ -67,10 +66,10 @@ class MonthlyStats(LoggedMixin, APIView):
                 _("%(month)s has not been published.") % {"month": f"{year:04d}-{month:02d}"}
             )
         # The published bulletin, without who published it (staff names never leave). Its
-        # totals include restricted and internal cases (never listed). Its named
-        # perpetrators are kept only where an incident of that month shared with allies
-        # names them: otherwise an individual's name could point to a restricted case.
-        figures = named_only_if_shared(snapshot.figures, shared_perpetrator_names(year, month))
+        # totals include restricted and internal cases (never listed). What has stopped
+        # being public since (a retracted case, a defender now protected, a perpetrator no
+        # shared case names) is left out, as on the public bulletin.
+        figures = still_public(snapshot.figures, year, month)
         return {
             "version": snapshot.version,
             "published_at": snapshot.published_at.isoformat(),

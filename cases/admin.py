@@ -322,10 +322,17 @@ class CaseAdmin(
         ("import_batch", ScopedRelatedFilter),
     )
     search_fields = ("title", "summary", "place")
-    readonly_fields = ("status", "created_by", "created_at", "updated_by", "updated_at")
+    readonly_fields = (
+        "status",
+        "highlight",
+        "created_by",
+        "created_at",
+        "updated_by",
+        "updated_at",
+    )
     fieldsets = (
         (None, {"fields": ("title", "summary", ("state", "place"))}),
-        (_("Workflow"), {"fields": (("status", "confidentiality"), "team")}),
+        (_("Workflow"), {"fields": (("status", "confidentiality"), "highlight", "team")}),
         (
             _("Record"),
             {

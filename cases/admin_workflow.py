@@ -61,6 +61,20 @@ class RetractionForm(forms.Form):
     )
 
 
+class HighlightForm(forms.Form):
+    summary = forms.CharField(
+        label=_("One line for the bulletin"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"size": 80}),
+        help_text=_(
+            "Why this case matters, as the bulletin's narrative will say it (up to three "
+            "highlighted cases per month, the most recent first). Leave it empty to stop "
+            "highlighting the case."
+        ),
+    )
+
+
 CHANGE_REASON = forms.CharField(
     label=_("Why this change"),
     required=False,
@@ -116,6 +130,11 @@ class CaseWorkflowMixin:
         view = self.admin_site.admin_view(self.move_view)
         return [
             path("<path:object_id>/move/<str:status>/", view, name="cases_case_move"),
+            path(
+                "<path:object_id>/highlight/",
+                self.admin_site.admin_view(self.highlight_view),
+                name="cases_case_highlight",
+            ),
             *super().get_urls(),
         ]
 
@@ -130,6 +149,8 @@ class CaseWorkflowMixin:
                 }
                 for status in workflow.moves_for(case, request.user)
             ]
+            if workflow.may_highlight(case, request.user):
+                context["highlight_url"] = reverse("admin:cases_case_highlight", args=[case.pk])
         return super().render_change_form(request, context, add=add, change=change, **kwargs)
 
     def move_view(self, request, object_id, status):
@@ -178,6 +199,38 @@ class CaseWorkflowMixin:
             and case.confidentiality != Case.Confidentiality.PUBLIC,
         }
         return TemplateResponse(request, "admin/cases/case/move.html", context)
+
+    def highlight_view(self, request, object_id):
+        case = self.get_object(request, object_id)
+        if case is None:
+            raise Http404
+        if not workflow.may_highlight(case, request.user):
+            raise PermissionDenied
+        form = HighlightForm(request.POST or None, initial={"summary": case.highlight})
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.case_highlight(
+                    case=case, user=request.user, summary=form.cleaned_data["summary"]
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                done = (
+                    _("“%(case)s” is highlighted in its months' bulletins.")
+                    if case.highlight
+                    else _("“%(case)s” is no longer highlighted.")
+                )
+                messages.success(request, done % {"case": case})
+                return HttpResponseRedirect(reverse("admin:cases_case_change", args=[case.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Highlight in the bulletin"),
+            "opts": self.model._meta,
+            "original": case,
+            "case": case,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/cases/case/highlight.html", context)
 
     def has_submit_permission(self, request):
         return request.user.has_perm("cases.submit_case")

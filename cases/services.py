@@ -16,6 +16,7 @@ from accounts.services import security_event_record
 from cases import duplicates
 from cases.models import Case, DuplicatePair, Incident, Involvement, Source
 from cases.workflow import (  # noqa: F401  (the workflow's services, with the others)
+    case_highlight,
     case_publish,
     case_retract,
     case_send_back,

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Case, Incident, Source
@@ -160,15 +161,65 @@ def case_transition(
         }
     locked.status = status
     locked.updated_by = user
+    fields = ["status", "updated_by", "updated_at"]
+    if locked.highlight and status != Status.PUBLISHED:  # only a published case is highlighted
+        locked.highlight, locked.highlighted_at = "", None
+        fields += ["highlight", "highlighted_at"]
     # Its version is raised: an edit form opened before the move is now stale.
     record_save(
         locked,
         user=user,
         reason=reason or _("Status: %(status)s") % {"status": Case.Status(status).label},
-        update_fields=["status", "updated_by", "updated_at"],
+        update_fields=fields,
     )
-    case.status, case.updated_by, case.updated_at = locked.status, user, locked.updated_at
-    case.version = locked.version
+    _copy_saved(locked, case, fields)
+    return case
+
+
+def _copy_saved(saved: Case, case: Case, fields: list[str]) -> None:
+    """The caller's copy of the case gets what was saved from the locked row."""
+    for name in [*fields, "version"]:
+        setattr(case, name, getattr(saved, name))
+
+
+def may_highlight(case: Case, user) -> bool:
+    """Whether `user` may highlight `case` now: a reviewer, on a published public case (the
+    bulletin names only what allies may receive)."""
+    return (
+        (is_system(user) or user.has_perm("cases.publish_case"))
+        and case.status == Status.PUBLISHED
+        and case.confidentiality == Case.Confidentiality.PUBLIC
+    )
+
+
+@transaction.atomic
+def case_highlight(*, case: Case, user: AbstractBaseUser, summary: str) -> Case:
+    """Highlight a published public case in its months' bulletins with a one-line summary,
+    or stop highlighting it (an empty summary). Up to three per month reach the narrative,
+    the most recently highlighted first."""
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if not may_highlight(locked, user):
+        raise ValidationError(
+            _("Only a reviewer may highlight a case, and only a published public one."),
+            code="forbidden",
+        )
+    summary = " ".join(summary.split())  # one line
+    if summary == locked.highlight:
+        return case
+    locked.highlight = summary
+    if summary and not locked.highlighted_at:
+        locked.highlighted_at = timezone.now()
+    elif not summary:
+        locked.highlighted_at = None
+    locked.updated_by = user
+    fields = ["highlight", "highlighted_at", "updated_by", "updated_at"]
+    record_save(
+        locked,
+        user=user,
+        reason=_("Highlighted in the bulletin") if summary else _("No longer highlighted"),
+        update_fields=fields,
+    )
+    _copy_saved(locked, case, fields)
     return case
 
 

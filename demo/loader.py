@@ -311,6 +311,14 @@ class DemoLoader:
                 reason=REASON,
             )
         self.publish(case)
+        services.case_highlight(
+            case=case,
+            user=self.user,
+            summary=(
+                "El director de FundaRedes, detenido por el SEBIN e imputado por traición a la "
+                "patria, terrorismo e incitación al odio, pasó más de cuatro años en prisión"
+            ),
+        )
 
     def not_counted(self):
         """Records that must never change the figures: the counting rule, shown."""

@@ -15,6 +15,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cases.models import Incident
+from organizations.models import Defender
 from organizations.vocabularies import PerpetratorCategory, State
 from reports import charts
 from reports.narrative import annual_narrative, narrative, percent
@@ -50,6 +51,31 @@ def state_rows(figures: dict) -> list[dict]:
     """The federal entities with attacks, most first (the map's table)."""
     rows = labelled(figures, "by_state", state_labels())
     return sorted((row for row in rows if row["count"]), key=lambda row: -row["count"])
+
+
+def case_rows(figures: dict) -> list[dict]:
+    """The published public cases frozen with the month (none in a month published before
+    they were), labelled in the page's language."""
+    types, states = dict(Incident.Type.choices), dict(State.choices)
+    listed = []
+    for case in figures.get("published_cases", []):
+        incidents = []
+        for incident in case["incidents"]:
+            if "protected" in incident:
+                victim = Defender.pseudonym_named(incident["protected"])
+            else:
+                victim = incident.get("defender") or incident.get("organization", "")
+            incidents.append(
+                {
+                    "type": types.get(incident["type"], incident["type"]),
+                    "date": date_format(datetime.date.fromisoformat(incident["date"])),
+                    "victim": victim,
+                }
+            )
+        listed.append(
+            {"title": case["title"], "state": states.get(case["state"], ""), "incidents": incidents}
+        )
+    return listed
 
 
 def map_chart(counts: dict, title: str):
@@ -186,6 +212,7 @@ def _pdf(figures: dict, drawn: dict, **context) -> bytes:
             "zero_types": [row["label"] for row in types if not row["count"]],
             "categories": [row for row in categories if row["count"]],
             "states": state_rows(figures),
+            "cases": case_rows(figures),
             **perpetrators(figures),
             "made": date_format(timezone.localdate(), "SHORT_DATE_FORMAT"),
             **context,

@@ -93,7 +93,21 @@ def narrative(figures: dict, language: str) -> str:
                     "total": number(ytd["total"]),
                 }
             )
+        if highlights := figures.get("highlights"):
+            parts.append(_highlights(highlights))
         return " ".join(parts)
+
+
+def _highlights(highlights: list[dict]) -> str:
+    """The month's highlighted cases, each with the line a reviewer wrote for it."""
+    listed = [
+        _("“%(title)s”: %(summary)s")
+        % {"title": case["title"], "summary": case["summary"].rstrip(" .")}
+        for case in highlights
+    ]
+    return ngettext(
+        "Highlighted case: %(cases)s.", "Highlighted cases: %(cases)s.", len(listed)
+    ) % {"cases": "; ".join(listed)}
 
 
 def annual_narrative(figures: dict, language: str) -> str:

@@ -3,6 +3,8 @@ only from what was published â€” each month's latest snapshot, its frozen PDF â€
 the live records, which may hold what is not public yet."""
 
 import datetime
+import hashlib
+import json
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
@@ -16,13 +18,23 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import condition
 
-from cases.models import Incident
-from organizations.models import Defender
-from organizations.vocabularies import State
-from reports.bulletin import CHARTS, chart_download, monthly_charts, perpetrators, state_rows
+from reports.bulletin import (
+    CHARTS,
+    case_rows,
+    chart_download,
+    monthly_charts,
+    perpetrators,
+    state_rows,
+)
 from reports.models import MonthlySnapshot
 from reports.narrative import narrative
-from reports.selectors import latest_snapshot, month_bounds, period, previous_month
+from reports.selectors import (
+    latest_snapshot,
+    month_bounds,
+    period,
+    previous_month,
+    still_public,
+)
 
 
 def published() -> list[MonthlySnapshot]:
@@ -64,18 +76,41 @@ def _trend(year: int, month: int) -> list[dict]:
     ]
 
 
+def _shown(request, year: int, month: int) -> tuple[MonthlySnapshot, dict] | None:
+    """The month's latest snapshot and its figures as they may still be shown (what has
+    stopped being public since is hidden: selectors.still_public), once per request."""
+    cache = request.__dict__.setdefault("_bulletin_shown", {})
+    if (year, month) not in cache:
+        snapshot = _latest(year, month)
+        cache[year, month] = (
+            None if snapshot is None else (snapshot, still_public(snapshot.figures, year, month))
+        )
+    return cache[year, month]
+
+
 def _etag(request, year: int, month: int, **_names) -> str | None:
-    snapshot = _latest(year, month)
-    if snapshot is None:
+    shown = _shown(request, year, month)
+    if shown is None:
         return None
-    # One tag per representation: a chart's SVG and its PNG are two.
+    snapshot, figures = shown
+    # One tag per representation (a chart's SVG and its PNG are two), and a new one when
+    # something is hidden since publication.
     variant = "-".join(str(value) for value in _names.values())
-    return f'"{snapshot.pk}-{snapshot.version}-{translation.get_language()}-{variant}"'
+    hidden = hashlib.sha256(
+        json.dumps([figures["published_cases"], figures["highlights"], _names_of(figures)]).encode()
+    ).hexdigest()[:12]
+    return f'"{snapshot.pk}-{snapshot.version}-{translation.get_language()}-{variant}-{hidden}"'
+
+
+def _names_of(figures: dict) -> list:
+    return [figures.get("top_perpetrators", []), figures.get("top_bodies", [])]
 
 
 def _modified(request, year: int, month: int, **_names) -> datetime.datetime | None:
-    snapshot = _latest(year, month)
-    return snapshot.published_at if snapshot is not None else None
+    shown = _shown(request, year, month)
+    if shown is None or shown[1]["withdrawn"]:
+        return None  # changed since publication, by hiding: only the ETag tells
+    return shown[0].published_at
 
 
 def _render(request, template: str, context: dict):
@@ -90,35 +125,12 @@ def index(request):
     )
 
 
-def _cases(figures: dict) -> list[dict]:
-    """The published public cases frozen with the month (none in a month published before
-    they were), labelled in the page's language."""
-    types, states = dict(Incident.Type.choices), dict(State.choices)
-    listed = []
-    for case in figures.get("cases", []):
-        incidents = []
-        for incident in case["incidents"]:
-            if "protected" in incident:
-                victim = Defender.pseudonym_named(incident["protected"])
-            else:
-                victim = incident.get("defender") or incident.get("organization", "")
-            incidents.append(
-                {
-                    "type": types.get(incident["type"], incident["type"]),
-                    "date": date_format(datetime.date.fromisoformat(incident["date"])),
-                    "victim": victim,
-                }
-            )
-        listed.append(
-            {"title": case["title"], "state": states.get(case["state"], ""), "incidents": incidents}
-        )
-    return listed
-
-
 @condition(etag_func=_etag, last_modified_func=_modified)
 def month(request, year: int, month: int):
-    snapshot = _snapshot(year, month)
-    figures = snapshot.figures
+    shown = _shown(request, year, month)
+    if shown is None:
+        raise Http404
+    snapshot, figures = shown
     month_name = date_format(snapshot.period, "YEAR_MONTH_FORMAT")
     charts = monthly_charts(figures, _trend(year, month), month_name)
     context = {
@@ -128,7 +140,7 @@ def month(request, year: int, month: int):
         "narrative": narrative(figures, translation.get_language() or "es"),
         "charts": {name.replace("-", "_"): svg for name, svg in charts.items()},
         "chart_names": CHARTS,
-        "cases": _cases(figures),
+        "cases": case_rows(figures),
         "states": state_rows(figures),
         **perpetrators(figures),
         "year": year,
@@ -138,9 +150,12 @@ def month(request, year: int, month: int):
 
 
 def month_pdf(request, year: int, month: int):
-    snapshot = _snapshot(year, month)
-    if not snapshot.pdf:
+    shown = _shown(request, year, month)
+    # A frozen PDF that lists what is no longer public is not served until the month is
+    # published again (the page says so).
+    if shown is None or not shown[0].pdf or shown[1]["withdrawn"]:
         raise Http404
+    snapshot = shown[0]
     return FileResponse(
         snapshot.pdf.open("rb"),
         as_attachment=True,
@@ -179,7 +194,8 @@ class BulletinFeed(Feed):
         }
 
     def item_description(self, item):
-        return narrative(item.figures, translation.get_language() or "es")
+        figures = still_public(item.figures, item.period.year, item.period.month)
+        return narrative(figures, translation.get_language() or "es")
 
     def item_link(self, item):
         return reverse("boletin:month", args=[item.period.year, item.period.month])

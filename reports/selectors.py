@@ -395,7 +395,8 @@ def published_cases(year: int, month: int):
 
 def public_case_list(year: int, month: int) -> list[dict]:
     """The month's published public cases as the public bulletin lists them: a protected
-    defender only by the code of their pseudonym."""
+    defender only by the code of their pseudonym. Each keeps its public id (and a named
+    defender theirs), so that what stops being public later can be hidden (still_public)."""
     listed = []
     for case in published_cases(year, month):
         incidents = []
@@ -404,9 +405,104 @@ def public_case_list(year: int, month: int) -> list[dict]:
             if incident.defender and incident.defender.identity_protected:
                 victim = {"protected": Defender.pseudonym_code(incident.defender.pseudonym_key)}
             elif incident.defender:
-                victim = {"defender": incident.defender.display_name}
+                victim = {
+                    "defender": incident.defender.display_name,
+                    "defender_id": str(incident.defender.public_id),
+                }
             incidents.append(
                 {"type": incident.type, "date": incident.occurred_on.isoformat()} | victim
             )
-        listed.append({"title": case.title, "state": case.state, "incidents": incidents})
+        listed.append(
+            {
+                "id": str(case.public_id),
+                "title": case.title,
+                "state": case.state,
+                "incidents": incidents,
+            }
+        )
     return listed
+
+
+def bulletin_figures(year: int, month: int) -> dict:
+    """The month's figures as the bulletin shows them, and as publishing freezes them: a
+    perpetrator named only where a published public case of the month names it, the
+    published public cases it lists, and its highlighted cases."""
+    figures = named_only_if_shared(
+        monthly_figures(year, month), shared_perpetrator_names(year, month)
+    )
+    figures["published_cases"] = public_case_list(year, month)
+    figures["highlights"] = month_highlights(year, month)
+    return figures
+
+
+HIGHLIGHTS_PER_MONTH = 3
+
+
+def month_highlights(year: int, month: int) -> list[dict]:
+    """The month's highlighted cases (destacados) for its narrative: published public cases
+    with counted attacks in the month, the most recently highlighted first."""
+    cases = (
+        published_cases(year, month)
+        .exclude(highlight="")
+        .order_by("-highlighted_at", "title")[:HIGHLIGHTS_PER_MONTH]
+    )
+    return [
+        {"id": str(case.public_id), "title": case.title, "summary": case.highlight}
+        for case in cases
+    ]
+
+
+def still_public(figures: dict, year: int, month: int) -> dict:
+    """Published figures as they may still be shown: a frozen case (or highlight) that is no
+    longer published and public is left out, a defender who has asked for protection since
+    is shown by their pseudonym, and a perpetrator is named only while a shared case names
+    them. Live records only ever hide here, never add. `withdrawn` counts the frozen cases
+    left out or changed: their frozen PDF must not be served until the month is published
+    again."""
+    frozen = figures.get("published_cases", [])
+    ids = {case.get("id") for case in frozen} | {h.get("id") for h in figures.get("highlights", [])}
+    shared = {
+        str(public_id)
+        for public_id in Case.objects.shared_with_allies()
+        .filter(public_id__in=[i for i in ids if i])
+        .values_list("public_id", flat=True)
+    }
+    named = [i["defender_id"] for c in frozen for i in c["incidents"] if "defender_id" in i]
+    protected = {
+        str(public_id): Defender.pseudonym_code(key)
+        for public_id, key in Defender.objects.filter(
+            public_id__in=named, identity_protected=True
+        ).values_list("public_id", "pseudonym_key")
+    }
+    kept, withdrawn = [], 0
+    for case in frozen:
+        if case.get("id") not in shared:
+            withdrawn += 1
+            continue
+        incidents = [
+            {
+                key: value
+                for key, value in incident.items()
+                if key not in ("defender", "defender_id")
+            }
+            | {"protected": protected[incident["defender_id"]]}
+            if incident.get("defender_id") in protected
+            else incident
+            for incident in case["incidents"]
+        ]
+        withdrawn += incidents != case["incidents"]
+        kept.append({**case, "incidents": incidents})
+    visible = named_only_if_shared(figures, shared_perpetrator_names(year, month))
+    withdrawn += _names(figures) != _names(visible)
+    visible["published_cases"] = kept
+    visible["highlights"] = [h for h in figures.get("highlights", []) if h["id"] in shared]
+    visible["withdrawn"] = withdrawn
+    return visible
+
+
+def _names(figures: dict) -> list[str]:
+    """Every perpetrator the figures name."""
+    names = [row["name"] for row in figures.get("top_perpetrators", [])]
+    for body in figures.get("top_bodies", []):
+        names += [body["name"], *(part["name"] for part in body["parts"])]
+    return names

@@ -9,14 +9,7 @@ from django.utils.translation import gettext as _
 
 from reports.bulletin import bulletin_pdf
 from reports.models import MonthlySnapshot
-from reports.selectors import (
-    month_bounds,
-    monthly_figures,
-    named_only_if_shared,
-    public_case_list,
-    shared_perpetrator_names,
-    trend,
-)
+from reports.selectors import bulletin_figures, month_bounds, trend
 
 
 @transaction.atomic
@@ -27,12 +20,8 @@ def month_publish(*, year: int, month: int, user: AbstractBaseUser) -> MonthlySn
     # Lock the month's versions: two reviewers publishing at once get 1 and 2, not 1 twice.
     existing = MonthlySnapshot.objects.select_for_update().filter(period=first)
     version = (existing.aggregate(latest=Max("version"))["latest"] or 0) + 1
-    # What is published is public: a perpetrator is named only where a published public case
-    # of the month names it (the public bulletin and its PDF are made from this).
-    figures = named_only_if_shared(
-        monthly_figures(year, month), shared_perpetrator_names(year, month)
-    )
-    figures["cases"] = public_case_list(year, month)  # what the public bulletin lists
+    # What is published is public (the public bulletin and its PDF are made from this).
+    figures = bulletin_figures(year, month)
     snapshot = MonthlySnapshot(period=first, version=version, figures=figures, published_by=user)
     # Its PDF is made now and kept with it: the snapshot is never written again.
     pdf = bulletin_pdf(

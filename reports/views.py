@@ -67,6 +67,7 @@ def monthly(request, year: int, month: int):
     trend = selectors.trend(year, month)
     first, _last = selectors.month_bounds(year, month)
     cases = selectors.published_cases(year, month)
+    told = {**figures, "highlights": selectors.month_highlights(year, month)}
     context = {
         "title": _("Monthly report: %(month)s") % {"month": month_name},
         "year": year,
@@ -80,7 +81,7 @@ def monthly(request, year: int, month: int):
             for name, svg in monthly_charts(figures, trend, month_name).items()
         },
         "zero_types": [row["label"] for row in types if not row["count"]],
-        "narratives": [("es", narrative(figures, "es")), ("en", narrative(figures, "en"))],
+        "narratives": [("es", narrative(told, "es")), ("en", narrative(told, "en"))],
         "change": _signed_percent(figures["previous_month"]["change_percent"]),
         "revision_types": [
             (dict(Incident.Type.choices)[code], delta)
@@ -89,6 +90,8 @@ def monthly(request, year: int, month: int):
             ).items()
         ],
         "cases": cases,
+        "withdrawn": figures["snapshot"]
+        and selectors.still_public(figures["snapshot"]["figures"], year, month)["withdrawn"],
         "can_publish": request.user.has_perm("reports.publish_month"),
         "published": MonthlySnapshot.objects.filter(period=first)
         .exclude(pdf="")
@@ -115,9 +118,9 @@ def monthly_chart(request, year: int, month: int, name: str, fmt: str = "svg"):
 @reports_view
 @reads_from_replica
 def monthly_pdf(request, year: int, month: int):
-    """The bulletin of the current figures, as a PDF."""
+    """The bulletin of the current figures, as a PDF (what publishing would freeze)."""
     _month_or_404(year, month)
-    figures = selectors.monthly_figures(year, month)
+    figures = selectors.bulletin_figures(year, month)
     pdf = bulletin_pdf(figures=figures, trend=selectors.trend(year, month), year=year, month=month)
     _export_logged(request, f"monthly {figures['period']}", "pdf")
     response = HttpResponse(pdf, content_type="application/pdf")
@@ -194,7 +197,7 @@ def monthly_publish(request, year: int, month: int):
     """What publishing would freeze, to confirm; publishing itself (POST)."""
     _month_or_404(year, month)
     if request.method != "POST":
-        figures = selectors.monthly_figures(year, month)
+        figures = selectors.bulletin_figures(year, month)
         labels = dict(Incident.Type.choices)
         month_name = date_format(datetime.date(year, month, 1), "YEAR_MONTH_FORMAT")
         context = {

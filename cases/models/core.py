@@ -154,6 +154,21 @@ class Case(Versioned):
         help_text=_("The “caso” column of the spreadsheet (or the row, if it had none)."),
     )
 
+    # Destacado: a reviewer picks a published public case for the month's bulletin, with
+    # one line that says why it matters (cases.workflow.case_highlight).
+    highlight = models.CharField(
+        _("highlighted in the bulletin"),
+        max_length=200,
+        blank=True,
+        editable=False,
+        help_text=_("One line for the bulletin's narrative; empty when not highlighted."),
+    )
+    highlighted_at = models.DateTimeField(
+        _("highlighted at"), null=True, blank=True, editable=False
+    )
+
+    # Added after the first release (core.audit.ChainedHistory._added_later).
+    HISTORY_ADDED_LATER = {"highlight": "", "highlighted_at": None}
     objects = CaseQuerySet.as_manager()
     history = HistoricalRecords(
         bases=[ChainedHistory], m2m_fields=[team], m2m_bases=[ChainedHistory]

@@ -92,6 +92,7 @@ def test_it_includes_the_tarazona_case():
     assert case.incidents.filter(type="judicial_harassment").count() == 3
     assert case.sources.count() == 3
     assert case.sources.filter(confidential=True).count() == 1
+    assert case.highlight.startswith("El director de FundaRedes")  # July's destacado
 
 
 def test_it_shows_records_that_are_not_counted():
