@@ -184,14 +184,17 @@ def generate(count: int, *, with_month: bool) -> None:
     execute(f"""
         INSERT INTO cases_case
             (public_id, title, summary, status, confidentiality, state, place, created_at,
-             updated_at, version, import_origin, import_ref)
+             updated_at, version, import_origin, import_ref, highlight, highlighted_at)
         SELECT gen_random_uuid(), 'Caso ficticio ' || ({case_from} + g), '',
                CASE WHEN g % 20 = 0 THEN 'draft' WHEN g % 20 = 1 THEN 'in_review'
                     WHEN g % 20 = 2 THEN 'verified' ELSE 'published' END,
                CASE WHEN g % 25 = 3 THEN 'restricted' WHEN g % 10 = 4 THEN 'internal'
                     ELSE 'public' END,
                ({sql_array(STATES)})[1 + g % 25], '', now() - (g || ' seconds')::interval,
-               now() - (g || ' seconds')::interval, 1, '', ''
+               now() - (g || ' seconds')::interval, 1, '', '',
+               -- one case in 5,000 highlighted (all of them published and public)
+               CASE WHEN g % 5000 = 7 THEN 'Caso destacado de prueba' ELSE '' END,
+               CASE WHEN g % 5000 = 7 THEN now() END
         FROM generate_series(1::bigint, {cases}) g""")
     year = MONTH[0]
     if with_month:

@@ -174,6 +174,7 @@ def test_3d_the_reviewer_publishes_july_and_a_visitor_reads_it_without_login(pag
     with page.expect_navigation():
         page.click("text=Publicar estas cifras…")
     assert "congela" in page.content()  # what publishing freezes, before it does
+    assert "Casos destacados" in page.content() and "El director de FundaRedes" in page.content()
     with page.expect_navigation():
         page.click("input[type=submit].default")
     assert "PDF publicado (v1)" in page.content()
@@ -189,6 +190,7 @@ def test_3d_the_reviewer_publishes_july_and_a_visitor_reads_it_without_login(pag
             visitor_page.click("text=Julio de 2021")
         content = visitor_page.content()
         assert "se registraron 142 ataques" in content and "<svg" in content
+        assert "Caso destacado: «Detención de Javier Tarazona" in content
         assert "revisora" not in content
         assert visitor_page.evaluate("document.documentElement.scrollWidth") <= 375
         # The map: each federal entity shaded, its counts in a table beside it.
@@ -199,8 +201,10 @@ def test_3d_the_reviewer_publishes_july_and_a_visitor_reads_it_without_login(pag
         element_screenshot(drawn, "bulletin-map")
         pdf = visitor_page.request.get(server.url + "/boletin/2021/7/boletin.pdf")
         assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
-        text = " ".join(PdfReader(io.BytesIO(pdf.body())).pages[0].extract_text().split())
-        assert "se registraron 142 ataques" in text
+        pages = PdfReader(io.BytesIO(pdf.body())).pages
+        text = " ".join(pages[0].extract_text().split())
+        assert "se registraron 142 ataques" in text and "Caso destacado" in text
+        assert "Casos publicados del mes" in " ".join(p.extract_text() for p in pages)
         pdf_screenshot(pdf.body(), "bulletin-pdf")
         visitor_page.add_script_tag(path=str(ROOT / "tests/e2e/node_modules/axe-core/axe.min.js"))
         result = visitor_page.evaluate("async () => await axe.run(document)")
