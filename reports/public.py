@@ -67,8 +67,10 @@ def _trend(year: int, month: int) -> list[dict]:
         periods.append(previous_month(*periods[-1]))
     firsts = [month_bounds(y, m)[0] for y, m in reversed(periods)]
     latest = {}
-    for snapshot in MonthlySnapshot.objects.filter(period__in=firsts).order_by("version"):
-        latest[snapshot.period] = snapshot.figures["total"]
+    versions = MonthlySnapshot.objects.filter(period__in=firsts).order_by("version")
+    # Only each total: a snapshot's figures hold its cases too, and need not be read whole.
+    for first, total in versions.values_list("period", "figures__total"):
+        latest[first] = total
     return [
         {"period": period(first.year, first.month), "total": latest[first]}
         for first in firsts

@@ -253,8 +253,15 @@ def shared_perpetrator_names(year: int, month: int) -> set[str]:
         .in_month(year, month)
         .filter(case__in=Case.objects.shared_with_allies())
     )
+    return _names_in(shared)
+
+
+def _names_in(incidents) -> set[str]:
+    """The names of the perpetrators these incidents name."""
     return set(
-        Perpetrator.objects.filter(involvements__incident__in=shared).values_list("name", flat=True)
+        Perpetrator.objects.filter(involvements__incident__in=incidents).values_list(
+            "name", flat=True
+        )
     )
 
 
@@ -455,17 +462,17 @@ def month_highlights(year: int, month: int) -> list[dict]:
 def still_public(figures: dict, year: int, month: int) -> dict:
     """Published figures as they may still be shown: a frozen case (or highlight) that is no
     longer published and public is left out, a defender who has asked for protection since
-    is shown by their pseudonym, and a perpetrator is named only while a shared case names
-    them. Live records only ever hide here, never add. `withdrawn` counts the frozen cases
+    is shown by their pseudonym, and a perpetrator is named only while a listed case still
+    shared names them. Live records only ever hide here, never add. `withdrawn` counts the frozen cases
     left out or changed: their frozen PDF must not be served until the month is published
     again."""
     frozen = figures.get("published_cases", [])
     ids = {case.get("id") for case in frozen} | {h.get("id") for h in figures.get("highlights", [])}
     shared = {
-        str(public_id)
-        for public_id in Case.objects.shared_with_allies()
+        str(public_id): pk
+        for pk, public_id in Case.objects.shared_with_allies()
         .filter(public_id__in=[i for i in ids if i])
-        .values_list("public_id", flat=True)
+        .values_list("pk", "public_id")
     }
     named = [i["defender_id"] for c in frozen for i in c["incidents"] if "defender_id" in i]
     protected = {
@@ -492,7 +499,12 @@ def still_public(figures: dict, year: int, month: int) -> dict:
         ]
         withdrawn += incidents != case["incidents"]
         kept.append({**case, "incidents": incidents})
-    visible = named_only_if_shared(figures, shared_perpetrator_names(year, month))
+    # Named: only who the month's incidents of the listed cases still shared name (found
+    # through those cases, so the cost does not grow with the database).
+    incidents = Incident.objects.counted().in_month(year, month)
+    visible = named_only_if_shared(
+        figures, _names_in(incidents.filter(case_id__in=shared.values()))
+    )
     withdrawn += _names(figures) != _names(visible)
     visible["published_cases"] = kept
     visible["highlights"] = [h for h in figures.get("highlights", []) if h["id"] in shared]
