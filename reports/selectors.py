@@ -463,9 +463,9 @@ def still_public(figures: dict, year: int, month: int) -> dict:
     """Published figures as they may still be shown: a frozen case (or highlight) that is no
     longer published and public is left out, a defender who has asked for protection since
     is shown by their pseudonym, and a perpetrator is named only while a listed case still
-    shared names them. Live records only ever hide here, never add. `withdrawn` counts the frozen cases
-    left out or changed: their frozen PDF must not be served until the month is published
-    again."""
+    shared names them. Live records only ever hide here, never add. `withdrawn` counts the
+    frozen cases left out or changed: their frozen PDF must not be served until the month is
+    published again."""
     frozen = figures.get("published_cases", [])
     ids = {case.get("id") for case in frozen} | {h.get("id") for h in figures.get("highlights", [])}
     shared = {
