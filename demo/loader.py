@@ -20,6 +20,7 @@ from collections.abc import Callable
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -506,6 +507,66 @@ class DemoLoader:
             reason=REASON,
         )
 
+    def current_arrest(self):
+        """An invented arrest of last week, still a draft (so it changes no figure), with a
+        court case whose hearings fall this week and next: what the lawyers' agenda shows.
+        Its dates follow the day the demo is loaded."""
+        case = self.new_case(
+            "Detención de un activista ficticio en Mérida (ejemplo)",
+            confidentiality=Case.Confidentiality.INTERNAL,
+            state=State.MERIDA,
+            place="Mérida",
+        )
+        if case is None:
+            return
+        self.team(case, ["documentalista", "abogada"])
+        today = timezone.localdate()
+        arrested = today - datetime.timedelta(days=6)
+        person = self.defender("Activista Ficticio de Mérida", profiles=["activist"])
+        incident = self.incident(
+            case,
+            type=T.ARBITRARY_DETENTION,
+            occurred_on=arrested,
+            defender=person,
+            state=State.MERIDA,
+            perpetrators=[(self.perpetrator["sebin"], Involvement.Role.PERPETRATED)],
+        )
+        lawyer = get_user_model().objects.filter(username="abogada").first()
+        detention = Detention(
+            incident=incident,
+            arrested_on=arrested,
+            arrested_at=datetime.time(6, 30),
+            arrest_place="Mérida (ejemplo)",
+            arresting_body=self.perpetrator["sebin"],
+            place_of_detention="Sede del SEBIN en Mérida (ejemplo)",
+            status=Detention.Status.DETAINED,
+            counsel=Detention.Counsel.CHOSEN,
+            lawyer=lawyer,
+            last_news_on=today - datetime.timedelta(days=2),
+        )
+        legal_services.detention_save(detention=detention, user=self.user, reason=REASON)
+        proceeding = Proceeding(
+            court="Tribunal 1.º de Control de Mérida (ejemplo)",
+            stage=Proceeding.Stage.INVESTIGATION,
+            pretrial_detention_since=arrested,
+            lawyer=lawyer,
+        )
+        legal_services.proceeding_save(proceeding=proceeding, user=self.user, reason=REASON)
+        proceeding.defendants.set([person])
+        proceeding.incidents.set([incident])
+        monday = today - datetime.timedelta(days=today.weekday())
+        for day, at, kind in [
+            (monday + datetime.timedelta(days=3), datetime.time(10), Hearing.Kind.PRELIMINARY),
+            (monday + datetime.timedelta(days=8), datetime.time(9, 30), Hearing.Kind.OTHER),
+        ]:
+            legal_services.hearing_save(
+                hearing=Hearing(
+                    proceeding=proceeding, scheduled_on=day, scheduled_at=at, kind=kind
+                ),
+                user=self.user,
+                reason=REASON,
+            )
+
     def protected(self):
         """A restricted case about a defender under identity protection: only its team
         (documentalista) and coordinators see it; a draft, so it changes no figure."""
@@ -563,5 +624,6 @@ class DemoLoader:
         self.not_counted()
         self.protected()
         self.tarazona_legal()
+        self.current_arrest()
         self.log(_("  not counted: a draft, a retracted case, a duplicate, a year-only date"))
         return self.created

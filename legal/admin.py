@@ -5,6 +5,7 @@ whom they are for."""
 import nested_admin
 from django.contrib import admin
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from cases.admin import IncidentAdmin, NameSearchMixin
@@ -16,8 +17,20 @@ from core.admin_base import (
     ScopedNestedInlineFormSet,
     VisibleOnlyMixin,
 )
-from legal import services
+from legal import selectors, services
 from legal.models import Detention, Hearing, LegalAction, Proceeding, Transfer
+
+
+class LawyerPickerMixin:
+    """The "our lawyer" field lists the lawyers, not every staff account."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name != "lawyer":
+            return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        kwargs["queryset"] = selectors.lawyer_accounts()
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        field.label_from_instance = lambda user: user.get_full_name() or user.get_username()
+        return field
 
 
 class TransferForm(RecordForm):
@@ -48,7 +61,7 @@ class TransferInline(RecordInlineMixin, nested_admin.NestedTabularInline):
     fields = ("moved_on", "place", "note")
 
 
-class DetentionInline(RecordInlineMixin, nested_admin.NestedStackedInline):
+class DetentionInline(LawyerPickerMixin, RecordInlineMixin, nested_admin.NestedStackedInline):
     """On its arbitrary-detention incident."""
 
     model = Detention
@@ -108,7 +121,7 @@ class LegalActionInline(RecordInlineMixin, admin.TabularInline):
 
 
 @admin.register(Proceeding)
-class ProceedingAdmin(VisibleOnlyMixin, NameSearchMixin, RecordAdmin):
+class ProceedingAdmin(LawyerPickerMixin, VisibleOnlyMixin, NameSearchMixin, RecordAdmin):
     list_display = ("court", "stage", "pretrial_detention_since", "deferrals", "lawyer")
     list_filter = ("stage", "charges")
     search_fields = ("court", "judge", "defendants__full_name")
@@ -153,9 +166,32 @@ class ProceedingAdmin(VisibleOnlyMixin, NameSearchMixin, RecordAdmin):
     def deferrals(self, proceeding):
         return proceeding._deferrals
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The timeline of each detention behind the court case that the reader may see.
+        context = dict(extra_context or {})
+        proceeding = self.get_object(request, object_id)
+        if proceeding is not None:
+            detentions = (
+                Detention.objects.visible_to(request.user)
+                .filter(incident__in=proceeding.incidents.all())
+                .select_related("incident__defender", "incident__organization")
+            )
+            context["timelines"] = [
+                {
+                    "url": reverse("legal:detention", args=[d.public_id]),
+                    "name": d.incident.defender.name_for(request.user)
+                    if d.incident.defender
+                    else str(d.incident.target),
+                }
+                for d in detentions
+            ]
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
 
 @admin.register(Detention)
-class DetentionAdmin(VisibleOnlyMixin, NameSearchMixin, RecordAdmin, nested_admin.NestedModelAdmin):
+class DetentionAdmin(
+    LawyerPickerMixin, VisibleOnlyMixin, NameSearchMixin, RecordAdmin, nested_admin.NestedModelAdmin
+):
     """The legal team edits detentions here (the incident itself may be read-only to them)."""
 
     list_display = ("__str__", "status", "place_of_detention", "days", "lawyer")

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -144,7 +145,7 @@ class Detention(Versioned):
         ]
 
     def __str__(self):
-        return f"{self.incident.target} — {self.arrested_on:%d/%m/%Y}"
+        return f"{self.incident.target} — {date_format(self.arrested_on)}"
 
     @property
     def days_in_detention(self) -> int:
@@ -195,7 +196,7 @@ class Transfer(Versioned):
         ordering = ["moved_on", "pk"]
 
     def __str__(self):
-        return f"{self.moved_on:%d/%m/%Y} → {self.place}"
+        return f"{date_format(self.moved_on)} → {self.place}"
 
 
 class Charge(models.Model):
@@ -350,7 +351,7 @@ class Hearing(Versioned):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} — {self.scheduled_on:%d/%m/%Y}"
+        return f"{self.get_kind_display()} — {date_format(self.scheduled_on)}"
 
     def clean(self):
         if self.held is False and not self.deferral_reason:
@@ -401,7 +402,7 @@ class LegalAction(Versioned):
         ordering = ["filed_on", "pk"]
 
     def __str__(self):
-        return f"{self.get_kind_display()} — {self.filed_on:%d/%m/%Y}"
+        return f"{self.get_kind_display()} — {date_format(self.filed_on)}"
 
 
 def token_digest(token: str) -> str:
@@ -418,6 +419,13 @@ class CalendarToken(models.Model):
         verbose_name=_("user"),
     )
     digest = models.CharField(max_length=64, unique=True, editable=False)
+    with_case_numbers = models.BooleanField(
+        _("with case numbers"),
+        default=False,
+        help_text=_(
+            "Each hearing also names the number of its case in this system (never a name)."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
@@ -426,4 +434,4 @@ class CalendarToken(models.Model):
         verbose_name_plural = _("calendar links")
 
     def __str__(self):
-        return f"{self.user} — {self.created_at:%d/%m/%Y}"
+        return f"{self.user} — {date_format(timezone.localtime(self.created_at))}"

@@ -4,10 +4,12 @@ feed and whose private link a token is."""
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.contrib.auth import get_user_model
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cases.models import Incident
 from legal.models import (
     PRETRIAL_LIMIT_YEARS,
     CalendarToken,
@@ -19,6 +21,7 @@ from legal.models import (
 )
 
 UPCOMING_DAYS = 14
+CALENDAR_PAST_DAYS = 30  # the calendar feed leaves out hearings older than this
 NO_NEWS_DAYS = 30
 RECENT_RELEASE_DAYS = 30
 
@@ -39,7 +42,7 @@ def dashboard(*, user, lawyer_id: int | None = None, state: str = "") -> dict:
     hearings = Hearing.objects.filter(proceeding__in=proceedings).select_related("proceeding")
     pretrial_cutoff = add_years(today, -PRETRIAL_LIMIT_YEARS)
     return {
-        "detained": detentions.current().order_by("arrested_on", "pk"),
+        "detained": with_next_hearing(detentions.current(), user).order_by("arrested_on", "pk"),
         "upcoming": hearings.filter(
             scheduled_on__range=(today, today + datetime.timedelta(days=UPCOMING_DAYS))
         ).order_by("scheduled_on", "scheduled_at"),
@@ -65,6 +68,92 @@ def dashboard(*, user, lawyer_id: int | None = None, state: str = "") -> dict:
         # Everyone who was released, longest detention first: the record lawyers cite.
         "past": detentions.filter(status__in=Detention.FREE_STATUSES).order_by("arrested_on", "pk"),
     }
+
+
+LAWYER_ROLE = "Abogado"
+
+
+def lawyer_accounts():
+    """Who may be a record's lawyer: active accounts with the lawyer role, and anyone who
+    already is one (so that an older record still saves)."""
+    return (
+        get_user_model()
+        .objects.filter(
+            Q(is_active=True, groups__name=LAWYER_ROLE)
+            | Q(detentions_followed__isnull=False)
+            | Q(proceedings_followed__isnull=False)
+        )
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def pending_hearings(user):
+    """Hearings still to come or not yet known (held is empty), of the court cases `user`
+    may see."""
+    return Hearing.objects.filter(
+        proceeding__in=Proceeding.objects.visible_to(user),
+        held__isnull=True,
+        scheduled_on__gte=timezone.localdate(),
+    )
+
+
+def with_next_hearing(detentions, user):
+    """Each detention with the date and time of the next hearing of a court case behind it
+    that `user` may see (`next_hearing_on`, `next_hearing_at`; None if there is none)."""
+    upcoming = pending_hearings(user).filter(proceeding__incidents=OuterRef("incident_id"))
+    upcoming = upcoming.order_by("scheduled_on", "scheduled_at", "pk")
+    return detentions.annotate(
+        next_hearing_on=Subquery(upcoming.values("scheduled_on")[:1]),
+        next_hearing_at=Subquery(upcoming.values("scheduled_at")[:1]),
+    )
+
+
+def week_start(day: datetime.date) -> datetime.date:
+    """The Monday of `day`'s week."""
+    return day - datetime.timedelta(days=day.weekday())
+
+
+def agenda(*, user, start: datetime.date, lawyer_id: int | None = None) -> list[dict]:
+    """The seven days from `start` (a Monday), each with its hearings in time order (those
+    without a time last): the court cases `user` may see, or only those a lawyer follows
+    (their own, or a detention of theirs). Each hearing carries its court case's detentions
+    that `user` may see (`detentions`), for their names and timelines."""
+    end = start + datetime.timedelta(days=6)
+    proceedings = Proceeding.objects.visible_to(user)
+    if lawyer_id:
+        proceedings = proceedings.filter(
+            Q(lawyer_id=lawyer_id) | Q(incidents__detention__lawyer_id=lawyer_id)
+        )
+    detentions = Detention.objects.visible_to(user).select_related(
+        "incident__defender", "incident__organization", "lawyer"
+    )
+    hearings = (
+        Hearing.objects.filter(
+            proceeding__in=proceedings.values("pk"), scheduled_on__range=(start, end)
+        )
+        .select_related("proceeding__lawyer")
+        .prefetch_related(
+            Prefetch(
+                "proceeding__incidents",
+                queryset=Incident.objects.filter(detention__in=detentions).select_related(
+                    "detention"
+                ),
+                to_attr="detained_incidents",
+            )
+        )
+    )
+    days = {start + datetime.timedelta(days=n): [] for n in range(7)}
+    for hearing in sorted(
+        hearings,
+        key=lambda h: (h.scheduled_on, h.scheduled_at is None, h.scheduled_at or NOON, h.pk),
+    ):
+        hearing.detentions = [i.detention for i in hearing.proceeding.detained_incidents]
+        days[hearing.scheduled_on].append(hearing)
+    return [{"day": day, "hearings": listed} for day, listed in days.items()]
+
+
+NOON = datetime.time(12)
 
 
 @dataclass
@@ -156,12 +245,14 @@ def timeline(detention: Detention, user) -> list[Event]:
                 )
             )
     if detention.released_on:
+        known = detention.release_kind not in ("", Detention.ReleaseKind.NOT_RECORDED)
         events.append(
             Event(
                 detention.released_on,
                 "release",
-                _("Released (%(kind)s).")
-                % {"kind": detention.get_release_kind_display() or _("kind not recorded")},
+                _("Released (%(kind)s).") % {"kind": detention.get_release_kind_display()}
+                if known
+                else _("Released."),
             )
         )
     return sorted(events, key=lambda event: event.on)
@@ -175,20 +266,27 @@ def calendar_hearings(user):
         .filter(Q(lawyer=user) | Q(incidents__detention__lawyer=user))
         .values("pk")
     )
+    since = timezone.localdate() - datetime.timedelta(days=CALENDAR_PAST_DAYS)
     return (
-        Hearing.objects.filter(proceeding__in=followed)
+        Hearing.objects.filter(proceeding__in=followed, scheduled_on__gte=since)
         .select_related("proceeding")
+        .prefetch_related(
+            Prefetch(
+                "proceeding__incidents",
+                queryset=Incident.objects.visible_to(user).select_related("case"),
+                to_attr="visible_incidents",
+            )
+        )
         .order_by("scheduled_on", "pk")
     )
 
 
-def calendar_user(token: str):
-    """The active user a feed token belongs to, or None."""
-    found = (
+def calendar_token(token: str) -> CalendarToken | None:
+    """The live feed token of an active user, or None."""
+    return (
         CalendarToken.objects.filter(
             digest=token_digest(token), revoked_at__isnull=True, user__is_active=True
         )
         .select_related("user")
         .first()
     )
-    return found.user if found else None

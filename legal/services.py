@@ -109,12 +109,15 @@ def legal_action_save(
 
 
 @transaction.atomic
-def calendar_token_create(*, user: AbstractBaseUser) -> str:
+def calendar_token_create(*, user: AbstractBaseUser, with_case_numbers: bool = False) -> str:
     """A new private feed address for `user`; earlier ones stop working. Returns the token,
-    shown once (only its hash is kept)."""
+    shown once (only its hash is kept). `with_case_numbers`: the owner's choice that each
+    hearing also names its case's number."""
     calendar_token_revoke(user=user)
     token = secrets.token_urlsafe(32)
-    CalendarToken.objects.create(user=user, digest=token_digest(token))
+    CalendarToken.objects.create(
+        user=user, digest=token_digest(token), with_case_numbers=with_case_numbers
+    )
     return token
 
 

@@ -1,18 +1,22 @@
 import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django_otp.decorators import otp_required
-from icalendar import Calendar, Event
+from icalendar import Alarm, Calendar, Event
 
 from legal import selectors, services
-from legal.models import Detention
+from legal.models import Detention, Hearing
+from legal.selectors import NOON
 from organizations.vocabularies import State
 
 
@@ -23,21 +27,11 @@ def legal_view(view):
 
 @legal_view
 def dashboard(request):
-    try:
-        lawyer_id = int(request.GET.get("lawyer") or 0) or None
-    except ValueError:
-        lawyer_id = None
-    if lawyer_id is not None and not 0 < lawyer_id < 2**63:
-        lawyer_id = None
+    lawyer_id = _lawyer_id(request.GET.get("lawyer", ""))
     state = request.GET.get("state", "")
     if state not in State.values:
         state = ""
-    lawyers = (
-        get_user_model()
-        .objects.filter(is_active=True, groups__permissions__codename="follow_detentions")
-        .distinct()
-        .order_by("username")
-    )
+    lawyers = _lawyers()
     sections = selectors.dashboard(user=request.user, lawyer_id=lawyer_id, state=state)
     sections["past"] = sorted(sections["past"], key=lambda d: -d.days_in_detention)
     for key in ("detained", "no_news", "released", "past"):
@@ -61,6 +55,58 @@ def dashboard(request):
     return render(request, "legal/dashboard.html", context)
 
 
+def _lawyer_id(value: str) -> int | None:
+    """A lawyer's id from the query string; None for anything that is not one."""
+    try:
+        lawyer_id = int(value or 0) or None
+    except ValueError:
+        return None
+    return lawyer_id if lawyer_id is None or 0 < lawyer_id < 2**63 else None
+
+
+def _lawyers():
+    """Active accounts of the legal team (who may follow detentions), for the filters."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__permissions__codename="follow_detentions")
+        .distinct()
+        .order_by("username")
+    )
+
+
+@legal_view
+def agenda(request):
+    """The week's hearings, day by day and in time order: this week or next, the user's own
+    (by default), the whole team's, or another lawyer's."""
+    start = selectors.week_start(timezone.localdate())
+    week = "next" if request.GET.get("week") == "next" else "this"
+    if week == "next":
+        start += datetime.timedelta(days=7)
+    chosen = request.GET.get("lawyer", "")
+    lawyer_id = None if chosen == "all" else (_lawyer_id(chosen) or request.user.pk)
+    days = selectors.agenda(user=request.user, start=start, lawyer_id=lawyer_id)
+    for day in days:
+        for hearing in day["hearings"]:
+            for detention in hearing.detentions:
+                defender = detention.incident.defender
+                detention.display_name = (
+                    defender.name_for(request.user) if defender else str(detention.incident.target)
+                )
+    context = {
+        "title": _("Hearings of the week"),
+        "has_permission": True,
+        "days": days,
+        "start": start,
+        "end": start + datetime.timedelta(days=6),
+        "week": week,
+        "lawyer_id": lawyer_id,
+        "team": lawyer_id is None,
+        "lawyers": _lawyers(),
+        "today": timezone.localdate(),
+    }
+    return render(request, "legal/agenda.html", context)
+
+
 @legal_view
 def detention_timeline(request, public_id):
     detention = get_object_or_404(
@@ -80,11 +126,31 @@ def detention_timeline(request, public_id):
         "detention": detention,
         "events": selectors.timeline(detention, request.user),
         "can_see_file_numbers": request.user.has_perm("legal.view_case_file_number"),
-        "proceedings": selectors.proceedings_of(detention, request.user).prefetch_related(
-            "charges"
+        "proceedings": _with_next_hearing(
+            selectors.proceedings_of(detention, request.user).prefetch_related("charges")
         ),
     }
     return render(request, "legal/timeline.html", context)
+
+
+def _with_next_hearing(proceedings) -> list:
+    """Each court case with its next hearing still to come (`next_hearing`, or None)."""
+    today = timezone.localdate()
+    listed = list(
+        proceedings.prefetch_related(
+            Prefetch(
+                "hearings",
+                queryset=Hearing.objects.filter(scheduled_on__gte=today, held__isnull=True),
+                to_attr="pending",
+            )
+        )
+    )
+    for proceeding in listed:
+        pending = sorted(
+            proceeding.pending, key=lambda h: (h.scheduled_on, h.scheduled_at or NOON, h.pk)
+        )
+        proceeding.next_hearing = pending[0] if pending else None
+    return listed
 
 
 @legal_view
@@ -96,7 +162,9 @@ def calendar_link(request):
             services.calendar_token_revoke(user=request.user)
             messages.success(request, _("Your calendar address no longer works."))
             return redirect("legal:calendar_link")
-        token = services.calendar_token_create(user=request.user)
+        token = services.calendar_token_create(
+            user=request.user, with_case_numbers=request.POST.get("with_case_numbers") == "on"
+        )
     address = request.build_absolute_uri(reverse("legal:calendar", args=[token])) if token else None
     return render(
         request,
@@ -105,16 +173,27 @@ def calendar_link(request):
     )
 
 
+HEARING_HOURS = 2  # how long a hearing with a time is shown to last
+STATUS_WORDS = {
+    True: gettext_lazy("held"),
+    False: gettext_lazy("deferred"),
+    None: gettext_lazy("scheduled"),
+}
+
+
 def calendar(request, token: str):
-    """iCalendar feed of the hearings the token's lawyer follows. Public by design: the
-    secret address is the credential; names and file numbers stay out of it."""
-    user = selectors.calendar_user(token)
-    if user is None or not user.has_perm("legal.follow_detentions"):
+    """iCalendar feed of the hearings the token's lawyer follows, from 30 days ago on, each
+    with a reminder the day before. Public by design: the secret address is the credential;
+    names and file numbers stay out of it (case numbers only if its owner chose them)."""
+    found = selectors.calendar_token(token)
+    if found is None or not found.user.has_perm("legal.follow_detentions"):
         raise Http404
+    user = found.user
     feed = Calendar()
     feed.add("prodid", "-//Defensores//Audiencias//ES")
     feed.add("version", "2.0")
     feed.add("x-wr-calname", _("Hearings — Defensores"))
+    feed.add("x-wr-timezone", settings.TIME_ZONE)
     stamp = timezone.now()
     for hearing in selectors.calendar_hearings(user):
         event = Event()
@@ -125,25 +204,32 @@ def calendar(request, token: str):
                 datetime.datetime.combine(hearing.scheduled_on, hearing.scheduled_at)
             )
             event.add("dtstart", start)
-            event.add("dtend", start + datetime.timedelta(hours=2))
+            event.add("dtend", start + datetime.timedelta(hours=HEARING_HOURS))
         else:
             event.add("dtstart", hearing.scheduled_on)
-        status = {True: _("held"), False: _("deferred"), None: _("scheduled")}[hearing.held]
-        event.add(
-            "summary",
-            _("%(kind)s — %(court)s (%(status)s)")
-            % {
-                "kind": hearing.get_kind_display(),
-                "court": hearing.proceeding.court,
-                "status": status,
-            },
-        )
+        summary = _("%(kind)s — %(court)s (%(status)s)") % {
+            "kind": hearing.get_kind_display(),
+            "court": hearing.proceeding.court,
+            "status": STATUS_WORDS[hearing.held],
+        }
+        numbers = sorted({i.case_id for i in hearing.proceeding.visible_incidents})
+        if found.with_case_numbers and numbers:
+            summary += " — " + ngettext("case %(numbers)s", "cases %(numbers)s", len(numbers)) % {
+                "numbers": ", ".join(str(n) for n in numbers)
+            }
+        event.add("summary", summary)
         event.add(
             "url",
             request.build_absolute_uri(
                 reverse("admin:legal_proceeding_change", args=[hearing.proceeding_id])
             ),
         )
+        if hearing.held is None:
+            reminder = Alarm()
+            reminder.add("action", "DISPLAY")
+            reminder.add("description", summary)
+            reminder.add("trigger", datetime.timedelta(days=-1))
+            event.add_component(reminder)
         feed.add_component(event)
     response = HttpResponse(feed.to_ical(), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="audiencias.ics"'
