@@ -245,6 +245,26 @@ def test_5_a_lawyer_follows_tarazona(page, server):
     screenshot(page, "detention-timeline")
 
 
+def test_5b_a_lawyer_runs_her_week(page, server):
+    login(page, server, "abogada")
+    with page.expect_navigation():
+        page.click("text=Audiencias de la semana")
+    # The demo's invented arrest has a hearing this Thursday at 10:00, and one next week.
+    thursday = page.locator("section.day").nth(3)
+    assert "10:00" in thursday.inner_text() and "Tribunal 1.º de Control" in thursday.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    assert axe_violations(page) == []
+    screenshot(page, "legal-agenda")
+    page.select_option("select[name=week]", "next")
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    assert "09:30" in page.locator("section.day").nth(1).inner_text()
+    with page.expect_navigation():
+        page.click("text=Activista Ficticio de Mérida")
+    assert "/legal/detentions/" in page.url
+    assert "Próxima audiencia" in page.content()
+
+
 def test_6_a_documentalist_narrows_the_incidents_to_a_month(page, server):
     login(page, server, "documentalista")
     page.goto(server.url + "/admin/cases/incident/")
