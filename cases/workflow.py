@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cases import notices
 from cases.models import Case, Incident, Source
 from core.records import record_save
 
@@ -149,6 +150,7 @@ def case_transition(
             code="forbidden",
         )
     reason = reason.strip()
+    submitter = submitted_by(locked) if status == Status.DRAFT else None
     if needs_reason(locked, status) and not reason:
         raise ValidationError(_("Say why, for the case's history."), code="reason_required")
     problem = four_eyes_problem(locked, user, status)
@@ -173,6 +175,8 @@ def case_transition(
         update_fields=fields,
     )
     _copy_saved(locked, case, fields)
+    if status == Status.DRAFT:  # sent back: whoever submitted it learns why
+        notices.case_sent_back(locked, to=submitter, reason=reason, by=user)
     return case
 
 

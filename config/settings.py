@@ -211,6 +211,7 @@ INSTALLED_APPS = [
     # Ours, lowest layer first: each app imports only those above it in this list.
     "core",
     "accounts",
+    "notifications",
     "organizations",
     "cases",
     "legal",
@@ -270,6 +271,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread",
             ],
         },
     },
@@ -473,6 +475,26 @@ PUBLIC_BULLETIN = env_bool("PUBLIC_BULLETIN", DEBUG)
 # Who publishes the bulletin: its name and logo (a PNG or SVG file) on every PDF.
 ORGANIZATION_NAME = env_str("ORGANIZATION_NAME", "Defensores")
 ORGANIZATION_LOGO = env_str("ORGANIZATION_LOGO", "")
+
+# Notifications by e-mail (notifications/): Django's e-mail backends. The console in
+# development (the demo prints each e-mail); in production SMTP (EMAIL_HOST…) or a provider
+# through django-anymail (EMAIL_BACKEND="anymail.backends.<provider>.EmailBackend", with
+# ANYMAIL_API_KEY). Links in e-mails start with SITE_URL.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "defensores@localhost")
+ANYMAIL = {"API_KEY": env_str("ANYMAIL_API_KEY", "")}
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Commands, imports and the demo loader act as this user in the history.
 SYSTEM_USERNAME = env_str("SYSTEM_USERNAME", "sistema")

@@ -37,6 +37,7 @@ urlpatterns = [
     path("nested_admin/", include("nested_admin.urls")),
     path("reports/", include("reports.urls")),
     path("legal/", include("legal.urls")),
+    path("notifications/", include("notifications.urls")),
     path("sources/files/<path:name>", source_file, name="source_file"),
     path("api/v1/", include("api.urls")),
 ]

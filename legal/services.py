@@ -10,6 +10,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core.records import record_save
+from legal import notices
 from legal.models import (
     CalendarToken,
     Detention,
@@ -42,7 +43,10 @@ def detention_save(
             "kind": detention.get_release_kind_display() or _("kind not recorded"),
         }
         reason = f"{released}. {reason}" if reason else released
+    opened = detention.pk is None
     record_save(detention, user=user, reason=reason or _("Detention updated"))
+    if opened:
+        notices.detention_opened(detention, by=user)
     return detention
 
 

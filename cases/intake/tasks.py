@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
+from cases import notices
 from cases.intake import write
 from cases.intake.export import as_csv, as_xlsx, export_rows
 from cases.intake.template import ImportFileError
@@ -123,6 +124,7 @@ def _work(batch_id: int, kind: str) -> None:
         raise
     finally:
         progress_clear(batch.public_id)
+        notices.import_finished(ImportBatch.objects.get(pk=batch_id))
 
 
 def _preview_again(batch_id: int, why: str) -> None:

@@ -247,6 +247,18 @@ def test_5_a_lawyer_follows_tarazona(page, server):
 
 def test_5b_a_lawyer_runs_her_week(page, server):
     login(page, server, "abogada")
+    # The bell: the invented arrest of last week is news in her caseload.
+    bell = page.locator("a.bell")
+    assert "1" in bell.inner_text()
+    with page.expect_navigation():
+        bell.click()
+    note = page.get_by_role("link", name=re.compile("Nueva detención: Activista Ficticio"))
+    screenshot(page, "notifications")
+    with page.expect_navigation():
+        note.click()
+    assert "/legal/detentions/" in page.url and "Activista Ficticio de Mérida" in page.content()
+    assert page.locator("a.bell strong").count() == 0  # read now
+    page.goto(server.url + "/legal/")
     with page.expect_navigation():
         page.click("text=Audiencias de la semana")
     # The demo's invented arrest has a hearing this Thursday at 10:00, and one next week.

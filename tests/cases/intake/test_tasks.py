@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 
 from cases.intake import tasks, write
 from cases.models import Case, ImportBatch, Incident
+from notifications.models import Notification
 from tests.cases.intake.rows import admin_confirm, admin_upload, as_csv, row
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -120,6 +121,9 @@ def test_an_upload_is_previewed_then_imported_by_a_worker(
     batch.refresh_from_db()
     assert (batch.status, batch.task_state) == ("imported", "done")
     assert Incident.objects.count() == 3
+    # Its uploader was told of each end: the preview ready, then the import done.
+    told = Notification.objects.filter(recipient=reviewer, kind="import_done")
+    assert told.count() == 2
     page = client.get(f"/admin/cases/importbatch/{batch.pk}/change/").content.decode()
     for case in Case.objects.all():
         assert f'href="/admin/cases/case/{case.pk}/change/"' in page
