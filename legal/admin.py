@@ -61,6 +61,19 @@ class TransferInline(RecordInlineMixin, nested_admin.NestedTabularInline):
     fields = ("moved_on", "place", "note")
 
 
+class DetentionActionInline(RecordInlineMixin, nested_admin.NestedTabularInline):
+    """Legal actions about the detention (a habeas corpus, an IACHR request), with or
+    without a court case."""
+
+    model = LegalAction
+    form = LegalActionForm
+    formset = ScopedNestedInlineFormSet
+    fk_name = "detention"
+    extra = 0
+    can_delete = False
+    fields = ("kind", "filed_on", "body", "status", "outcome", "proceeding")
+
+
 class DetentionInline(LawyerPickerMixin, RecordInlineMixin, nested_admin.NestedStackedInline):
     """On its arbitrary-detention incident."""
 
@@ -200,7 +213,7 @@ class DetentionAdmin(
     search_fields = ("incident__defender__full_name", "place_of_detention")
     autocomplete_fields = ("incident", "arresting_body")
     fieldsets = ((None, {"fields": ("incident",)}), *DetentionInline.fieldsets)
-    inlines = (TransferInline,)
+    inlines = (TransferInline, DetentionActionInline)
 
     def get_readonly_fields(self, request, obj=None):
         return ("incident",) if obj is not None else ()
@@ -220,6 +233,30 @@ class DetentionAdmin(
     @admin.display(description=_("days in detention"))
     def days(self, detention):
         return detention.days_in_detention
+
+
+@admin.register(LegalAction)
+class LegalActionAdmin(VisibleOnlyMixin, RecordAdmin):
+    """Every legal action, whatever it is about: a court case, a detention, a defender."""
+
+    list_display = ("__str__", "body", "status", "proceeding", "detention")
+    list_filter = ("kind", "status")
+    list_select_related = ("proceeding", "detention__incident__defender", "defender")
+    search_fields = ("body", "outcome")
+    autocomplete_fields = ("proceeding", "detention", "defender")
+    fields = (
+        "kind",
+        "filed_on",
+        "body",
+        "status",
+        "outcome",
+        "proceeding",
+        "detention",
+        "defender",
+    )
+
+    def save_record(self, request, obj, *, reason):
+        services.legal_action_save(action=obj, user=request.user, reason=reason)
 
 
 # A detention is recorded on its arbitrary-detention incident: the incident's page, as cases

@@ -362,6 +362,20 @@ class Hearing(Versioned):
             )
 
 
+class LegalActionQuerySet(AuditedQuerySet):
+    def visible_to(self, user):
+        """Actions whose court case and detention (each, if it has one) `user` may see."""
+        return self.exclude(
+            proceeding__in=Proceeding.objects.exclude(
+                pk__in=Proceeding.objects.visible_to(user).values("pk")
+            )
+        ).exclude(
+            detention__in=Detention.objects.exclude(
+                pk__in=Detention.objects.visible_to(user).values("pk")
+            )
+        )
+
+
 class LegalAction(Versioned):
     class Kind(models.TextChoices):
         HABEAS_CORPUS = "habeas_corpus", _("Habeas corpus")
@@ -379,11 +393,34 @@ class LegalAction(Versioned):
         NO_ANSWER = "no_answer", _("No answer")
         CLOSED = "closed", _("Closed")
 
+    # What it is about: a court case, a detention, a defender (at least one). A habeas
+    # corpus or an IACHR request often comes before any court case.
     proceeding = models.ForeignKey(
         Proceeding,
         on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="legal_actions",
         verbose_name=_("court case"),
+    )
+    detention = models.ForeignKey(
+        Detention,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="legal_actions",
+        verbose_name=_("detention"),
+    )
+    defender = models.ForeignKey(
+        Defender,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="legal_actions",
+        verbose_name=_("defender"),
+        help_text=_(
+            "For an action that protects a person (precautionary measures) with no detention."
+        ),
     )
     kind = models.CharField(_("kind"), max_length=24, choices=Kind)
     filed_on = models.DateField(_("filed on"))
@@ -393,7 +430,9 @@ class LegalAction(Versioned):
     status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.FILED)
     outcome = models.TextField(_("outcome"), blank=True)
 
-    objects = AuditedQuerySet.as_manager()
+    # Added after the first release (core.audit.ChainedHistory._added_later).
+    HISTORY_ADDED_LATER = {"detention_id": None, "defender_id": None}
+    objects = LegalActionQuerySet.as_manager()
     history = HistoricalRecords(bases=[ChainedHistory])
 
     class Meta:
@@ -403,6 +442,12 @@ class LegalAction(Versioned):
 
     def __str__(self):
         return f"{self.get_kind_display()} — {date_format(self.filed_on)}"
+
+    def clean(self):
+        if not (self.proceeding_id or self.detention_id or self.defender_id):
+            raise ValidationError(
+                _("Say what the action is about: a court case, a detention or a defender.")
+            )
 
 
 def token_digest(token: str) -> str:

@@ -15,6 +15,7 @@ from legal.models import (
     CalendarToken,
     Detention,
     Hearing,
+    LegalAction,
     Proceeding,
     add_years,
     token_digest,
@@ -214,7 +215,7 @@ def timeline(detention: Detention, user) -> list[Event]:
                 )
             )
         previous = record
-    proceedings = proceedings_of(detention, user).prefetch_related("hearings", "legal_actions")
+    proceedings = proceedings_of(detention, user).prefetch_related("hearings")
     for proceeding in proceedings:
         for hearing in proceeding.hearings.all():
             if hearing.held is False:
@@ -231,19 +232,24 @@ def timeline(detention: Detention, user) -> list[Event]:
             events.append(
                 Event(hearing.scheduled_on, "hearing", text, deferred=hearing.held is False)
             )
-        for action in proceeding.legal_actions.all():
-            events.append(
-                Event(
-                    action.filed_on,
-                    "action",
-                    _("%(kind)s before %(body)s: %(status)s.")
-                    % {
-                        "kind": action.get_kind_display(),
-                        "body": action.body,
-                        "status": action.get_status_display(),
-                    },
-                )
+    actions = LegalAction.objects.visible_to(user).filter(
+        Q(proceeding__in=proceedings)
+        | Q(detention=detention)
+        | Q(defender_id=detention.incident.defender_id, defender__isnull=False)
+    )
+    for action in actions.distinct():
+        events.append(
+            Event(
+                action.filed_on,
+                "action",
+                _("%(kind)s before %(body)s: %(status)s.")
+                % {
+                    "kind": action.get_kind_display(),
+                    "body": action.body,
+                    "status": action.get_status_display(),
+                },
             )
+        )
     if detention.released_on:
         known = detention.release_kind not in ("", Detention.ReleaseKind.NOT_RECORDED)
         events.append(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import Group, User
 
 from cases.models import Case, ImportBatch, Incident, Source
-from legal.models import Detention, Proceeding
+from legal.models import Detention, LegalAction, Proceeding
 from organizations.models import Defender
 from tests.factories import CaseFactory, DefenderFactory, IncidentFactory, SourceFactory
 
@@ -61,6 +61,12 @@ def make_hidden(keeper) -> Hidden:
     proceeding = Proceeding.objects.create(court=f"Tribunal {HIDDEN}")
     proceeding.incidents.add(detention_incident)
     proceeding.defendants.add(detention_incident.defender)
+    LegalAction.objects.create(  # before any court case: about the detention only
+        kind="habeas_corpus",
+        filed_on=datetime.date(2021, 7, 3),
+        body=f"Hábeas {HIDDEN}",
+        detention=detention,
+    )
     source = SourceFactory(case=case, title=f"Fuente {HIDDEN}", witness=f"Testigo {HIDDEN}")
     batch = ImportBatch.objects.create(
         origin=f"Planilla {HIDDEN}", file_name=f"{HIDDEN}.csv", sha256="0" * 64, created_by=keeper

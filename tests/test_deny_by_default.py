@@ -21,7 +21,7 @@ from api.models import ApiRequest
 from api.services import api_key_create
 from cases.models import DuplicatePair, ImportBatch, IncidentExport
 from legal import services as legal_services
-from legal.models import Detention, Proceeding
+from legal.models import Detention, LegalAction, Proceeding
 from reports.services import month_publish
 from tests.factories import (
     SHARED,
@@ -68,6 +68,9 @@ def world(coordinator, ally):
     detention = Detention.objects.create(incident=incident, arrested_on=datetime.date(2021, 7, 2))
     proceeding = Proceeding.objects.create(court="Tribunal")
     proceeding.incidents.add(incident)
+    LegalAction.objects.create(
+        kind="habeas_corpus", filed_on=datetime.date(2021, 7, 3), body="TSJ", detention=detention
+    )
     batch = ImportBatch.objects.create(
         origin="Base", file_name="base.csv", sha256="0" * 64, created_by=coordinator
     )

@@ -84,3 +84,68 @@ def test_the_lawyer_picker_lists_active_lawyers_only(client_for, lawyer, coordin
     page = client_for(coordinator).get(f"/admin/legal/detention/{d.pk}/change/")
     choices = {str(u) for u in page.context["adminform"].form.fields["lawyer"].queryset}
     assert choices == {lawyer.username, coordinator.username}
+
+
+class TestLegalActionsBeforeAnyCourtCase:
+    def test_one_needs_a_subject(self, lawyer):
+        from django.core.exceptions import ValidationError
+
+        from legal import services as legal_services
+        from legal.models import LegalAction
+
+        action = LegalAction(kind="habeas_corpus", filed_on=TODAY, body="TSJ")
+        with pytest.raises(ValidationError) as refused:
+            legal_services.legal_action_save(action=action, user=lawyer)
+        assert "un proceso judicial, una detención o una persona defensora" in str(refused.value)
+
+    def test_a_habeas_corpus_on_a_detention_reaches_its_timeline(self, client_for, lawyer):
+        d = detained()
+        client = client_for(lawyer)
+        response = client.post(
+            "/admin/legal/legalaction/add/",
+            {
+                "kind": "habeas_corpus",
+                "filed_on": "2021-07-03",
+                "body": "Tribunal Supremo de Justicia",
+                "status": "filed",
+                "detention": d.pk,
+                "change_reason": "",
+            },
+        )
+        assert response.status_code == 302, response.content.decode()[:3000]
+        page = client.get(f"/legal/detentions/{d.public_id}/").content.decode()
+        assert "Hábeas corpus ante Tribunal Supremo de Justicia" in page
+
+    def test_an_action_for_a_defender_alone(self, client_for, lawyer):
+        from legal.models import LegalAction
+
+        d = detained()
+        LegalAction.objects.create(
+            kind="iachr_measures", filed_on=TODAY, body="CIDH", defender=d.incident.defender
+        )
+        page = client_for(lawyer).get(f"/legal/detentions/{d.public_id}/").content.decode()
+        assert "CIDH" in page
+
+    def test_a_hidden_detention_is_refused_without_its_label(self, client_for, lawyer, hidden):
+        from legal.models import LegalAction
+
+        LegalAction.objects.create(
+            kind="habeas_corpus", filed_on=TODAY, body="Acción OCULTO", detention=hidden.detention
+        )
+        client = client_for(lawyer)
+        assert "OCULTO" not in client.get("/admin/legal/legalaction/").content.decode()
+        response = client.post(
+            "/admin/legal/legalaction/add/",
+            {
+                "kind": "habeas_corpus",
+                "filed_on": "2021-07-03",
+                "body": "Otro",
+                "status": "filed",
+                "detention": hidden.detention.pk,
+            },
+        )
+        page = response.content.decode()
+        assert response.status_code == 200 and "Escoja una opción válida" in page
+        for label in hidden.labels():
+            assert label not in page
+        assert not LegalAction.objects.filter(body="Otro").exists()
