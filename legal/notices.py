@@ -50,6 +50,11 @@ def _name(detention: Detention, user) -> str:
     return defender.name_for(user) if defender else str(detention.incident.organization)
 
 
+def _body(detention: Detention) -> str:
+    body = detention.arresting_body
+    return (body.acronym or body.name) if body else _("unknown")
+
+
 def _detention_url(detention: Detention) -> str:
     return reverse("legal:detention", args=[detention.public_id])
 
@@ -64,7 +69,7 @@ def detention_opened(detention: Detention, *, by=None) -> None:
         params=lambda user: {
             "name": _name(detention, user),
             "date": date_format(detention.arrested_on),
-            "body": str(detention.arresting_body or _("unknown")),
+            "body": _body(detention),
         },
         url=_detention_url(detention),
     )
