@@ -355,9 +355,21 @@ def csv_value(value) -> str:
     return csv_safe(str(value))
 
 
+def wants_bom(request) -> bool:
+    """A CSV starts with a byte-order mark (spreadsheet programs need it to read accents)
+    unless the caller asks `?bom=0`: Python's csv.DictReader with encoding="utf-8" would
+    otherwise read the first column's name as "\ufeffid" (or use encoding="utf-8-sig")."""
+    return request is None or request.query_params.get("bom") != "0"
+
+
+def csv_preamble(renderer_context) -> str:
+    return "\ufeff" if wants_bom((renderer_context or {}).get("request")) else ""
+
+
 class CSVRenderer(BaseRenderer):
     """Flat rows as CSV (UTF-8 with a BOM, which spreadsheet programs need to read
-    accents). Views give `csv_columns` and `csv_row(row)`; errors come out as one line."""
+    accents, unless `?bom=0`). Views give `csv_columns` and `csv_row(row)`; errors come out
+    as one line."""
 
     media_type = "text/csv"
     format = "csv"
@@ -390,7 +402,7 @@ class CSVRenderer(BaseRenderer):
             for field, messages in (data or {}).items() if isinstance(data, dict) else []:
                 for message in messages if isinstance(messages, list) else [messages]:
                     writer.writerow([field, csv_safe(str(message))])
-        return ("\ufeff" + buffer.getvalue()).encode()
+        return (csv_preamble(renderer_context) + buffer.getvalue()).encode()
 
 
 _DETAIL = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}

@@ -1,8 +1,11 @@
-"""Filters of the incident export (django-filter): what allies ask for most."""
+"""Filters of the incident export (django-filter): what allies ask for most. The case list
+takes the same ones, as "cases with a shared incident that matches"."""
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
+from django_filters import utils
+from django_filters.rest_framework import DjangoFilterBackend
 
 from cases.models import Incident, Involvement
 from organizations.vocabularies import PerpetratorCategory, State
@@ -82,3 +85,21 @@ class IncidentFilter(StrictFilterSet):
 
     def filter_updated_since(self, queryset, name, value):
         return queryset.filter(Q(updated_at__gte=value) | Q(case__updated_at__gte=value))
+
+
+class CaseIncidentFilterBackend(DjangoFilterBackend):
+    """The incident filters on the case list: a case is listed when at least one incident
+    of it shared with the caller matches them all. A value that cannot be read is a 400 that
+    says why, as on the incident list."""
+
+    def get_filterset_class(self, view, queryset=None):
+        return IncidentFilter
+
+    def filter_queryset(self, request, queryset, view):
+        incidents = view.filter_incidents()
+        filterset = IncidentFilter(request.query_params, queryset=incidents, request=request)
+        if not filterset.is_valid():
+            raise utils.translate_validation(filterset.errors)
+        if not any(name in request.query_params for name in filterset.filters):
+            return queryset
+        return queryset.filter(pk__in=filterset.qs.values("case_id"))

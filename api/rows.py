@@ -330,9 +330,9 @@ class _Line:
         return value
 
 
-def stream_csv(rows: Iterator[dict]) -> Iterator[str]:
+def stream_csv(rows: Iterator[dict], *, bom: bool = True) -> Iterator[str]:
     writer = csv.writer(_Line())
-    yield "\ufeff" + writer.writerow(INCIDENT_COLUMNS)
+    yield ("\ufeff" if bom else "") + writer.writerow(INCIDENT_COLUMNS)
     for batch in _chunks(rows, STREAM_BATCH):
         yield "".join(writer.writerow(incident_csv_row(row)) for row in batch)
 

@@ -3,17 +3,19 @@ counted incident, cases with what they hold, who's who, and a streamed full expo
 queryset starts from `visible_to(user)`; what a row may show is the export policy's
 (cases.disclosure)."""
 
+import functools
 import uuid
 from collections.abc import Iterator
 
 from django.db.models import Prefetch, Q
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import filters, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.renderers import JSONRenderer
 
 from accounts.access import is_ally
@@ -24,8 +26,9 @@ from api.base import (
     IsAllyOrStaffReader,
     LoggedMixin,
     api_request_log,
+    wants_bom,
 )
-from api.filters import IncidentFilter
+from api.filters import CaseIncidentFilterBackend, IncidentFilter
 from api.rows import (
     INCIDENT_COLUMNS,
     counted_for,
@@ -68,6 +71,18 @@ class ApiViewSet(LoggedMixin, viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"[^/\x00-\x1f\x7f]+"
     renderer_classes = [JSONRenderer, CSVRenderer]
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        bom = request.query_params.getlist("bom")
+        if bom and bom not in (["0"], ["1"]):
+            raise ValidationError(
+                {
+                    "bom": [
+                        _("Give 0 (a CSV without a byte-order mark) or 1 (with one, the default).")
+                    ]
+                }
+            )
+
     @property
     def csv_columns(self) -> list[str]:
         return list(self.get_serializer_class()().fields)
@@ -91,8 +106,16 @@ class ApiViewSet(LoggedMixin, viewsets.ReadOnlyModelViewSet):
 EXPORT_PARAMETER = OpenApiParameter(
     "format", str, enum=["json", "csv"], description="json (default) or csv"
 )
+BOM_PARAMETER = OpenApiParameter(
+    "bom",
+    int,
+    enum=[0, 1],
+    description="CSV only: 1 (default) starts the file with a UTF-8 byte-order mark, which "
+    "Excel needs to read accents; 0 leaves it out (or read it with encoding='utf-8-sig').",
+)
 
 
+@extend_schema_view(list=extend_schema(parameters=[BOM_PARAMETER]))
 class IncidentViewSet(ApiViewSet):
     """Counted incidents, one row each: cases verified or published, duplicates excluded."""
 
@@ -113,7 +136,7 @@ class IncidentViewSet(ApiViewSet):
         return shared_incidents(ExportPolicy(self.request.user))
 
     @extend_schema(
-        parameters=[EXPORT_PARAMETER],
+        parameters=[EXPORT_PARAMETER, BOM_PARAMETER],
         responses={
             (200, "application/json"): IncidentRowSerializer(many=True),
             (200, "text/csv"): OpenApiTypes.STR,
@@ -132,7 +155,8 @@ class IncidentViewSet(ApiViewSet):
         queryset = self.filter_queryset(counted_for(policy)).order_by("occurred_on", "pk")
         self.log_when_streamed = True
         if request.accepted_renderer.format == "csv":
-            render, content_type, filename = stream_csv, "text/csv", "incidentes.csv"
+            render = functools.partial(stream_csv, bom=wants_bom(request))
+            content_type, filename = "text/csv", "incidentes.csv"
         else:
             render, content_type, filename = stream_json, "application/json", "incidentes.json"
         response = StreamingHttpResponse(
@@ -162,11 +186,17 @@ class IncidentViewSet(ApiViewSet):
         return [*throttles, ExportThrottle()] if self.action == "export" else throttles
 
 
+@extend_schema_view(list=extend_schema(parameters=[BOM_PARAMETER]))
 class CaseViewSet(ApiViewSet):
     """Cases with their counted incidents and the sources the caller may see."""
 
     serializer_class = CaseSerializer
     log_name = "cases"
+    filter_backends = [CaseIncidentFilterBackend]
+
+    def filter_incidents(self):
+        """The incidents the case filters look at: those shared with the caller."""
+        return shared_incidents(ExportPolicy(self.request.user))
 
     def get_queryset(self):
         policy = ExportPolicy(self.request.user)
