@@ -62,8 +62,10 @@ COORDINATE = [
     "otp_totp.delete_totpdevice",  # resetting a lost authenticator
     "otp_static.view_staticdevice",
     "otp_static.delete_staticdevice",
-    *_each("api", ["ally", "apikey"], ["add", "change", "view"]),
+    *_each("api", ["ally", "apikey", "webhook"], ["add", "change", "view"]),
     "api.view_apirequest",
+    "api.view_webhookdelivery",
+    "api.change_webhookdelivery",  # sending a given-up delivery again
 ]
 
 ROLES = {

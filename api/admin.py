@@ -1,12 +1,14 @@
 from django import forms
 from django.contrib import admin
-from django.db.models import OuterRef, Subquery
+from django.core.exceptions import ValidationError
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from api.models import Ally, ApiKey, ApiRequest
+from api import webhooks
+from api.models import Ally, ApiKey, ApiRequest, Webhook, WebhookDelivery
 from api.services import api_key_create, api_key_revoke
-from core.admin_base import RecordAdmin, RecordInlineMixin
+from core.admin_base import RecordAdmin, RecordForm, RecordInlineMixin
 
 
 class ApiKeyInline(RecordInlineMixin, admin.TabularInline):
@@ -147,3 +149,123 @@ class ApiRequestAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class WebhookForm(RecordForm):
+    url = forms.URLField(
+        label=_("address"),
+        max_length=500,
+        assume_scheme="https",
+        help_text=_("HTTPS only, on a public address: the ally's receiver."),
+    )
+
+    class Meta:
+        model = Webhook
+        fields = ("ally", "url", "active")
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        problem = webhooks.url_problem(url)
+        if problem:
+            raise ValidationError(problem)
+        return url
+
+
+@admin.register(Webhook)
+class WebhookAdmin(RecordAdmin):
+    """Allies' endpoints. The secret is shown once, on the page after adding one; a failing
+    endpoint shows since when, and its deliveries what went wrong."""
+
+    form = WebhookForm
+    list_display = ("ally", "url", "active", "waiting", "given_up", "failing_since")
+    list_filter = ("active", "ally")
+    list_select_related = ("ally",)
+    readonly_fields = ("synced_until", "failing_since", "created_at")
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _waiting=Count("deliveries", filter=Q(deliveries__state="pending")),
+                _given_up=Count("deliveries", filter=Q(deliveries__state="failed")),
+            )
+            .order_by("ally__name", "url")
+        )
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("ally", "url")
+        return ("ally", "url", "active", "synced_until", "failing_since", "created_at")
+
+    @admin.display(description=_("waiting"), ordering="_waiting")
+    def waiting(self, obj):
+        return obj._waiting
+
+    @admin.display(description=_("given up"), ordering="_given_up")
+    def given_up(self, obj):
+        return obj._given_up
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        webhook, secret = webhooks.webhook_create(
+            ally=form.cleaned_data["ally"], url=form.cleaned_data["url"], user=request.user
+        )
+        form.instance = webhook
+        request._webhook_secret = secret
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            super().save_related(request, form, formsets, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # Shown once, on this page only: never in a message (messages may sit in a cookie).
+        return TemplateResponse(
+            request,
+            "admin/api/webhook/created.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "webhook": obj,
+                "secret": request._webhook_secret,
+                "title": _("Webhook registered"),
+            },
+        )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """What was sent to each webhook and how it went; a given-up delivery can be sent again."""
+
+    list_display = ("created_at", "webhook", "record_id", "state", "attempts", "last_status")
+    list_filter = ("state", "webhook__ally")
+    list_select_related = ("webhook__ally",)
+    actions = ("retry",)
+    readonly_fields = (
+        "webhook",
+        "event_id",
+        "record_id",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_status",
+        "last_error",
+        "created_at",
+        "sent_at",
+    )
+    exclude = ("payload", "digest")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Send the selected deliveries again"), permissions=["change"])
+    def retry(self, request, queryset):
+        retried = 0
+        for delivery in queryset.filter(state=WebhookDelivery.State.FAILED):
+            webhooks.delivery_retry(delivery=delivery)
+            retried += 1
+        self.message_user(request, _("Queued again: %(n)d.") % {"n": retried})

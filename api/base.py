@@ -43,9 +43,14 @@ class AllyUser:
     is_superuser = False
     pk = id = None
 
-    def __init__(self, key: ApiKey):
+    def __init__(self, key: ApiKey | None, ally=None):
         self.key = key
-        self.ally = key.ally
+        self.ally = key.ally if key is not None else ally
+
+    @classmethod
+    def for_ally(cls, ally) -> "AllyUser":
+        """The ally itself, with no key: what its webhooks may be sent."""
+        return cls(None, ally)
 
     def __str__(self):
         return f"{self.ally} ({self.key})"

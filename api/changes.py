@@ -138,6 +138,49 @@ def _withdrawn_defender_ids(user, policy: ExportPolicy, since, until) -> list[st
     return sorted({old_ids[incidents[pk]] for pk in held})
 
 
+def changes_page(user, since, until, after: str | None) -> tuple[list[dict], str | None]:
+    """One page of the changes feed for `user` in (since, until], after the incident public
+    id `after`: the entries, and the public id to continue after (None on the last page).
+    The API's changes/ and the allies' webhooks both read it."""
+    affected = (
+        Incident.objects.filter(_changed_since(since, until))
+        .filter(_ever_shared(user))
+        .order_by("public_id")
+    )
+    if after is not None:
+        affected = affected.filter(public_id__gt=after)
+    page = list(affected.values_list("pk", "public_id")[: CHANGES_PAGE + 1])
+    more = len(page) > CHANGES_PAGE
+    page = page[:CHANGES_PAGE]
+    policy = ExportPolicy(user)
+    pks = [pk for pk, _ in page]
+    current = {incident.pk: incident for incident in shared_incidents(policy).filter(pk__in=pks)}
+    # Only what the caller had at `since` can be deleted from their copy: the feed never
+    # names a record they were not given.
+    held = _exported_at(user, [pk for pk in pks if pk not in current], since)
+    results = []
+    if after is None:  # once per poll, on its first page
+        results += [
+            {"id": shown, "record": "defender", "action": "delete", "incident": None}
+            for shown in _withdrawn_defender_ids(user, policy, since, until)
+        ]
+    for pk, public_id in page:
+        if pk in current:
+            results.append(
+                {
+                    "id": str(public_id),
+                    "record": "incident",
+                    "action": "upsert",
+                    "incident": incident_row(current[pk], policy),
+                }
+            )
+        elif pk in held:
+            results.append(
+                {"id": str(public_id), "record": "incident", "action": "delete", "incident": None}
+            )
+    return results, (str(page[-1][1]) if more else None)
+
+
 class ChangesView(LoggedMixin, APIView):
     """What changed in the incident export since a moment: `upsert` carries the row as
     `incidents/` gives it now; `delete` means it left the export (unpublished, retracted,
@@ -156,56 +199,13 @@ class ChangesView(LoggedMixin, APIView):
         responses={200: ChangesSerializer, 400: OpenApiResponse(description="Bad parameters")},
     )
     def get(self, request):
-        user = request.user
         since, until, after = self._window(request)
-        affected = (
-            Incident.objects.filter(_changed_since(since, until))
-            .filter(_ever_shared(user))
-            .order_by("public_id")
-        )
-        if after is not None:
-            affected = affected.filter(public_id__gt=after)
-        page = list(affected.values_list("pk", "public_id")[: CHANGES_PAGE + 1])
-        more = len(page) > CHANGES_PAGE
-        page = page[:CHANGES_PAGE]
-        policy = ExportPolicy(user)
-        pks = [pk for pk, _ in page]
-        current = {
-            incident.pk: incident for incident in shared_incidents(policy).filter(pk__in=pks)
-        }
-        # Only what the caller had at `since` can be deleted from their copy: the feed never
-        # names a record they were not given.
-        held = _exported_at(user, [pk for pk in pks if pk not in current], since)
-        results = []
-        if after is None:  # once per poll, on its first page
-            results += [
-                {"id": shown, "record": "defender", "action": "delete", "incident": None}
-                for shown in _withdrawn_defender_ids(user, policy, since, until)
-            ]
-        for pk, public_id in page:
-            if pk in current:
-                results.append(
-                    {
-                        "id": str(public_id),
-                        "record": "incident",
-                        "action": "upsert",
-                        "incident": incident_row(current[pk], policy),
-                    }
-                )
-            elif pk in held:
-                results.append(
-                    {
-                        "id": str(public_id),
-                        "record": "incident",
-                        "action": "delete",
-                        "incident": None,
-                    }
-                )
+        results, last = changes_page(request.user, since, until, after)
         self.rows_served = len(results)
         next_url = None
-        if more:
+        if last is not None:
             token = signing.dumps(
-                {"since": since.isoformat(), "until": until.isoformat(), "after": str(page[-1][1])},
+                {"since": since.isoformat(), "until": until.isoformat(), "after": last},
                 salt="api-changes",
             )
             next_url = reverse("api-changes", request=request) + f"?cursor={token}"

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.audit import AuditedQuerySet, ChainedHistory, Versioned
+from core.encryption import EncryptedTextField
 
 
 class Ally(Versioned):
@@ -150,3 +151,82 @@ class ApiRequest(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.endpoint} ({self.status_code})"
+
+
+class Webhook(Versioned):
+    """An ally's HTTPS endpoint: every entry of the changes feed the ally may see is POSTed
+    to it, signed with its secret (api/webhooks.py). Registered by a coordinator."""
+
+    ally = models.ForeignKey(
+        Ally, on_delete=models.PROTECT, related_name="webhooks", verbose_name=_("ally")
+    )
+    url = models.URLField(
+        _("address"),
+        max_length=500,
+        help_text=_("HTTPS only, on a public address: the ally's receiver."),
+    )
+    # Signs each delivery (HMAC-SHA256); shown once, when it is made. Never in the history.
+    secret = EncryptedTextField(_("secret"), editable=False)
+    active = models.BooleanField(_("active"), default=True)
+    # The changes up to this moment have been collected for delivery.
+    synced_until = models.DateTimeField(_("collected until"), default=timezone.now, editable=False)
+    failing_since = models.DateTimeField(
+        _("failing since"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Set when a delivery was given up; cleared by the next one that arrives."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = AuditedQuerySet.as_manager()
+    # The secret never enters the history; nor does the bookkeeping of deliveries, written
+    # every minute (api.webhooks._bookkeep).
+    history = HistoricalRecords(
+        bases=[ChainedHistory], excluded_fields=["secret", "synced_until", "failing_since"]
+    )
+
+    class Meta:
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+        ordering = ["ally__name", "url"]
+
+    def __str__(self):
+        return f"{self.ally} — {self.url}"
+
+
+class WebhookDelivery(models.Model):
+    """One changes-feed entry to POST to one webhook, and how its sending went."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        SENT = "sent", _("Delivered")
+        FAILED = "failed", _("Given up")
+
+    webhook = models.ForeignKey(
+        Webhook, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("webhook")
+    )
+    event_id = models.UUIDField(_("event id"), default=uuid.uuid4, unique=True, editable=False)
+    record_id = models.CharField(_("record"), max_length=64)
+    payload = models.JSONField(_("entry"))
+    digest = models.CharField(_("digest"), max_length=64)
+    state = models.CharField(_("state"), max_length=8, choices=State, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    last_status = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="api_delivery_due_idx"),
+            models.Index(fields=["webhook", "record_id"], name="api_delivery_record_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.event_id} ({self.get_state_display()})"

@@ -476,6 +476,15 @@ PUBLIC_BULLETIN = env_bool("PUBLIC_BULLETIN", DEBUG)
 ORGANIZATION_NAME = env_str("ORGANIZATION_NAME", "Defensores")
 ORGANIZATION_LOGO = env_str("ORGANIZATION_LOGO", "")
 
+# Webhooks for allies (api/webhooks.py; `webhooks_due` every minute): tries before a
+# delivery is given up, the receiver's time to answer, and the replay window receivers are
+# told to enforce. HTTP and private addresses only for development (the demo, the tests).
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+WEBHOOK_REPLAY_WINDOW_SECONDS = env_int("WEBHOOK_REPLAY_WINDOW_SECONDS", 300, minimum=30)
+WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", DEBUG)
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", DEBUG)
+
 # Notifications by e-mail (notifications/): Django's e-mail backends. The console in
 # development (the demo prints each e-mail); in production SMTP (EMAIL_HOST…) or a provider
 # through django-anymail (EMAIL_BACKEND="anymail.backends.<provider>.EmailBackend", with

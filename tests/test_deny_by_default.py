@@ -17,7 +17,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import SecurityEvent
-from api.models import ApiRequest
+from api.models import ApiRequest, Webhook, WebhookDelivery
 from api.services import api_key_create
 from cases.models import DuplicatePair, ImportBatch, IncidentExport
 from legal import services as legal_services
@@ -80,6 +80,8 @@ def world(coordinator, ally):
     OrganizationFactory()
     PerpetratorFactory()
     api_key_create(ally=ally, user=coordinator, name="pruebas")
+    webhook = Webhook.objects.create(ally=ally, url="https://93.184.215.14/hook", secret="s")
+    WebhookDelivery.objects.create(webhook=webhook, record_id="x", payload={}, digest="0")
     ApiRequest.objects.create(endpoint="incidents", path="/api/v1/incidents/", status_code=200)
     SecurityEvent.objects.create(kind=SecurityEvent.Kind.LOGIN_FAILED, username="x")
     TOTPDevice.objects.create(user=coordinator, name="default")

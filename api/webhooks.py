@@ -1,0 +1,229 @@
+"""Webhooks for allies: every entry of the changes feed an ally may see (api/changes.py) is
+POSTed to its registered endpoints, signed, retried with backoff and given up after
+WEBHOOK_MAX_ATTEMPTS (coordinators see which). `webhooks_due`, run every minute, collects
+and sends. The ally can always re-sync from changes/.
+
+Each POST carries a JSON body {"event", "webhook", "entry"} and the headers
+`X-Defensores-Event` (the event id: deliver it once, even if it comes twice) and
+`X-Defensores-Signature: t=<unix seconds>,v1=<hex>`, where v1 is HMAC-SHA256 with the
+webhook's secret over "<t>.<body>". A receiver recomputes it, compares in constant time,
+and refuses a t older than WEBHOOK_REPLAY_WINDOW_SECONDS (docs/api.md#webhooks)."""
+
+import datetime
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+import socket
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from api.base import AllyUser
+from api.changes import changes_page
+from api.models import Webhook, WebhookDelivery
+from core.records import record_save
+
+SIGNATURE_HEADER = "X-Defensores-Signature"
+EVENT_HEADER = "X-Defensores-Event"
+MAX_BACKOFF = datetime.timedelta(hours=6)
+
+
+def url_problem(url: str) -> str | None:
+    """Why deliveries may not go to `url`, in the user's language; None if they may. HTTPS
+    only, and never to a loopback, private, link-local or reserved address (checked again
+    at each delivery: a name may come to point elsewhere)."""
+    parts = urlsplit(url)
+    allowed = ("https", "http") if settings.WEBHOOKS_ALLOW_HTTP else ("https",)
+    if parts.scheme not in allowed or not parts.hostname:
+        return _("The address must start with https://.")
+    if settings.WEBHOOKS_ALLOW_PRIVATE:
+        return None
+    try:
+        found = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return _("The address's host name could not be found.")
+    for *_rest, address in found:
+        ip = ipaddress.ip_address(address[0])
+        if not ip.is_global:
+            return _("The address points to a private or local network: refused.")
+    return None
+
+
+def webhook_create(*, ally, url: str, user: AbstractBaseUser) -> tuple[Webhook, str]:
+    """Register an ally's endpoint. Returns the webhook and its secret (shown only now)."""
+    problem = url_problem(url)
+    if problem:
+        raise ValidationError({"url": problem})
+    secret = secrets.token_urlsafe(32)
+    webhook = Webhook(ally=ally, url=url, secret=secret, synced_until=timezone.now())
+    record_save(webhook, user=user, reason=_("Webhook registered"))
+    return webhook, secret
+
+
+def _bookkeep(webhook: Webhook, **fields) -> None:
+    """Where collection and delivery have got to: fields kept out of the history (Webhook's
+    excluded_fields), so written without a history row each minute."""
+    Webhook._base_manager.filter(pk=webhook.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(webhook, name, value)
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    message = f"{timestamp}.".encode() + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _digest(entry: dict) -> str:
+    return hashlib.sha256(json.dumps(entry, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def collect(webhook: Webhook, now: datetime.datetime) -> int:
+    """Queue the feed's entries since the last collection. The window overlaps the last one
+    (API_CHANGES_OVERLAP_SECONDS, so that a slow transaction is never missed); an entry equal
+    to the last one queued for its record is not queued twice. Returns how many were."""
+    user = AllyUser.for_ally(webhook.ally)
+    since, until, after, queued = webhook.synced_until, now, None, 0
+    with transaction.atomic():
+        while True:
+            entries, after = changes_page(user, since, until, after)
+            for entry in entries:
+                digest = _digest(entry)
+                last = (
+                    WebhookDelivery.objects.filter(webhook=webhook, record_id=entry["id"])
+                    .order_by("-pk")
+                    .values_list("digest", flat=True)
+                    .first()
+                )
+                if last == digest:
+                    continue
+                WebhookDelivery.objects.create(
+                    webhook=webhook,
+                    record_id=entry["id"],
+                    payload=entry,
+                    digest=digest,
+                    next_attempt_at=now,
+                )
+                queued += 1
+            if after is None:
+                break
+        overlap = datetime.timedelta(seconds=settings.API_CHANGES_OVERLAP_SECONDS)
+        _bookkeep(webhook, synced_until=max(since, until - overlap))
+    return queued
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A receiver that redirects is answered as a failure: the next hop is not checked."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def post(webhook: Webhook, delivery: WebhookDelivery) -> tuple[int | None, str]:
+    """POST one delivery; (HTTP status or None, error text)."""
+    problem = url_problem(webhook.url)
+    if problem:
+        return None, problem
+    body = json.dumps(
+        {
+            "event": str(delivery.event_id),
+            "webhook": str(webhook.pk),
+            "entry": delivery.payload,
+        },
+        default=str,
+    ).encode()
+    timestamp = int(time.time())
+    request = urllib.request.Request(  # noqa: S310 (https checked by url_problem)
+        webhook.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Defensores-Webhooks/1",
+            EVENT_HEADER: str(delivery.event_id),
+            SIGNATURE_HEADER: f"t={timestamp},v1={signature(webhook.secret, timestamp, body)}",
+        },
+    )
+    try:
+        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as error:
+        return error.code, f"HTTP {error.code}"
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        return None, str(getattr(error, "reason", error))[:300]
+
+
+def backoff(attempts: int) -> datetime.timedelta:
+    """1, 2, 4, 8… minutes after each failure, at most six hours."""
+    return min(datetime.timedelta(minutes=2 ** (attempts - 1)), MAX_BACKOFF)
+
+
+def send_due(now: datetime.datetime) -> dict[str, int]:
+    """Send what is due, in order, per webhook: a delivery waiting for its retry holds back
+    the later ones of its webhook (a receiver gets each record's entries in order)."""
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    due = (
+        WebhookDelivery.objects.filter(
+            state=WebhookDelivery.State.PENDING,
+            webhook__active=True,
+            webhook__ally__active=True,
+        )
+        .select_related("webhook")
+        .order_by("webhook_id", "pk")
+    )
+    held = set()
+    for delivery in due:
+        webhook = delivery.webhook
+        if webhook.pk in held:
+            continue
+        if delivery.next_attempt_at > now:
+            held.add(webhook.pk)
+            continue
+        status, error = post(webhook, delivery)
+        delivery.attempts += 1
+        delivery.last_status, delivery.last_error = status, error
+        if status is not None and 200 <= status < 300:
+            delivery.state, delivery.sent_at = WebhookDelivery.State.SENT, now
+            _bookkeep(webhook, failing_since=None)
+            counts["sent"] += 1
+        elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+            delivery.state = WebhookDelivery.State.FAILED
+            if webhook.failing_since is None:
+                _bookkeep(webhook, failing_since=now)
+                webhook.failing_since = now
+            counts["failed"] += 1
+        else:
+            delivery.next_attempt_at = now + backoff(delivery.attempts)
+            held.add(webhook.pk)
+            counts["retry"] += 1
+        delivery.save()
+    return counts
+
+
+def due(now: datetime.datetime | None = None) -> dict[str, int]:
+    """Collect and send for every active webhook of an active ally."""
+    now = now or timezone.now()
+    queued = sum(
+        collect(webhook, now)
+        for webhook in Webhook.objects.filter(active=True, ally__active=True).select_related("ally")
+    )
+    return {"queued": queued, **send_due(now)}
+
+
+def delivery_retry(*, delivery: WebhookDelivery) -> None:
+    """A coordinator sends a given-up delivery again (its webhook's receiver is back)."""
+    delivery.state, delivery.attempts = WebhookDelivery.State.PENDING, 0
+    delivery.next_attempt_at = timezone.now()
+    delivery.save(update_fields=["state", "attempts", "next_attempt_at"])
