@@ -45,6 +45,7 @@ REVIEW = [
 # Following detentions and court cases.
 FOLLOW = [
     *_each("legal", LEGAL_RECORDS, ["add", "change"]),
+    "cases.submit_case",  # an arrest a lawyer opens goes to review (legal.services.arrest_open)
     "legal.follow_detentions",
     "legal.view_case_file_number",
 ]

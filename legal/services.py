@@ -4,11 +4,14 @@ history (core.records.record_save), each with what it did as its reason."""
 import secrets
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from cases import services as case_services
+from cases.models import Case, Incident, Involvement
 from core.records import record_save
 from legal import notices
 from legal.models import (
@@ -20,6 +23,8 @@ from legal.models import (
     Transfer,
     token_digest,
 )
+from organizations.models import Defender, Perpetrator
+from organizations.services import defender_save
 
 
 def _released_now(detention: Detention) -> bool:
@@ -135,3 +140,66 @@ def calendar_token_revoke(*, user: AbstractBaseUser) -> int:
         token.save(update_fields=["revoked_at"])
         revoked += 1
     return revoked
+
+
+@transaction.atomic
+def arrest_open(
+    *,
+    user: AbstractBaseUser,
+    full_name: str,
+    arrested_on,
+    arrested_at=None,
+    arrest_place: str = "",
+    state: str = "",
+    arresting_body: Perpetrator | None = None,
+    place_of_detention: str = "",
+    status: str = Detention.Status.DETAINED,
+    counsel: str = Detention.Counsel.NONE,
+    summary: str = "",
+    confidentiality: str = Case.Confidentiality.INTERNAL,
+    source: dict,
+) -> Detention:
+    """A lawyer who learns of an arrest opens its record at once: a case with its
+    arbitrary-detention incident, the source it is known from and the detention (followed
+    by this lawyer), sent to review like any case: it counts only once a reviewer verifies
+    it. The person is a new record (a likely duplicate is merged as any other)."""
+    if not user.has_perm("legal.follow_detentions"):
+        raise ValidationError(_("Only the legal team opens arrests here."), code="forbidden")
+    reason = _("Arrest opened by the legal team")
+    defender = Defender(full_name=full_name.strip(), state=state)
+    defender_save(defender=defender, user=user, reason=reason)
+    case = case_services.case_create(
+        user=user,
+        title=_("Arrest of %(name)s, %(date)s")
+        % {"name": defender.full_name, "date": date_format(arrested_on)},
+        summary=summary,
+        confidentiality=confidentiality,
+        state=state,
+        place=arrest_place,
+        reason=reason,
+    )
+    incident = case_services.incident_create(
+        user=user,
+        case=case,
+        type=Incident.Type.ARBITRARY_DETENTION,
+        occurred_on=arrested_on,
+        defender=defender,
+        state=state,
+        perpetrators=[(arresting_body, Involvement.Role.PERPETRATED)] if arresting_body else (),
+        reason=reason,
+    )
+    case_services.source_create(user=user, case=case, reason=reason, **source)
+    detention = Detention(
+        incident=incident,
+        arrested_on=arrested_on,
+        arrested_at=arrested_at,
+        arrest_place=arrest_place,
+        arresting_body=arresting_body,
+        place_of_detention=place_of_detention,
+        status=status,
+        counsel=counsel,
+        lawyer=user,
+    )
+    detention_save(detention=detention, user=user, reason=reason)
+    case_services.case_submit_for_review(case=case, user=user, reason=reason)
+    return detention

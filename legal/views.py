@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,6 +16,7 @@ from django_otp.decorators import otp_required
 from icalendar import Alarm, Calendar, Event
 
 from legal import selectors, services
+from legal.forms import ArrestForm
 from legal.models import Detention, Hearing
 from legal.selectors import NOON
 from organizations.vocabularies import State
@@ -105,6 +107,28 @@ def agenda(request):
         "today": timezone.localdate(),
     }
     return render(request, "legal/agenda.html", context)
+
+
+@legal_view
+def arrest_new(request):
+    """A lawyer opens the record of an arrest they learn of; it goes to review."""
+    form = ArrestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            detention = services.arrest_open(user=request.user, **form.arrest())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "The arrest is recorded and sent to review; it counts once a reviewer "
+                    "verifies it."
+                ),
+            )
+            return redirect("legal:detention", public_id=detention.public_id)
+    context = {"title": _("Record a new arrest"), "has_permission": True, "form": form}
+    return render(request, "legal/arrest_new.html", context)
 
 
 @legal_view

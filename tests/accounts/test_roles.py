@@ -21,7 +21,7 @@ EXPECTED = {
     # role: (actions on every domain model, workflow rights)
     "documentalist": (EDIT, {"cases.submit_case"}),
     "reviewer": (EDIT, set(WORKFLOW)),
-    "lawyer": ({"view"}, set()),
+    "lawyer": ({"view"}, {"cases.submit_case"}),  # the arrests they open go to review
     "analyst": ({"view"}, set()),
     "coordinator": (EDIT, set(WORKFLOW)),
 }
