@@ -191,6 +191,14 @@ class Webhook(Versioned):
         verbose_name = _("webhook")
         verbose_name_plural = _("webhooks")
         ordering = ["ally__name", "url"]
+        constraints = [
+            # Twice the same endpoint would get every change twice (a form sent again).
+            models.UniqueConstraint(
+                fields=["ally", "url"],
+                name="api_webhook_unique_endpoint",
+                violation_error_message=_("This ally already has a webhook at this address."),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.ally} — {self.url}"

@@ -66,7 +66,7 @@ class HighlightForm(forms.Form):
         label=_("One line for the bulletin"),
         required=False,
         max_length=200,
-        widget=forms.TextInput(attrs={"size": 80}),
+        widget=forms.TextInput(attrs={"size": 80, "style": "max-width: 100%"}),
         help_text=_(
             "Why this case matters, as the bulletin's narrative will say it (up to three "
             "highlighted cases per month, the most recent first). Leave it empty to stop "

@@ -478,12 +478,13 @@ ORGANIZATION_LOGO = env_str("ORGANIZATION_LOGO", "")
 
 # Webhooks for allies (api/webhooks.py; `webhooks_due` every minute): tries before a
 # delivery is given up, the receiver's time to answer, and the replay window receivers are
-# told to enforce. HTTP and private addresses only for development (the demo, the tests).
+# told to enforce. HTTP and private addresses only when asked for (a receiver on one's own
+# machine while developing; the tests).
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
 WEBHOOK_REPLAY_WINDOW_SECONDS = env_int("WEBHOOK_REPLAY_WINDOW_SECONDS", 300, minimum=30)
-WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", DEBUG)
-WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", DEBUG)
+WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", False)
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
 
 # Notifications by e-mail (notifications/): Django's e-mail backends. The console in
 # development (the demo prints each e-mail); in production SMTP (EMAIL_HOST…) or a provider

@@ -9,11 +9,26 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import Case, Source
 from legal.models import Detention
 from organizations.models import Perpetrator
-from organizations.vocabularies import State
+from organizations.vocabularies import PerpetratorCategory, State
+
+# The bodies that arrest people: security and armed forces, and those not identified.
+ARRESTING_CATEGORIES = (
+    PerpetratorCategory.SECURITY_FORCE,
+    PerpetratorCategory.ARMED_FORCES,
+    PerpetratorCategory.UNKNOWN,
+)
 
 
 class ArrestForm(forms.Form):
     full_name = forms.CharField(label=_("Who was arrested"), max_length=255)
+    identity_protected = forms.BooleanField(
+        label=_("Protect their identity"),
+        required=False,
+        help_text=_(
+            "Tick it if the person or their family asked for it: the name is then seen only by "
+            "the case team and coordinators, and everyone else reads a pseudonym."
+        ),
+    )
     arrested_on = forms.DateField(
         label=_("Date of arrest"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -25,8 +40,11 @@ class ArrestForm(forms.Form):
     arresting_body = forms.ModelChoiceField(
         label=_("Arresting body"),
         queryset=Perpetrator.objects.filter(
-            kind=Perpetrator.Kind.INSTITUTION, merged_into=None
+            kind=Perpetrator.Kind.INSTITUTION,
+            merged_into=None,
+            category__in=ARRESTING_CATEGORIES,
         ).order_by("name"),
+        help_text=_("Police, military and intelligence bodies; leave it empty if unknown."),
         required=False,
     )
     place_of_detention = forms.CharField(

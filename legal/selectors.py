@@ -46,7 +46,9 @@ def dashboard(*, user, lawyer_id: int | None = None, state: str = "") -> dict:
         "detained": with_next_hearing(detentions.current(), user).order_by("arrested_on", "pk"),
         "upcoming": hearings.filter(
             scheduled_on__range=(today, today + datetime.timedelta(days=UPCOMING_DAYS))
-        ).order_by("scheduled_on", "scheduled_at"),
+        )
+        .prefetch_related("proceeding__defendants")
+        .order_by("scheduled_on", "scheduled_at"),
         "pretrial_overdue": proceedings.filter(pretrial_detention_since__lte=pretrial_cutoff)
         .exclude(stage__in=Proceeding.ENDED_STAGES)
         .annotate(deferrals=Count("hearings", filter=Q(hearings__held=False)))

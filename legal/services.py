@@ -147,6 +147,7 @@ def arrest_open(
     *,
     user: AbstractBaseUser,
     full_name: str,
+    identity_protected: bool = False,
     arrested_on,
     arrested_at=None,
     arrest_place: str = "",
@@ -166,12 +167,15 @@ def arrest_open(
     if not user.has_perm("legal.follow_detentions"):
         raise ValidationError(_("Only the legal team opens arrests here."), code="forbidden")
     reason = _("Arrest opened by the legal team")
-    defender = Defender(full_name=full_name.strip(), state=state)
+    defender = Defender(
+        full_name=full_name.strip(), state=state, identity_protected=identity_protected
+    )
     defender_save(defender=defender, user=user, reason=reason)
+    # A protected person's name stays out of the title, which every staff member reads.
+    named = defender.pseudonym if identity_protected else defender.full_name
     case = case_services.case_create(
         user=user,
-        title=_("Arrest of %(name)s, %(date)s")
-        % {"name": defender.full_name, "date": date_format(arrested_on)},
+        title=_("Arrest of %(name)s, %(date)s") % {"name": named, "date": date_format(arrested_on)},
         summary=summary,
         confidentiality=confidentiality,
         state=state,

@@ -43,6 +43,8 @@ def dashboard(request):
             detention.display_name = (
                 target.name_for(request.user) if target else str(detention.incident.organization)
             )
+    sections["upcoming"] = list(sections["upcoming"])
+    _name_defendants(sections["upcoming"], request.user)
     context = {
         "title": _("Detentions and court cases"),
         "has_permission": True,
@@ -74,6 +76,12 @@ def _lawyers():
         .distinct()
         .order_by("username")
     )
+
+
+def _name_defendants(hearings, user) -> None:
+    """Each hearing's defendants by the names `user` may see (`names`)."""
+    for hearing in hearings:
+        hearing.names = [d.name_for(user) for d in hearing.proceeding.defendants.all()]
 
 
 @legal_view
@@ -190,10 +198,16 @@ def calendar_link(request):
             user=request.user, with_case_numbers=request.POST.get("with_case_numbers") == "on"
         )
     address = request.build_absolute_uri(reverse("legal:calendar", args=[token])) if token else None
+    current = request.user.calendar_tokens.filter(revoked_at__isnull=True).first()
     return render(
         request,
         "legal/calendar_link.html",
-        {"title": _("Hearings in your calendar"), "has_permission": True, "address": address},
+        {
+            "title": _("Hearings in your calendar"),
+            "has_permission": True,
+            "address": address,
+            "with_case_numbers": current is not None and current.with_case_numbers,
+        },
     )
 
 
@@ -255,6 +269,7 @@ def calendar(request, token: str):
             reminder.add("trigger", datetime.timedelta(days=-1))
             event.add_component(reminder)
         feed.add_component(event)
+    feed.add_missing_timezones()  # a VTIMEZONE for the TZID of each time (RFC 5545)
     response = HttpResponse(feed.to_ical(), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="audiencias.ics"'
     return response

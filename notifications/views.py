@@ -5,7 +5,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_otp.decorators import otp_required
@@ -33,19 +34,46 @@ def inbox(request):
         "page": page,
         "unread": listed.filter(read_at__isnull=True).count(),
     }
-    response = render(request, "notifications/inbox.html", context)
-    # Opening the page reads what it shows (after the page is made, so it still marks them).
-    services.notifications_read(user=request.user, ids=[n.pk for n in page.object_list])
-    return response
+    return render(request, "notifications/inbox.html", context)
+
+
+@staff_view
+def open_one(request, pk: int):
+    """Follow a notification (it is read now) to what it is about."""
+    notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
+    services.notifications_read(user=request.user, ids=[notification.pk])
+    if notification.url and url_has_allowed_host_and_scheme(
+        notification.url, allowed_hosts={request.get_host()}
+    ):
+        return redirect(notification.url)
+    return redirect("notifications:inbox")
+
+
+# Who may be told of what: each kind, and the permission that makes it concern someone.
+KIND_PERMISSIONS = {
+    Kind.NEW_DETENTION: "legal.follow_detentions",
+    Kind.INCOMMUNICADO: "legal.follow_detentions",
+    Kind.HEARING_TOMORROW: "legal.follow_detentions",
+    Kind.PRETRIAL_LIMIT: "legal.follow_detentions",
+    Kind.SENT_BACK: "cases.submit_case",
+    Kind.REVIEW_QUEUE: "cases.verify_case",
+    Kind.IMPORT_DONE: "cases.import_incidents",
+}
+
+
+def kinds_for(user) -> list:
+    """The kinds of notification that may concern `user` (the choices on their page)."""
+    return [kind for kind in Kind if user.has_perm(KIND_PERMISSIONS[kind])]
 
 
 class PreferencesForm(forms.Form):
     language = forms.ChoiceField(label=gettext_lazy("Language of e-mails"), choices=())
 
-    def __init__(self, *args, current: dict[str, set[str]], **kwargs):
+    def __init__(self, *args, current: dict[str, set[str]], kinds, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = settings.LANGUAGES
-        for kind in Kind:
+        self.kinds = kinds
+        for kind in kinds:
             self.fields[kind.value] = forms.MultipleChoiceField(
                 label=kind.label,
                 choices=Channel.choices,
@@ -55,7 +83,7 @@ class PreferencesForm(forms.Form):
             )
 
     def channels(self) -> dict[str, list[str]]:
-        return {kind: self.cleaned_data[kind] for kind in Kind.values}
+        return {kind.value: self.cleaned_data[kind.value] for kind in self.kinds}
 
 
 @staff_view
@@ -65,6 +93,7 @@ def preferences(request):
     form = PreferencesForm(
         request.POST or None,
         current=current,
+        kinds=kinds_for(request.user),
         initial={"language": stored.language if stored else language_of(request.user)},
     )
     if request.method == "POST" and form.is_valid():

@@ -101,7 +101,7 @@ def narrative(figures: dict, language: str) -> str:
 def _highlights(highlights: list[dict]) -> str:
     """The month's highlighted cases, each with the line a reviewer wrote for it."""
     listed = [
-        _("“%(title)s”: %(summary)s")
+        _("“%(title)s” — %(summary)s")
         % {"title": case["title"], "summary": case["summary"].rstrip(" .")}
         for case in highlights
     ]

@@ -205,6 +205,10 @@ def test_a_coordinator_registers_one_and_sees_the_secret_once(client_for, coordi
         not in client.get(f"/admin/api/webhook/{webhook.pk}/change/").content.decode()
     )
     assert webhook.history.count() == 1 and not hasattr(webhook.history.first(), "secret")
+    # The same form sent again (a reload) registers nothing twice.
+    again = client.post("/admin/api/webhook/add/", {"ally": the_ally.pk, "url": settings_public})
+    assert "ya tiene un webhook en esta dirección" in again.content.decode()
+    assert Webhook.objects.count() == 1
 
 
 def test_others_may_not_see_webhooks(client_for, reviewer):

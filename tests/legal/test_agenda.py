@@ -139,8 +139,11 @@ class TestCalendarFeed:
         hearing(p, TODAY + datetime.timedelta(days=1), datetime.time(9, 30))
         hearing(p, TODAY - datetime.timedelta(days=10), held=True)
         hearing(p, TODAY - datetime.timedelta(days=31), held=True)  # too old
-        events = feed(client, legal_services.calendar_token_create(user=lawyer))
+        token = legal_services.calendar_token_create(user=lawyer)
+        events = feed(client, token)
         assert len(events) == 2
+        raw = client.get(f"/legal/calendar/{token}.ics").content.decode()
+        assert "BEGIN:VTIMEZONE" in raw  # the zone its times name (RFC 5545)
         timed = next(e for e in events if isinstance(e.decoded("DTSTART"), datetime.datetime))
         start = timed.decoded("DTSTART")
         assert (start.hour, start.minute) == (9, 30) and start.utcoffset() is not None

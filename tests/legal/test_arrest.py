@@ -71,3 +71,25 @@ def test_only_the_legal_team_opens_arrests_here(client_for, documentalist, analy
     for user in (documentalist, analyst):
         assert client_for(user).post("/legal/arrests/new/", arrest_data()).status_code == 403
     assert not Case.objects.exists()
+
+
+def test_a_protected_person_stays_out_of_the_title_and_others_read_a_pseudonym(
+    client_for, lawyer, reviewer
+):
+    client_for(lawyer).post(
+        "/legal/arrests/new/", arrest_data(full_name="Nombre RESERVADO", identity_protected="on")
+    )
+    detention = Detention.objects.get()
+    defender = detention.incident.defender
+    assert defender.identity_protected
+    assert "RESERVADO" not in detention.incident.case.title
+    assert defender.pseudonym in detention.incident.case.title
+    home = client_for(reviewer).get("/admin/").content.decode()
+    assert "RESERVADO" not in home and defender.pseudonym in home
+
+
+def test_only_arresting_bodies_are_offered(client_for, lawyer):
+    PerpetratorFactory(name="Cuerpo Policial", kind="institution", category="security_force")
+    PerpetratorFactory(name="Canal Estatal", kind="institution", category="state_media")
+    page = client_for(lawyer).get("/legal/arrests/new/").content.decode()
+    assert "Cuerpo Policial" in page and "Canal Estatal" not in page

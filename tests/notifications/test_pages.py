@@ -23,8 +23,23 @@ def test_the_bell_counts_unread_and_the_page_reads_them(client_for, reviewer):
     assert 'href="/notifications/"' in home and "Notificaciones: 2 sin leer" in home
     page = client.get("/notifications/").content.decode()
     assert "3 casos están esperando revisión." in page and "1 caso está esperando" in page
-    assert Notification.objects.filter(read_at__isnull=True).count() == 0  # seen, so read
-    assert "Notificaciones: 0 sin leer" in client.get("/admin/").content.decode()
+    # Followed, a notification is read, and leads to what it is about.
+    first = Notification.objects.get(key="a")
+    opened = client.get(f"/notifications/{first.pk}/")
+    assert opened.status_code == 302 and opened["Location"] == "/admin/"
+    assert "Notificaciones: 1 sin leer" in client.get("/admin/").content.decode()
+
+
+def test_someone_elses_notification_cannot_be_opened(client_for, reviewer, documentalist):
+    [note] = tell(reviewer)
+    assert client_for(documentalist).get(f"/notifications/{note.pk}/").status_code == 404
+    note.refresh_from_db()
+    assert note.read_at is None
+
+
+def test_each_role_chooses_among_what_concerns_it(client_for, reviewer, lawyer):
+    reviewer_page = client_for(reviewer).get("/notifications/preferences/").content.decode()
+    assert "La cola de revisión" in reviewer_page and "Una audiencia mañana" not in reviewer_page
 
 
 def test_mark_all_as_read(client_for, reviewer):

@@ -150,11 +150,11 @@ def test_the_narrative_names_one_or_several_highlights_in_both_languages():
     ]
     two = [*one, {"id": "2", "title": "Allanamiento", "summary": "Sin orden judicial"}]
     assert narrative({**figures, "highlights": one}, "es").endswith(
-        "Caso destacado: «Detención de Javier Tarazona»: Detenido por el SEBIN."
+        "Caso destacado: «Detención de Javier Tarazona» — Detenido por el SEBIN."
     )
     assert narrative({**figures, "highlights": two}, "en").endswith(
-        "Highlighted cases: “Detención de Javier Tarazona”: Detenido por el SEBIN; "
-        "“Allanamiento”: Sin orden judicial."
+        "Highlighted cases: “Detención de Javier Tarazona” — Detenido por el SEBIN; "
+        "“Allanamiento” — Sin orden judicial."
     )
     assert "destacado" not in narrative({**figures, "highlights": []}, "es")
 
@@ -165,7 +165,7 @@ def test_publishing_freezes_the_highlights_into_the_public_page_and_pdf(client, 
     snapshot = services.month_publish(year=2021, month=7, user=reviewer)
     assert snapshot.figures["highlights"][0]["summary"] == "Detenido por el SEBIN"
     page = client.get("/boletin/2021/7/").content.decode()
-    assert "Caso destacado: «Detención de Javier Tarazona»: Detenido por el SEBIN." in page
+    assert "Caso destacado: «Detención de Javier Tarazona» — Detenido por el SEBIN." in page
     text = pdf_text(client.get("/boletin/2021/7/boletin.pdf"))
     assert "Caso destacado" in text and "Casos publicados del mes" in text
     # A highlight written after publication waits for the next version.
