@@ -28,12 +28,17 @@ demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py load_demo
 	@$(MAKE) --no-print-directory serve
 
-# The server, and beside it a worker for background work (imports): Ctrl-C stops both.
+# The server, and beside it a worker for background work (imports, e-mails) and what cron
+# runs in production (notify_due hourly, webhooks_due every minute): Ctrl-C stops them all.
 serve: install
 	@echo "==> DEMO MODE (DEBUG=1): never use these settings or accounts with real data."
 	@echo "==> Open http://127.0.0.1:$(PORT)/admin/ and log in with an account listed above."
-	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	@trap 'kill $$worker $$timer 2>/dev/null; wait $$worker $$timer 2>/dev/null' EXIT INT TERM; \
 	$(DEMO_ENV) $(BIN)/python manage.py db_worker --no-startup-delay & worker=$$!; \
+	( n=0; while true; do \
+	    [ $$((n % 60)) -eq 0 ] && $(DEMO_ENV) $(BIN)/python manage.py notify_due >/dev/null; \
+	    $(DEMO_ENV) $(BIN)/python manage.py webhooks_due >/dev/null; n=$$((n + 1)); sleep 60; \
+	  done ) & timer=$$!; \
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
