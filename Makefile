@@ -29,7 +29,8 @@ demo: install
 	@$(MAKE) --no-print-directory serve
 
 # The server, and beside it a worker for background work (imports, e-mails) and what cron
-# runs in production (notify_due hourly, webhooks_due every minute): Ctrl-C stops them all.
+# runs in production (notify_due hourly; webhooks_due, archive_due every minute): Ctrl-C
+# stops them all.
 serve: install
 	@echo "==> DEMO MODE (DEBUG=1): never use these settings or accounts with real data."
 	@echo "==> Open http://127.0.0.1:$(PORT)/admin/ and log in with an account listed above."
@@ -37,7 +38,8 @@ serve: install
 	$(DEMO_ENV) $(BIN)/python manage.py db_worker --no-startup-delay & worker=$$!; \
 	( n=0; while true; do \
 	    [ $$((n % 60)) -eq 0 ] && $(DEMO_ENV) $(BIN)/python manage.py notify_due >/dev/null; \
-	    $(DEMO_ENV) $(BIN)/python manage.py webhooks_due >/dev/null; n=$$((n + 1)); sleep 60; \
+	    $(DEMO_ENV) $(BIN)/python manage.py webhooks_due >/dev/null; \
+	    $(DEMO_ENV) $(BIN)/python manage.py archive_due >/dev/null; n=$$((n + 1)); sleep 60; \
 	  done ) & timer=$$!; \
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 

@@ -12,10 +12,8 @@ and refuses a t older than WEBHOOK_REPLAY_WINDOW_SECONDS (docs/api.md#webhooks).
 import datetime
 import hashlib
 import hmac
-import ipaddress
 import json
 import secrets
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -31,6 +29,7 @@ from django.utils.translation import gettext as _
 from api.base import AllyUser
 from api.changes import changes_page
 from api.models import Webhook, WebhookDelivery
+from core import safe_http
 from core.records import record_save
 
 SIGNATURE_HEADER = "X-Defensores-Signature"
@@ -49,13 +48,11 @@ def url_problem(url: str) -> str | None:
     if settings.WEBHOOKS_ALLOW_PRIVATE:
         return None
     try:
-        found = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
+        safe_http.checked_address(parts.hostname, parts.port or 443)
+    except safe_http.Refused:
+        return _("The address points to a private or local network: refused.")
+    except safe_http.Unreachable:
         return _("The address's host name could not be found.")
-    for *_rest, address in found:
-        ip = ipaddress.ip_address(address[0])
-        if not ip.is_global:
-            return _("The address points to a private or local network: refused.")
     return None
 
 

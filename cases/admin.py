@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Min, Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cases import admin_duplicates, services
@@ -273,12 +274,29 @@ class SourceInline(
     formset = ScopedNestedInlineFormSet
     extra = 1
     can_delete = False
-    readonly_fields = ("sha256",)
+    readonly_fields = ("sha256", "archived")
     fieldsets = (
         (None, {"fields": (("kind", "reliability", "confidential"), "title")}),
-        (None, {"fields": (("publisher", "date"), "url", ("file", "sha256"))}),
+        (None, {"fields": (("publisher", "date"), ("url", "archived"), ("file", "sha256"))}),
         (_("Protected (encrypted)"), {"classes": ("collapse",), "fields": ("witness", "contact")}),
     )
+
+    @admin.display(description=_("archived copy"))
+    def archived(self, source):
+        """The latest copy of the link: when it was fetched, its fingerprint, or why not."""
+        copy = source.archives.first() if source.pk else None
+        if copy is None:
+            return "—"
+        if copy.file:
+            return format_html(
+                '<a href="{}">{}</a> — {} — SHA-256 {}… {}',
+                copy.file.url,
+                copy.get_state_display(),
+                date_format(timezone.localtime(copy.fetched_at), "SHORT_DATETIME_FORMAT"),
+                copy.sha256[:16],
+                copy.note,
+            )
+        return format_html("{} {}", copy.get_state_display(), copy.note)
 
     def get_fieldsets(self, request, obj=None):
         # Witness and contact: the case team's and coordinators' only (left out of the form

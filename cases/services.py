@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import SecurityEvent
 from accounts.services import security_event_record
-from cases import duplicates
+from cases import archiving, duplicates
 from cases.models import Case, DuplicatePair, Incident, Involvement, Source
 from cases.workflow import (  # noqa: F401  (the workflow's services, with the others)
     case_highlight,
@@ -183,9 +183,11 @@ def incident_save(
 
 @transaction.atomic
 def source_save(*, source: Source, user: AbstractBaseUser, reason: str = "") -> Source:
-    """Create or update a source; a newly uploaded file gets its SHA-256 recorded."""
+    """Create or update a source; a newly uploaded file gets its SHA-256 recorded, and a new
+    link is archived (cases/archiving.py)."""
     source_fingerprint(source)
     record_save(source, user=user, reason=reason)
+    archiving.archive_queue(source)
     return source
 
 

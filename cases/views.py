@@ -4,17 +4,23 @@ from django_otp.decorators import otp_required
 
 from accounts.models import SecurityEvent
 from accounts.services import security_event_record
-from cases.models import Source
+from cases.models import ArchivedCopy, Source
 
 
 @otp_required
 @permission_required("cases.view_source", raise_exception=True)
 def source_file(request, name: str):
-    """A source's file, for those who may see the source (restricted cases and confidential
-    sources included); every download is in the security log."""
-    source = Source.objects.visible_to(request.user).filter(file=name).first()
-    if source is None:
-        raise Http404
+    """A source's file, or an archived copy of its link, for those who may see the source
+    (restricted cases and confidential sources included); every download is in the security
+    log."""
+    visible = Source.objects.visible_to(request.user)
+    source = visible.filter(file=name).first()
+    stored = source.file if source is not None else None
+    if source is None:  # an archived copy of a source's link, under the source's rules
+        copy = ArchivedCopy.objects.filter(file=name, source__in=visible).first()
+        if copy is None:
+            raise Http404
+        source, stored = copy.source, copy.file
     security_event_record(
         kind=SecurityEvent.Kind.EXPORT,
         request=request,
@@ -22,6 +28,4 @@ def source_file(request, name: str):
         source=str(source.public_id),
         file=name,
     )
-    return FileResponse(
-        source.file.open("rb"), as_attachment=True, filename=source.file.name.split("/")[-1]
-    )
+    return FileResponse(stored.open("rb"), as_attachment=True, filename=stored.name.split("/")[-1])

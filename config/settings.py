@@ -486,6 +486,15 @@ WEBHOOK_REPLAY_WINDOW_SECONDS = env_int("WEBHOOK_REPLAY_WINDOW_SECONDS", 300, mi
 WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", False)
 WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
 
+# Archived copies of the links sources cite (cases/archiving.py; `archive_due` every few
+# minutes retries sites that were down): the most kept of one page, the time allowed to
+# fetch it, tries before giving up. ARCHIVE_TRUSTED_HOSTS ("host:port", e.g. a test server)
+# may be fetched although private: never set it in production.
+ARCHIVE_MAX_BYTES = env_int("ARCHIVE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+ARCHIVE_TIMEOUT_SECONDS = env_int("ARCHIVE_TIMEOUT_SECONDS", 30, minimum=1)
+ARCHIVE_MAX_ATTEMPTS = env_int("ARCHIVE_MAX_ATTEMPTS", 6, minimum=1)
+ARCHIVE_TRUSTED_HOSTS = env_list("ARCHIVE_TRUSTED_HOSTS", [])
+
 # Notifications by e-mail (notifications/): Django's e-mail backends. The console in
 # development (the demo prints each e-mail); in production SMTP (EMAIL_HOST…) or a provider
 # through django-anymail (EMAIL_BACKEND="anymail.backends.<provider>.EmailBackend", with

@@ -1,6 +1,7 @@
 """What happened (core), the pairs of likely duplicates, and the spreadsheet imports and
 exports."""
 
+from cases.models.archives import ArchivedCopy, ArchivedCopyQuerySet
 from cases.models.core import (
     Case,
     CaseQuerySet,
@@ -16,6 +17,8 @@ from cases.models.exports import IncidentExport
 from cases.models.imports import ImportBatch, ImportBatchQuerySet
 
 __all__ = [
+    "ArchivedCopy",
+    "ArchivedCopyQuerySet",
     "Case",
     "CaseQuerySet",
     "DuplicatePair",
