@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from cases import services, workflow
+from cases import duplicates, services, workflow
 from cases.models import Case
 
 Status = Case.Status
@@ -151,6 +151,8 @@ class CaseWorkflowMixin:
             ]
             if workflow.may_highlight(case, request.user):
                 context["highlight_url"] = reverse("admin:cases_case_highlight", args=[case.pk])
+            # A press item already recorded elsewhere may be the same attack reported twice.
+            context["cited_elsewhere"] = duplicates.sources_cited_elsewhere(case, request.user)
         return super().render_change_form(request, context, add=add, change=change, **kwargs)
 
     def move_view(self, request, object_id, status):

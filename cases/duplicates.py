@@ -17,11 +17,12 @@ from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import combinations
 from operator import attrgetter
+from urllib.parse import urlsplit
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 
-from cases.models import Case, DuplicatePair, Incident, comparable_for
+from cases.models import Case, DuplicatePair, Incident, Source, comparable_for
 from core.batches import in_batches
 from organizations.models import Defender, Organization, Perpetrator
 from organizations.names import fold, names_alike, person_key
@@ -493,3 +494,43 @@ def _similar_bodies(model, limit: int, same_acronym: bool = False) -> list[tuple
     pairs = sorted(pairs)[:limit]
     found = model.objects.in_bulk({pk for pair in pairs for pk in pair})
     return [(found[a], found[b]) for a, b in pairs]
+
+
+def link_key(url: str) -> str:
+    """A link as two citations of one item compare: without scheme, "www.", fragment,
+    tracking parameters or trailing slash, host in lower case."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    query = "&".join(
+        sorted(
+            pair
+            for pair in parts.query.split("&")
+            if pair and not pair.lower().startswith(TRACKING)
+        )
+    )
+    path = parts.path.rstrip("/")
+    return f"{host}{path}" + (f"?{query}" if query else "")
+
+
+TRACKING = ("utm_", "fbclid", "gclid", "igshid", "si=")
+
+
+def sources_cited_elsewhere(case: Case, user) -> list[dict]:
+    """The sources of `case` whose link or file another case also cites, with those cases:
+    only cases `user` may see (of a case they may not see, nothing is said)."""
+    found = []
+    visible = Source.objects.visible_to(user).exclude(case=case).select_related("case")
+    for source in Source.objects.visible_to(user).filter(case=case):
+        others = {}
+        if source.sha256:
+            for other in visible.filter(sha256=source.sha256):
+                others[other.case_id] = other.case
+        key = link_key(source.url) if source.url else ""
+        if key:
+            core = key.split("?")[0]
+            for other in visible.filter(url__icontains=core):
+                if link_key(other.url) == key:
+                    others[other.case_id] = other.case
+        if others:
+            found.append({"source": source, "cases": sorted(others.values(), key=str)})
+    return found
