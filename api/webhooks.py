@@ -15,8 +15,6 @@ import hmac
 import json
 import secrets
 import time
-import urllib.error
-import urllib.request
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -118,18 +116,8 @@ def collect(webhook: Webhook, now: datetime.datetime) -> int:
     return queued
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A receiver that redirects is answered as a failure: the next hop is not checked."""
-
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
 def post(webhook: Webhook, delivery: WebhookDelivery) -> tuple[int | None, str]:
-    """POST one delivery; (HTTP status or None, error text)."""
+    """POST one delivery to the address that was checked; (HTTP status or None, error)."""
     problem = url_problem(webhook.url)
     if problem:
         return None, problem
@@ -142,24 +130,23 @@ def post(webhook: Webhook, delivery: WebhookDelivery) -> tuple[int | None, str]:
         default=str,
     ).encode()
     timestamp = int(time.time())
-    request = urllib.request.Request(  # noqa: S310 (https checked by url_problem)
-        webhook.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Defensores-Webhooks/1",
-            EVENT_HEADER: str(delivery.event_id),
-            SIGNATURE_HEADER: f"t={timestamp},v1={signature(webhook.secret, timestamp, body)}",
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Defensores-Webhooks/1",
+        EVENT_HEADER: str(delivery.event_id),
+        SIGNATURE_HEADER: f"t={timestamp},v1={signature(webhook.secret, timestamp, body)}",
+    }
     try:
-        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as error:
-        return error.code, f"HTTP {error.code}"
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        return None, str(getattr(error, "reason", error))[:300]
+        status = safe_http.post(
+            webhook.url,
+            body,
+            headers,
+            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+            trusted_private=settings.WEBHOOKS_ALLOW_PRIVATE,
+        )
+    except (safe_http.Refused, safe_http.Unreachable) as error:
+        return None, str(error)[:300]
+    return status, "" if 200 <= status < 300 else f"HTTP {status}"
 
 
 def backoff(attempts: int) -> datetime.timedelta:

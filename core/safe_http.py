@@ -124,3 +124,34 @@ def _read(response, max_bytes: int, deadline: float) -> tuple[bytes, bool]:
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks)[:max_bytes], True
+
+
+def post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    timeout: float,
+    trusted_private: bool = False,
+) -> int:
+    """POST `body` to `url` over a connection to the address that was checked (no second
+    lookup); no redirect is followed. Returns the HTTP status. Raises Refused or
+    Unreachable. `trusted_private`: any address may be reached (development only)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Refused(_("Only http:// and https:// links are fetched."))
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    trusted = frozenset({f"{parts.hostname}:{port}"}) if trusted_private else frozenset()
+    address = checked_address(parts.hostname, port, trusted)
+    kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    connection = kind(parts.hostname, port, address, timeout)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read(64 * 1024)  # an answer's body is not needed: a little, then close
+        return response.status
+    except (OSError, http.client.HTTPException) as error:
+        raise Unreachable(str(error)[:300] or error.__class__.__name__) from error
+    finally:
+        connection.close()
