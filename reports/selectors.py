@@ -460,54 +460,58 @@ def month_highlights(year: int, month: int) -> list[dict]:
 
 
 def still_public(figures: dict, year: int, month: int) -> dict:
-    """Published figures as they may still be shown: a frozen case (or highlight) that is no
-    longer published and public is left out, a defender who has asked for protection since
-    is shown by their pseudonym, and a perpetrator is named only while a listed case still
-    shared names them. Live records only ever hide here, never add. `withdrawn` counts the
-    frozen cases left out or changed: their frozen PDF must not be served until the month is
-    published again."""
-    frozen = figures.get("published_cases", [])
+    """Published figures as they may still be shown. A frozen case is left out, with its
+    highlight, when it is no longer published and public, when its title changed since
+    (perhaps to take a name out), or when a defender it names has asked for protection since
+    (its title or highlight may name them too); a highlight changed or withdrawn since is left
+    out; a perpetrator is named only while a listed case still shared names them. Live
+    records only ever hide here, never add. `withdrawn` counts what was left out: the frozen
+    PDF must not be served until the month is published again."""
+    if "published_cases" not in figures:
+        # Published before cases were frozen with the month: names as shared now.
+        visible = named_only_if_shared(figures, shared_perpetrator_names(year, month))
+        return visible | {"published_cases": [], "highlights": [], "withdrawn": 0}
+    frozen = figures["published_cases"]
     ids = {case.get("id") for case in frozen} | {h.get("id") for h in figures.get("highlights", [])}
     shared = {
-        str(public_id): pk
-        for pk, public_id in Case.objects.shared_with_allies()
+        str(public_id): (pk, title, highlight)
+        for pk, public_id, title, highlight in Case.objects.shared_with_allies()
         .filter(public_id__in=[i for i in ids if i])
-        .values_list("pk", "public_id")
+        .values_list("pk", "public_id", "title", "highlight")
     }
     named = [i["defender_id"] for c in frozen for i in c["incidents"] if "defender_id" in i]
-    protected = {
-        str(public_id): Defender.pseudonym_code(key)
-        for public_id, key in Defender.objects.filter(
+    protected = set(
+        str(public_id)
+        for public_id in Defender.objects.filter(
             public_id__in=named, identity_protected=True
-        ).values_list("public_id", "pseudonym_key")
-    }
-    kept, withdrawn = [], 0
+        ).values_list("public_id", flat=True)
+    )
+    kept = []
     for case in frozen:
-        if case.get("id") not in shared:
-            withdrawn += 1
+        current = shared.get(case.get("id"))
+        if (
+            current is None
+            or current[1] != case["title"]
+            or any(i.get("defender_id") in protected for i in case["incidents"])
+        ):
             continue
-        incidents = [
-            {
-                key: value
-                for key, value in incident.items()
-                if key not in ("defender", "defender_id")
-            }
-            | {"protected": protected[incident["defender_id"]]}
-            if incident.get("defender_id") in protected
-            else incident
-            for incident in case["incidents"]
-        ]
-        withdrawn += incidents != case["incidents"]
-        kept.append({**case, "incidents": incidents})
+        kept.append(case)
+    kept_ids = {case["id"] for case in kept}
+    highlights = [
+        h
+        for h in figures.get("highlights", [])
+        if h["id"] in kept_ids and shared[h["id"]][2] == h["summary"]
+    ]
+    withdrawn = (len(frozen) - len(kept)) + (len(figures.get("highlights", [])) - len(highlights))
     # Named: only who the month's incidents of the listed cases still shared name (found
     # through those cases, so the cost does not grow with the database).
     incidents = Incident.objects.counted().in_month(year, month)
     visible = named_only_if_shared(
-        figures, _names_in(incidents.filter(case_id__in=shared.values()))
+        figures, _names_in(incidents.filter(case_id__in=[shared[i][0] for i in kept_ids]))
     )
     withdrawn += _names(figures) != _names(visible)
     visible["published_cases"] = kept
-    visible["highlights"] = [h for h in figures.get("highlights", []) if h["id"] in shared]
+    visible["highlights"] = highlights
     visible["withdrawn"] = withdrawn
     return visible
 

@@ -215,18 +215,55 @@ def test_a_case_retracted_after_publication_is_hidden_everywhere(
     assert kept.title in client.get("/boletin/2021/7/").content.decode()
 
 
-def test_a_defender_protected_after_publication_shows_by_pseudonym(client, reviewer):
-    person = DefenderFactory(full_name="Nombre REVELADO")
-    shared_case("Caso", defender=person)
+def test_a_case_naming_a_defender_protected_since_is_withdrawn_whole(client, reviewer, ally_client):
+    """Its frozen title and highlight may name the person: the case leaves the bulletin,
+    with its highlight, rather than show a pseudonym beside the name."""
+    person = DefenderFactory(full_name="Juan REVELADO")
+    case = CaseFactory(title="Detención de Juan REVELADO", **SHARED)
+    IncidentFactory(case=case, occurred_on=JULY, defender=person)
+    case_services.case_highlight(case=case, user=reviewer, summary="Juan REVELADO, preso")
+    shared_case("Otro caso")
     services.month_publish(year=2021, month=7, user=reviewer)
     assert "REVELADO" in client.get("/boletin/2021/7/").content.decode()
     person.identity_protected = True
     person.save()
     page = client.get("/boletin/2021/7/").content.decode()
-    assert "REVELADO" not in page
-    assert Defender.pseudonym_of(person.pseudonym_key) in page
+    assert "REVELADO" not in page and "Otro caso" in page
+    assert Defender.pseudonym_of(person.pseudonym_key) not in page  # nothing to tie them
     assert str(person.public_id) not in page
+    stats = ally_client.get("/api/v1/stats/monthly/", {"month": "2021-07"}).content.decode()
+    assert "REVELADO" not in stats
+    assert "REVELADO" not in client.get("/boletin/atom.xml").content.decode()
     assert client.get("/boletin/2021/7/boletin.pdf").status_code == 404
+
+
+def test_a_title_or_highlight_changed_since_is_withdrawn(client, reviewer):
+    case = shared_case("Título con NOMBRE")
+    case_services.case_highlight(case=case, user=reviewer, summary="Línea con NOMBRE")
+    services.month_publish(year=2021, month=7, user=reviewer)
+    case_services.case_highlight(case=case, user=reviewer, summary="Línea sin él")
+    page = client.get("/boletin/2021/7/").content.decode()
+    assert "Línea con NOMBRE" not in page and "Título con NOMBRE" in page
+    case.title = "Título sin él"
+    case.save()
+    assert "NOMBRE" not in client.get("/boletin/2021/7/").content.decode()
+
+
+def test_a_month_published_before_cases_were_frozen_keeps_its_names_and_pdf(client, reviewer):
+    from reports.models import MonthlySnapshot
+
+    case = shared_case("Caso")
+    InvolvementFactory(
+        incident=case.incidents.get(), perpetrator=PerpetratorFactory(name="Cuerpo NOMBRADO")
+    )
+    snapshot = services.month_publish(year=2021, month=7, user=reviewer)
+    old = {k: v for k, v in snapshot.figures.items() if k not in ("published_cases", "highlights")}
+    older = MonthlySnapshot(  # as an older release published it: no cases frozen
+        period=snapshot.period, version=2, figures=old, published_by=reviewer, pdf=snapshot.pdf.name
+    )
+    older.save()
+    page = client.get("/boletin/2021/7/").content.decode()
+    assert "NOMBRADO" in page and "boletin.pdf" in page
 
 
 def test_a_perpetrator_no_shared_case_names_any_more_is_hidden(client, reviewer):
