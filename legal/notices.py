@@ -50,6 +50,12 @@ def _name(detention: Detention, user) -> str:
     return defender.name_for(user) if defender else str(detention.incident.organization)
 
 
+def _subject(detention: Detention) -> dict:
+    """Whom the notice names (organizations' protection refreshes it: names_refresh)."""
+    defender = detention.incident.defender
+    return {"defender": str(defender.public_id)} if defender else {}
+
+
 def _body(detention: Detention) -> str:
     body = detention.arresting_body
     return (body.acronym or body.name) if body else _("unknown")
@@ -70,6 +76,7 @@ def detention_opened(detention: Detention, *, by=None) -> None:
             "name": _name(detention, user),
             "date": date_format(detention.arrested_on),
             "body": _body(detention),
+            **_subject(detention),
         },
         url=_detention_url(detention),
     )
@@ -104,6 +111,7 @@ def incommunicado_due(now: datetime.datetime) -> int:
                 params=lambda user, d=detention: {
                     "name": _name(d, user),
                     "date": date_format(d.arrested_on),
+                    **_subject(d),
                 },
                 url=_detention_url(detention),
             )

@@ -100,3 +100,20 @@ def preferences_save(
     preferences.full_clean()
     preferences.save()
     return preferences
+
+
+def names_refresh(*, subject: str, name_for) -> int:
+    """The notifications about a person (params["defender"] == `subject`) show each reader
+    `name_for(reader)`, in the reader's language: what they may see now. Returns how many
+    changed."""
+    changed = 0
+    for notification in Notification.objects.filter(params__defender=subject).select_related(
+        "recipient"
+    ):
+        with translation.override(language_of(notification.recipient)):
+            name = str(name_for(notification.recipient))
+        if notification.params.get("name") != name:
+            notification.params = {**notification.params, "name": name}
+            notification.save(update_fields=["params"])
+            changed += 1
+    return changed

@@ -130,7 +130,8 @@ class TestHearingTomorrow:
         [note] = told(lawyer, "hearing_tomorrow")
         assert not note.shown_in_app  # e-mail only
         assert [m.to for m in mail.outbox] == [["ana@example.org"]]
-        assert "Hearing tomorrow" in mail.outbox[0].subject  # in her language
+        assert "A hearing tomorrow" in mail.outbox[0].subject  # in her language
+        assert "Court" not in mail.outbox[0].subject + mail.outbox[0].body  # nothing named
         services.preferences_save(user=lawyer, language="es", channels={"hearing_tomorrow": []})
         Hearing.objects.create(proceeding=p, scheduled_on=TODAY + datetime.timedelta(days=1))
         notices.due(NOW)
@@ -201,3 +202,28 @@ def test_inactive_system_and_non_staff_accounts_are_never_told(lawyer):
     services.notify(kind="review_queue", recipients=[gone, outsider], key="k", params={"count": 1})
     assert Notification.objects.count() == 0
     assert Case.objects.count() == 0
+
+
+def test_an_email_names_no_one_and_no_case(lawyer, django_capture_on_commit_callbacks):
+    lawyer.email = "ana@example.org"
+    lawyer.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        arrest(lawyer=lawyer, name="Nombre REAL", case=CaseFactory(title="Caso TITULADO"))
+    [message] = mail.outbox
+    text = message.subject + message.body
+    assert "Una detención nueva en mis casos" in message.subject
+    assert "REAL" not in text and "TITULADO" not in text
+    assert "/notifications/" in message.body
+
+
+def test_a_name_protected_later_leaves_every_inbox_that_may_not_see_it(
+    lawyer, coordinator, client_for
+):
+    d = arrest(by=coordinator, name="Nombre REAL")  # no lawyer: the legal team is told
+    assert "Nombre REAL" in told(lawyer)[0].text
+    person = d.incident.defender
+    person.identity_protected = True
+    person.save()
+    assert "Nombre REAL" not in told(lawyer)[0].text
+    assert person.name_for(lawyer) in told(lawyer)[0].text
+    assert "Nombre REAL" not in client_for(lawyer).get("/notifications/").content.decode()
