@@ -138,10 +138,12 @@ def _withdrawn_defender_ids(user, policy: ExportPolicy, since, until) -> list[st
     return sorted({old_ids[incidents[pk]] for pk in held})
 
 
-def changes_page(user, since, until, after: str | None) -> tuple[list[dict], str | None]:
+def changes_page(user, since, until, after: str | None, held=None) -> tuple[list[dict], str | None]:
     """One page of the changes feed for `user` in (since, until], after the incident public
     id `after`: the entries, and the public id to continue after (None on the last page).
-    The API's changes/ and the allies' webhooks both read it."""
+    The API's changes/ and the allies' webhooks both read it. `held(pairs)`: of these
+    (pk, public id) pairs no longer shared, those the caller holds and must delete (by
+    default, those its export held at `since`)."""
     affected = (
         Incident.objects.filter(_changed_since(since, until))
         .filter(_ever_shared(user))
@@ -157,7 +159,11 @@ def changes_page(user, since, until, after: str | None) -> tuple[list[dict], str
     current = {incident.pk: incident for incident in shared_incidents(policy).filter(pk__in=pks)}
     # Only what the caller had at `since` can be deleted from their copy: the feed never
     # names a record they were not given.
-    held = _exported_at(user, [pk for pk in pks if pk not in current], since)
+    gone = [(pk, public_id) for pk, public_id in page if pk not in current]
+    if held is None:
+        held = _exported_at(user, [pk for pk, _public_id in gone], since)
+    else:
+        held = held(gone)
     results = []
     if after is None:  # once per poll, on its first page
         results += [

@@ -211,6 +211,7 @@ class WebhookDelivery(models.Model):
         PENDING = "pending", _("Waiting")
         SENT = "sent", _("Delivered")
         FAILED = "failed", _("Given up")
+        REPLACED = "replaced", _("Replaced by a later one")
 
     webhook = models.ForeignKey(
         Webhook, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("webhook")

@@ -9,6 +9,7 @@ Each POST carries a JSON body {"event", "webhook", "entry"} and the headers
 webhook's secret over "<t>.<body>". A receiver recomputes it, compares in constant time,
 and refuses a t older than WEBHOOK_REPLAY_WINDOW_SECONDS (docs/api.md#webhooks)."""
 
+import contextlib
 import datetime
 import hashlib
 import hmac
@@ -20,13 +21,15 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from api.base import AllyUser
 from api.changes import changes_page
 from api.models import Webhook, WebhookDelivery
+from api.rows import incident_row, shared_incidents
+from cases.disclosure import ExportPolicy
 from core import safe_http
 from core.records import record_save
 
@@ -82,38 +85,80 @@ def _digest(entry: dict) -> str:
     return hashlib.sha256(json.dumps(entry, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _last_actions(webhook: Webhook, record_ids: list[str]) -> dict[str, str]:
+    """The action of the last entry queued for each record (what the ally holds of it)."""
+    last = {}
+    for record_id, payload in (
+        WebhookDelivery.objects.filter(webhook=webhook, record_id__in=record_ids)
+        .order_by("pk")
+        .values_list("record_id", "payload")
+    ):
+        last[record_id] = payload.get("action")
+    return last
+
+
 def collect(webhook: Webhook, now: datetime.datetime) -> int:
     """Queue the feed's entries since the last collection. The window overlaps the last one
     (API_CHANGES_OVERLAP_SECONDS, so that a slow transaction is never missed); an entry equal
-    to the last one queued for its record is not queued twice. Returns how many were."""
+    to the last one queued for its record is not queued twice. A record that left the
+    ally's export is deleted when its last entry sent was an upsert, however soon it left.
+    Only the record and its action are kept: the row itself is read when it is sent."""
     user = AllyUser.for_ally(webhook.ally)
+
+    def held(gone):
+        last = _last_actions(webhook, [str(public_id) for _pk, public_id in gone])
+        return {pk for pk, public_id in gone if last.get(str(public_id)) == "upsert"}
+
     since, until, after, queued = webhook.synced_until, now, None, 0
     with transaction.atomic():
         while True:
-            entries, after = changes_page(user, since, until, after)
+            entries, after = changes_page(user, since, until, after, held=held)
+            last = _last_actions(webhook, [entry["id"] for entry in entries])
             for entry in entries:
                 digest = _digest(entry)
-                last = (
+                previous = (
                     WebhookDelivery.objects.filter(webhook=webhook, record_id=entry["id"])
                     .order_by("-pk")
                     .values_list("digest", flat=True)
                     .first()
                 )
-                if last == digest:
+                if previous == digest or (
+                    entry["action"] == "delete" and last.get(entry["id"]) == "delete"
+                ):
                     continue
                 WebhookDelivery.objects.create(
                     webhook=webhook,
                     record_id=entry["id"],
-                    payload=entry,
+                    payload={key: entry[key] for key in ("id", "record", "action")},
                     digest=digest,
                     next_attempt_at=now,
                 )
+                last[entry["id"]] = entry["action"]
                 queued += 1
             if after is None:
                 break
         overlap = datetime.timedelta(seconds=settings.API_CHANGES_OVERLAP_SECONDS)
         _bookkeep(webhook, synced_until=max(since, until - overlap))
     return queued
+
+
+def entry_now(webhook: Webhook, delivery: WebhookDelivery) -> dict:
+    """The entry as the ally may receive it now: an incident's row is read when it is sent
+    (a name protected, a case withdrawn since it was queued is never sent); one that left
+    the ally's export is a delete."""
+    stored = delivery.payload
+    if stored.get("record") != "incident":
+        return {**stored, "incident": None}
+    policy = ExportPolicy(AllyUser.for_ally(webhook.ally))
+    incident = shared_incidents(policy).filter(public_id=stored["id"]).first()
+    if incident is None:
+        return {"id": stored["id"], "record": "incident", "action": "delete", "incident": None}
+    return {
+        "id": stored["id"],
+        "record": "incident",
+        "action": "upsert",
+        "incident": incident_row(incident, policy),
+    }
 
 
 def post(webhook: Webhook, delivery: WebhookDelivery) -> tuple[int | None, str]:
@@ -125,7 +170,7 @@ def post(webhook: Webhook, delivery: WebhookDelivery) -> tuple[int | None, str]:
         {
             "event": str(delivery.event_id),
             "webhook": str(webhook.pk),
-            "entry": delivery.payload,
+            "entry": entry_now(webhook, delivery),
         },
         default=str,
     ).encode()
@@ -168,12 +213,19 @@ def send_due(now: datetime.datetime) -> dict[str, int]:
         .order_by("webhook_id", "pk")
     )
     held = set()
-    for delivery in due:
+    for delivery in due.iterator():
         webhook = delivery.webhook
         if webhook.pk in held:
             continue
         if delivery.next_attempt_at > now:
             held.add(webhook.pk)
+            continue
+        later = WebhookDelivery.objects.filter(
+            webhook=webhook, record_id=delivery.record_id, pk__gt=delivery.pk
+        ).exclude(state=WebhookDelivery.State.REPLACED)
+        if later.exists():  # a newer entry for the record will carry its state
+            delivery.state = WebhookDelivery.State.REPLACED
+            delivery.save(update_fields=["state"])
             continue
         status, error = post(webhook, delivery)
         delivery.attempts += 1
@@ -186,7 +238,6 @@ def send_due(now: datetime.datetime) -> dict[str, int]:
             delivery.state = WebhookDelivery.State.FAILED
             if webhook.failing_since is None:
                 _bookkeep(webhook, failing_since=now)
-                webhook.failing_since = now
             counts["failed"] += 1
         else:
             delivery.next_attempt_at = now + backoff(delivery.attempts)
@@ -196,14 +247,41 @@ def send_due(now: datetime.datetime) -> dict[str, int]:
     return counts
 
 
+LOCK = 0x64656677  # one webhooks_due at a time (PostgreSQL advisory lock)
+
+
+@contextlib.contextmanager
+def _alone():
+    """True while this is the only run (PostgreSQL); SQLite, the demo's, writes one at a
+    time anyway."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK])
+        alone = cursor.fetchone()[0]
+    try:
+        yield alone
+    finally:
+        if alone:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK])
+
+
 def due(now: datetime.datetime | None = None) -> dict[str, int]:
-    """Collect and send for every active webhook of an active ally."""
+    """Collect and send for every active webhook of an active ally; nothing if another run
+    is at work (cron's run of a minute ago, still waiting on a slow receiver)."""
     now = now or timezone.now()
-    queued = sum(
-        collect(webhook, now)
-        for webhook in Webhook.objects.filter(active=True, ally__active=True).select_related("ally")
-    )
-    return {"queued": queued, **send_due(now)}
+    with _alone() as alone:
+        if not alone:
+            return {"queued": 0, "sent": 0, "retry": 0, "failed": 0}
+        queued = sum(
+            collect(webhook, now)
+            for webhook in Webhook.objects.filter(active=True, ally__active=True).select_related(
+                "ally"
+            )
+        )
+        return {"queued": queued, **send_due(now)}
 
 
 def delivery_retry(*, delivery: WebhookDelivery) -> None:

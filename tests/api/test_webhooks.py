@@ -16,7 +16,7 @@ from api import webhooks
 from api.models import Webhook, WebhookDelivery
 from cases import services as case_services
 from cases.models import Case
-from tests.factories import SHARED, CaseFactory, IncidentFactory
+from tests.factories import SHARED, CaseFactory, DefenderFactory, IncidentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -224,3 +224,32 @@ def test_nothing_reaches_an_inactive_ally(hook, ally):
     webhooks.due(later())
     assert receiver.received == []
     assert Case.objects.count() == 1
+
+
+def test_a_name_protected_while_a_delivery_waits_never_leaves(hook):
+    receiver, _webhook, _secret = hook(statuses=[500])
+    person = DefenderFactory(full_name="Nombre REVELADO")
+    IncidentFactory(case=CaseFactory(**SHARED), defender=person)
+    webhooks.due(later())  # the receiver was down
+    person.identity_protected = True
+    person.save()
+    webhooks.due(later(minutes=3))  # the retry reads the row as it is now
+    assert "REVELADO" not in receiver.received[-1][1].decode()
+
+
+def test_a_case_withdrawn_soon_after_it_was_sent_is_deleted(ally, reviewer):
+    start = timezone.now()
+    webhook = Webhook.objects.create(
+        ally=ally,
+        url="https://93.184.215.14/h",
+        secret="s",
+        synced_until=start - datetime.timedelta(minutes=10),
+    )
+    case = CaseFactory(**SHARED)
+    IncidentFactory(case=case)
+    webhooks.collect(webhook, start + datetime.timedelta(seconds=5))
+    case_services.case_retract(case=case, user=reviewer, reason="publicado por error")
+    for minute in range(1, 8):  # the following runs, one a minute, overlapping
+        webhooks.collect(webhook, start + datetime.timedelta(seconds=5 + 60 * minute))
+    actions = [d.payload["action"] for d in WebhookDelivery.objects.order_by("pk")]
+    assert actions == ["upsert", "delete"]  # once each
