@@ -42,14 +42,18 @@ def url_problem(url: str) -> str | None:
     """Why deliveries may not go to `url`, in the user's language; None if they may. HTTPS
     only, and never to a loopback, private, link-local or reserved address (checked again
     at each delivery: a name may come to point elsewhere)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port or 443
+    except ValueError:
+        return _("Not a valid address.")
     allowed = ("https", "http") if settings.WEBHOOKS_ALLOW_HTTP else ("https",)
     if parts.scheme not in allowed or not parts.hostname:
         return _("The address must start with https://.")
     if settings.WEBHOOKS_ALLOW_PRIVATE:
         return None
     try:
-        safe_http.checked_address(parts.hostname, parts.port or 443)
+        safe_http.checked_address(parts.hostname, port)
     except safe_http.Refused:
         return _("The address points to a private or local network: refused.")
     except safe_http.Unreachable:

@@ -7,6 +7,7 @@ with its text, SHA-256, time and HTTP status, and tries again later if the site 
 import datetime
 import hashlib
 import html.parser
+import logging
 import re
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from django_tasks import task
 from cases.models import ArchivedCopy, Source
 from core import safe_http
 
+logger = logging.getLogger(__name__)
 MAX_TEXT = 1_000_000
 MAX_BACKOFF = datetime.timedelta(hours=12)
 
@@ -26,7 +28,9 @@ MAX_BACKOFF = datetime.timedelta(hours=12)
 def archive_queue(source: Source) -> ArchivedCopy | None:
     """A copy of the source's link to be fetched (once the save commits); None if it has no
     link or its link is already archived or waiting."""
-    if not source.url:
+    # A confidential source's link is not fetched by us: our request would tell its site
+    # (perhaps the perpetrator's, or a witness's shared document) that we hold it.
+    if not source.url or source.confidential:
         return None
     if source.archives.filter(url=source.url).exclude(state=ArchivedCopy.State.FAILED).exists():
         return None
@@ -62,11 +66,16 @@ def archive_attempt(copy_id: int, now: datetime.datetime) -> ArchivedCopy | None
             max_bytes=settings.ARCHIVE_MAX_BYTES,
             timeout=settings.ARCHIVE_TIMEOUT_SECONDS,
             trusted=frozenset(settings.ARCHIVE_TRUSTED_HOSTS),
+            user_agent="Mozilla/5.0 (compatible)",
         )
     except safe_http.Refused as refused:
         copy.state, copy.note = ArchivedCopy.State.REFUSED, str(refused)[:500]
     except safe_http.Unreachable as down:
         _later(copy, now, _("Not reached: %(why)s") % {"why": down})
+    except Exception as error:  # anything else: say so and stop, rather than try for ever
+        logger.exception("Archiving %s failed", copy.pk)
+        copy.state = ArchivedCopy.State.FAILED
+        copy.note = (_("It could not be archived: %(why)s") % {"why": error})[:500]
     else:
         if fetched.status >= 500:
             _later(copy, now, _("The site answered %(status)d.") % {"status": fetched.status})

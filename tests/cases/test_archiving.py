@@ -146,15 +146,80 @@ def test_a_copy_is_seen_only_by_who_may_see_the_source(
     site, client_for, documentalist, reviewer, coordinator, django_capture_on_commit_callbacks
 ):
     site.routes["/nota"] = [(200, {"Content-Type": "text/html"}, PAGE)]
-    source = source_with(
-        site.url("/nota"), django_capture_on_commit_callbacks, documentalist, confidential=True
-    )
-    source.case.team.add(documentalist)
-    copy = source.archives.get()
-    url = copy.file.url
-    assert client_for(reviewer).get(url).status_code == 404  # confidential: not on the team
+    case = CaseFactory(status="draft", confidentiality="restricted")
+    case.team.add(documentalist)
+    with django_capture_on_commit_callbacks(execute=True):
+        source = case_services.source_create(
+            user=documentalist, case=case, kind="press", title="Nota", url=site.url("/nota")
+        )
+    url = source.archives.get().file.url
+    assert client_for(reviewer).get(url).status_code == 404  # a restricted case, not theirs
     response = client_for(coordinator).get(url)
     assert response.status_code == 200 and b"".join(response.streaming_content) == PAGE
+
+
+def test_a_confidential_sources_link_is_not_fetched(
+    site, documentalist, django_capture_on_commit_callbacks
+):
+    """Our request would tell its site that we hold the link."""
+    site.routes["/secreto"] = [(200, {"Content-Type": "text/html"}, PAGE)]
+    source = source_with(
+        site.url("/secreto"), django_capture_on_commit_callbacks, documentalist, confidential=True
+    )
+    assert not source.archives.exists()
+
+
+def test_a_slow_or_broken_site_cannot_hold_or_break_the_worker(settings):
+    import socket
+    import threading
+    import time
+
+    from core import safe_http
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+
+    def trickle():
+        conn, _ = listener.accept()
+        conn.recv(1000)
+        conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\n")
+        for _n in range(12):
+            time.sleep(0.5)
+            try:
+                conn.sendall(b"x")
+            except OSError:
+                break
+        conn.close()
+
+    threading.Thread(target=trickle, daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(safe_http.Unreachable):
+        safe_http.fetch(
+            f"http://127.0.0.1:{port}/",
+            max_bytes=1000,
+            timeout=1,
+            trusted=frozenset({f"127.0.0.1:{port}"}),
+        )
+    assert time.monotonic() - started < 3  # the whole fetch, not each read
+    listener.close()
+    for url in ("http://example.com:99999/", "http://[::1/"):
+        with pytest.raises(safe_http.Refused):
+            safe_http.fetch(url, max_bytes=10, timeout=1)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["::ffff:127.0.0.1", "64:ff9b::a9fe:a9fe", "2002:7f00:1::", "fec0::1", "::127.0.0.1"],
+)
+def test_an_ipv6_address_carrying_a_private_one_is_not_public(address):
+    import ipaddress
+
+    from core.safe_http import is_public
+
+    assert not is_public(ipaddress.ip_address(address))
+    assert is_public(ipaddress.ip_address("2606:4700:4700::1111"))
 
 
 def test_verify_sources_finds_a_file_altered_by_one_byte(
