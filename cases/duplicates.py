@@ -513,6 +513,7 @@ def link_key(url: str) -> str:
 
 
 TRACKING = ("utm_", "fbclid", "gclid", "igshid", "si=")
+MAX_CITING = 200  # candidates read per source link
 
 
 def sources_cited_elsewhere(case: Case, user) -> list[dict]:
@@ -526,9 +527,9 @@ def sources_cited_elsewhere(case: Case, user) -> list[dict]:
             for other in visible.filter(sha256=source.sha256):
                 others[other.case_id] = other.case
         key = link_key(source.url) if source.url else ""
-        if key:
-            core = key.split("?")[0]
-            for other in visible.filter(url__icontains=core):
+        core = key.split("?")[0]
+        if "/" in core:  # a page, not a whole site (a host alone matches every page of it)
+            for other in visible.filter(url__icontains=core)[:MAX_CITING]:
                 if link_key(other.url) == key:
                     others[other.case_id] = other.case
         if others:

@@ -61,7 +61,7 @@ class TransferInline(RecordInlineMixin, nested_admin.NestedTabularInline):
     fields = ("moved_on", "place", "note")
 
 
-class DetentionActionInline(RecordInlineMixin, nested_admin.NestedTabularInline):
+class DetentionActionInline(VisibleOnlyMixin, RecordInlineMixin, nested_admin.NestedTabularInline):
     """Legal actions about the detention (a habeas corpus, an IACHR request), with or
     without a court case."""
 
@@ -125,7 +125,7 @@ class HearingInline(RecordInlineMixin, admin.TabularInline):
     )
 
 
-class LegalActionInline(RecordInlineMixin, admin.TabularInline):
+class LegalActionInline(VisibleOnlyMixin, RecordInlineMixin, admin.TabularInline):
     model = LegalAction
     form = LegalActionForm
     extra = 0

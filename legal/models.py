@@ -364,14 +364,23 @@ class Hearing(Versioned):
 
 class LegalActionQuerySet(AuditedQuerySet):
     def visible_to(self, user):
-        """Actions whose court case and detention (each, if it has one) `user` may see."""
-        return self.exclude(
-            proceeding__in=Proceeding.objects.exclude(
-                pk__in=Proceeding.objects.visible_to(user).values("pk")
+        """Actions whose court case, detention and defender (each, if it has one) `user` may
+        see: an action about a protected defender is for those who follow them."""
+        return (
+            self.exclude(
+                proceeding__in=Proceeding.objects.exclude(
+                    pk__in=Proceeding.objects.visible_to(user).values("pk")
+                )
             )
-        ).exclude(
-            detention__in=Detention.objects.exclude(
-                pk__in=Detention.objects.visible_to(user).values("pk")
+            .exclude(
+                detention__in=Detention.objects.exclude(
+                    pk__in=Detention.objects.visible_to(user).values("pk")
+                )
+            )
+            .exclude(
+                defender__in=Defender.objects.exclude(
+                    pk__in=Defender.objects.visible_to(user).values("pk")
+                )
             )
         )
 

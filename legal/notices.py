@@ -42,7 +42,8 @@ def caseload(detention: Detention) -> list:
     team = set(legal_team())
     who = {detention.lawyer} if detention.lawyer else set()
     who |= set(detention.incident.case.team.all()) & team
-    return _may_see(who or team, detention)
+    # Only who is still active and may see it; nobody left: the whole legal team.
+    return _may_see({u for u in who if u.is_active}, detention) or _may_see(team, detention)
 
 
 def _name(detention: Detention, user) -> str:
@@ -130,11 +131,16 @@ def _followers(proceeding: Proceeding) -> list:
         .exclude(lawyer=None)
         .select_related("lawyer")
     }
-    return [
-        user
-        for user in (who or team)
-        if Proceeding.objects.visible_to(user).filter(pk=proceeding.pk).exists()
-    ]
+
+    def may_see(users):
+        return [
+            user
+            for user in users
+            if user.is_active
+            and Proceeding.objects.visible_to(user).filter(pk=proceeding.pk).exists()
+        ]
+
+    return may_see(who) or may_see(team)
 
 
 def hearings_tomorrow(today: datetime.date) -> int:

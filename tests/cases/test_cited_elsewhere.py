@@ -49,3 +49,12 @@ def test_a_case_the_reader_may_not_see_is_never_named(client_for, reviewer):
     SourceFactory(case=mine, url="https://example.org/nota")
     page = client_for(reviewer).get(f"/admin/cases/case/{mine.pk}/change/").content.decode()
     assert "CENTINELA" not in page and "Ya citada por otros casos" not in page
+
+
+def test_a_whole_site_is_not_a_citation_of_each_of_its_pages(client_for, reviewer):
+    first = CaseFactory(title="Caso con una nota")
+    second = CaseFactory(title="Caso con el sitio")
+    SourceFactory(case=first, url="https://twitter.com/usuario/status/1")
+    SourceFactory(case=second, url="https://twitter.com")
+    page = client_for(reviewer).get(f"/admin/cases/case/{second.pk}/change/").content.decode()
+    assert "Caso con una nota" not in page

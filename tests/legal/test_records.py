@@ -149,3 +149,15 @@ class TestLegalActionsBeforeAnyCourtCase:
         for label in hidden.labels():
             assert label not in page
         assert not LegalAction.objects.filter(body="Otro").exists()
+
+
+def test_an_action_about_a_protected_defender_is_for_who_follows_them(client_for, lawyer):
+    from legal.models import LegalAction
+
+    person = DefenderFactory(full_name="Nombre RESERVADO", identity_protected=True)
+    LegalAction.objects.create(
+        kind="iachr_measures", filed_on=TODAY, body="CIDH CENTINELA", defender=person
+    )
+    assert not LegalAction.objects.visible_to(lawyer).exists()
+    page = client_for(lawyer).get("/admin/legal/legalaction/").content.decode()
+    assert "CENTINELA" not in page

@@ -227,3 +227,14 @@ def test_a_name_protected_later_leaves_every_inbox_that_may_not_see_it(
     assert "Nombre REAL" not in told(lawyer)[0].text
     assert person.name_for(lawyer) in told(lawyer)[0].text
     assert "Nombre REAL" not in client_for(lawyer).get("/notifications/").content.decode()
+
+
+def test_a_lawyer_gone_leaves_the_alert_to_the_legal_team(lawyer):
+    gone = lawyer_named("abogado-ido")
+    d = arrest(lawyer=gone, hours_ago=30)
+    gone.is_active = False
+    gone.save()
+    Notification.objects.all().delete()
+    notices.due(NOW)
+    assert told(lawyer, "incommunicado")  # not nobody
+    assert d.lawyer == gone
