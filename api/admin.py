@@ -11,6 +11,21 @@ from api.services import api_key_create, api_key_revoke
 from core.admin_base import RecordAdmin, RecordForm, RecordInlineMixin
 
 
+def shown_once(model_admin, request, template: str, title, **context):
+    """The page after adding a key or a webhook, with its secret: shown once, on this page
+    only, never in a message (messages may sit in a cookie)."""
+    return TemplateResponse(
+        request,
+        template,
+        {
+            **model_admin.admin_site.each_context(request),
+            "opts": model_admin.opts,
+            "title": title,
+            **context,
+        },
+    )
+
+
 class ApiKeyInline(RecordInlineMixin, admin.TabularInline):
     """The ally's keys, read-only here: create one with "Add API key", revoke from its list."""
 
@@ -99,18 +114,10 @@ class ApiKeyAdmin(RecordAdmin):
         pass
 
     def response_add(self, request, obj, post_url_continue=None):
-        # Shown once, on this page only: never in a message (messages may sit in a cookie).
-        return TemplateResponse(
-            request,
-            "admin/api/apikey/created.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "key": obj,
-                "secret": request._api_key_secret,
-                "title": _("API key created"),
-            },
-        )
+        return shown_once(
+            self, request, "admin/api/apikey/created.html", _("API key created"), key=obj,
+            secret=request._api_key_secret,
+        )  # fmt: skip
 
     @admin.action(description=_("Revoke the selected keys"), permissions=["change"])
     def revoke(self, request, queryset):
@@ -220,18 +227,10 @@ class WebhookAdmin(RecordAdmin):
             super().save_related(request, form, formsets, change)
 
     def response_add(self, request, obj, post_url_continue=None):
-        # Shown once, on this page only: never in a message (messages may sit in a cookie).
-        return TemplateResponse(
-            request,
-            "admin/api/webhook/created.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "webhook": obj,
-                "secret": request._webhook_secret,
-                "title": _("Webhook registered"),
-            },
-        )
+        return shown_once(
+            self, request, "admin/api/webhook/created.html", _("Webhook registered"),
+            webhook=obj, secret=request._webhook_secret,
+        )  # fmt: skip
 
 
 @admin.register(WebhookDelivery)

@@ -89,15 +89,16 @@ def _digest(entry: dict) -> str:
     return hashlib.sha256(json.dumps(entry, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _last_actions(webhook: Webhook, record_ids: list[str]) -> dict[str, str]:
-    """The action of the last entry queued for each record (what the ally holds of it)."""
+def _last_queued(webhook: Webhook, record_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """The action and digest of the last entry queued for each record (what the ally holds
+    of it), in one query."""
     last = {}
-    for record_id, payload in (
+    for record_id, payload, digest in (
         WebhookDelivery.objects.filter(webhook=webhook, record_id__in=record_ids)
         .order_by("pk")
-        .values_list("record_id", "payload")
+        .values_list("record_id", "payload", "digest")
     ):
-        last[record_id] = payload.get("action")
+        last[record_id] = (payload.get("action"), digest)
     return last
 
 
@@ -110,25 +111,18 @@ def collect(webhook: Webhook, now: datetime.datetime) -> int:
     user = AllyUser.for_ally(webhook.ally)
 
     def held(gone):
-        last = _last_actions(webhook, [str(public_id) for _pk, public_id in gone])
-        return {pk for pk, public_id in gone if last.get(str(public_id)) == "upsert"}
+        last = _last_queued(webhook, [str(public_id) for _pk, public_id in gone])
+        return {pk for pk, public_id in gone if last.get(str(public_id), ("",))[0] == "upsert"}
 
     since, until, after, queued = webhook.synced_until, now, None, 0
     with transaction.atomic():
         while True:
             entries, after = changes_page(user, since, until, after, held=held)
-            last = _last_actions(webhook, [entry["id"] for entry in entries])
+            last = _last_queued(webhook, [entry["id"] for entry in entries])
             for entry in entries:
                 digest = _digest(entry)
-                previous = (
-                    WebhookDelivery.objects.filter(webhook=webhook, record_id=entry["id"])
-                    .order_by("-pk")
-                    .values_list("digest", flat=True)
-                    .first()
-                )
-                if previous == digest or (
-                    entry["action"] == "delete" and last.get(entry["id"]) == "delete"
-                ):
+                action, previous = last.get(entry["id"], ("", ""))
+                if previous == digest or (entry["action"] == "delete" and action == "delete"):
                     continue
                 WebhookDelivery.objects.create(
                     webhook=webhook,
@@ -137,7 +131,7 @@ def collect(webhook: Webhook, now: datetime.datetime) -> int:
                     digest=digest,
                     next_attempt_at=now,
                 )
-                last[entry["id"]] = entry["action"]
+                last[entry["id"]] = (entry["action"], digest)
                 queued += 1
             if after is None:
                 break

@@ -192,9 +192,7 @@ class ProceedingAdmin(LawyerPickerMixin, VisibleOnlyMixin, NameSearchMixin, Reco
             context["timelines"] = [
                 {
                     "url": reverse("legal:detention", args=[d.public_id]),
-                    "name": d.incident.defender.name_for(request.user)
-                    if d.incident.defender
-                    else str(d.incident.target),
+                    "name": d.target_name_for(request.user),
                 }
                 for d in detentions
             ]

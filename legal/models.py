@@ -147,6 +147,11 @@ class Detention(Versioned):
     def __str__(self):
         return f"{self.incident.target} — {date_format(self.arrested_on)}"
 
+    def target_name_for(self, user) -> str:
+        """Who was detained, as `user` may know them (a protected defender's pseudonym)."""
+        defender = self.incident.defender
+        return defender.name_for(user) if defender else str(self.incident.organization)
+
     @property
     def days_in_detention(self) -> int:
         """Whole days from the arrest to the release (or to today). Same day: 0."""

@@ -5,13 +5,13 @@ in their caseload, at once; and, each time `notify_due` runs (hourly, from cron)
 
 import datetime
 
-from django.contrib.auth import get_user_model
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
+from legal import selectors
 from legal.models import PRETRIAL_LIMIT_YEARS, Detention, Hearing, Proceeding, add_years
 from notifications.kinds import Kind
 from notifications.services import notify
@@ -22,16 +22,6 @@ INCOMMUNICADO_WITHIN = datetime.timedelta(days=7)
 PRETRIAL_WARNING_DAYS = 30
 
 
-def legal_team():
-    """Active accounts that follow detentions (lawyers, coordinators)."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, is_staff=True)
-        .filter(Q(groups__permissions__codename="follow_detentions") | Q(is_superuser=True))
-        .distinct()
-    )
-
-
 def _may_see(users, detention: Detention) -> list:
     return [u for u in users if Detention.objects.visible_to(u).filter(pk=detention.pk).exists()]
 
@@ -39,16 +29,11 @@ def _may_see(users, detention: Detention) -> list:
 def caseload(detention: Detention) -> list:
     """Whose caseload a detention is in: its lawyer and the legal team members on its case's
     team; the whole legal team while it has neither. Only those who may see it."""
-    team = set(legal_team())
+    team = set(selectors.legal_team())
     who = {detention.lawyer} if detention.lawyer else set()
     who |= set(detention.incident.case.team.all()) & team
     # Only who is still active and may see it; nobody left: the whole legal team.
     return _may_see({u for u in who if u.is_active}, detention) or _may_see(team, detention)
-
-
-def _name(detention: Detention, user) -> str:
-    defender = detention.incident.defender
-    return defender.name_for(user) if defender else str(detention.incident.organization)
 
 
 def _subject(detention: Detention) -> dict:
@@ -74,7 +59,7 @@ def detention_opened(detention: Detention, *, by=None) -> None:
         by=by,
         key=f"new-detention:{detention.pk}",
         params=lambda user: {
-            "name": _name(detention, user),
+            "name": detention.target_name_for(user),
             "date": date_format(detention.arrested_on),
             "body": _body(detention),
             **_subject(detention),
@@ -110,7 +95,7 @@ def incommunicado_due(now: datetime.datetime) -> int:
                 recipients=caseload(detention),
                 key=f"incommunicado:{detention.pk}",
                 params=lambda user, d=detention: {
-                    "name": _name(d, user),
+                    "name": d.target_name_for(user),
                     "date": date_format(d.arrested_on),
                     **_subject(d),
                 },
@@ -123,7 +108,7 @@ def incommunicado_due(now: datetime.datetime) -> int:
 def _followers(proceeding: Proceeding) -> list:
     """Who follows a court case: its lawyer and those of its detentions (the legal team
     while it has none), among those who may see it."""
-    team = set(legal_team())
+    team = set(selectors.legal_team())
     who = {proceeding.lawyer} if proceeding.lawyer else set()
     who |= {
         d.lawyer

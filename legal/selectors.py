@@ -5,7 +5,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -76,6 +76,17 @@ def dashboard(*, user, lawyer_id: int | None = None, state: str = "") -> dict:
 LAWYER_ROLE = "Abogado"
 
 
+def legal_team():
+    """Active staff accounts that follow detentions (lawyers, coordinators): the dashboard's
+    and agenda's filters, and who is told when a detention has no lawyer of its own."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
+        .filter(Q(groups__permissions__codename="follow_detentions") | Q(is_superuser=True))
+        .distinct()
+    )
+
+
 def lawyer_accounts():
     """Who may be a record's lawyer: active accounts with the lawyer role, and anyone who
     already is one (so that an older record still saves)."""
@@ -105,7 +116,7 @@ def with_next_hearing(detentions, user):
     """Each detention with the date and time of the next hearing of a court case behind it
     that `user` may see (`next_hearing_on`, `next_hearing_at`; None if there is none)."""
     upcoming = pending_hearings(user).filter(proceeding__incidents=OuterRef("incident_id"))
-    upcoming = upcoming.order_by("scheduled_on", "scheduled_at", "pk")
+    upcoming = upcoming.order_by("scheduled_on", F("scheduled_at").asc(nulls_last=True), "pk")
     return detentions.annotate(
         next_hearing_on=Subquery(upcoming.values("scheduled_on")[:1]),
         next_hearing_at=Subquery(upcoming.values("scheduled_at")[:1]),
@@ -149,14 +160,32 @@ def agenda(*, user, start: datetime.date, lawyer_id: int | None = None) -> list[
     days = {start + datetime.timedelta(days=n): [] for n in range(7)}
     for hearing in sorted(
         hearings,
-        key=lambda h: (h.scheduled_on, h.scheduled_at is None, h.scheduled_at or NOON, h.pk),
+        key=hearing_order,
     ):
         hearing.detentions = [i.detention for i in hearing.proceeding.detained_incidents]
         days[hearing.scheduled_on].append(hearing)
     return [{"day": day, "hearings": listed} for day, listed in days.items()]
 
 
-NOON = datetime.time(12)
+def hearing_order(hearing: Hearing) -> tuple:
+    """Hearings by day, then time; on a day, those without a time last."""
+    return (
+        hearing.scheduled_on,
+        hearing.scheduled_at is None,
+        hearing.scheduled_at or datetime.time.min,
+        hearing.pk,
+    )
+
+
+def with_next_hearings(proceedings) -> list:
+    """Each court case with its next hearing still to come (`next_hearing`, or None)."""
+    pending = Hearing.objects.filter(scheduled_on__gte=timezone.localdate(), held__isnull=True)
+    listed = list(
+        proceedings.prefetch_related(Prefetch("hearings", queryset=pending, to_attr="pending"))
+    )
+    for proceeding in listed:
+        proceeding.next_hearing = min(proceeding.pending, key=hearing_order, default=None)
+    return listed
 
 
 @dataclass

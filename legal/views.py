@@ -2,10 +2,8 @@ import datetime
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,8 +15,7 @@ from icalendar import Alarm, Calendar, Event
 
 from legal import selectors, services
 from legal.forms import ArrestForm
-from legal.models import Detention, Hearing
-from legal.selectors import NOON
+from legal.models import Detention
 from organizations.vocabularies import State
 
 
@@ -33,16 +30,13 @@ def dashboard(request):
     state = request.GET.get("state", "")
     if state not in State.values:
         state = ""
-    lawyers = _lawyers()
+    lawyers = selectors.legal_team().order_by("username")
     sections = selectors.dashboard(user=request.user, lawyer_id=lawyer_id, state=state)
     sections["past"] = sorted(sections["past"], key=lambda d: -d.days_in_detention)
     for key in ("detained", "no_news", "released", "past"):
         sections[key] = list(sections[key])
         for detention in sections[key]:
-            target = detention.incident.defender
-            detention.display_name = (
-                target.name_for(request.user) if target else str(detention.incident.organization)
-            )
+            detention.display_name = detention.target_name_for(request.user)
     sections["upcoming"] = list(sections["upcoming"])
     _name_defendants(sections["upcoming"], request.user)
     context = {
@@ -68,16 +62,6 @@ def _lawyer_id(value: str) -> int | None:
     return lawyer_id if lawyer_id is None or 0 < lawyer_id < 2**63 else None
 
 
-def _lawyers():
-    """Active accounts of the legal team (who may follow detentions), for the filters."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__permissions__codename="follow_detentions")
-        .distinct()
-        .order_by("username")
-    )
-
-
 def _name_defendants(hearings, user) -> None:
     """Each hearing's defendants by the names `user` may see (`names`)."""
     for hearing in hearings:
@@ -98,10 +82,7 @@ def agenda(request):
     for day in days:
         for hearing in day["hearings"]:
             for detention in hearing.detentions:
-                defender = detention.incident.defender
-                detention.display_name = (
-                    defender.name_for(request.user) if defender else str(detention.incident.target)
-                )
+                detention.display_name = detention.target_name_for(request.user)
     context = {
         "title": _("Hearings of the week"),
         "has_permission": True,
@@ -111,7 +92,7 @@ def agenda(request):
         "week": week,
         "lawyer_id": lawyer_id,
         "team": lawyer_id is None,
-        "lawyers": _lawyers(),
+        "lawyers": selectors.legal_team().order_by("username"),
         "today": timezone.localdate(),
     }
     return render(request, "legal/agenda.html", context)
@@ -148,41 +129,16 @@ def detention_timeline(request, public_id):
         public_id=public_id,
     )
     context = {
-        "title": _("Detention of %(name)s")
-        % {
-            "name": detention.incident.defender.name_for(request.user)
-            if detention.incident.defender
-            else detention.incident.target
-        },
+        "title": _("Detention of %(name)s") % {"name": detention.target_name_for(request.user)},
         "has_permission": True,
         "detention": detention,
         "events": selectors.timeline(detention, request.user),
         "can_see_file_numbers": request.user.has_perm("legal.view_case_file_number"),
-        "proceedings": _with_next_hearing(
+        "proceedings": selectors.with_next_hearings(
             selectors.proceedings_of(detention, request.user).prefetch_related("charges")
         ),
     }
     return render(request, "legal/timeline.html", context)
-
-
-def _with_next_hearing(proceedings) -> list:
-    """Each court case with its next hearing still to come (`next_hearing`, or None)."""
-    today = timezone.localdate()
-    listed = list(
-        proceedings.prefetch_related(
-            Prefetch(
-                "hearings",
-                queryset=Hearing.objects.filter(scheduled_on__gte=today, held__isnull=True),
-                to_attr="pending",
-            )
-        )
-    )
-    for proceeding in listed:
-        pending = sorted(
-            proceeding.pending, key=lambda h: (h.scheduled_on, h.scheduled_at or NOON, h.pk)
-        )
-        proceeding.next_hearing = pending[0] if pending else None
-    return listed
 
 
 @legal_view

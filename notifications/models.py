@@ -76,7 +76,8 @@ class Preferences(models.Model):
         return str(self.user)
 
 
-def language_of(user) -> str:
-    """The language `user` reads notifications in (their choice, else the site's)."""
-    preferences = Preferences.objects.filter(user=user).first()
+def language_of(user, preferences=None) -> str:
+    """The language `user` reads notifications in (their choice, else the site's;
+    `preferences`: theirs, if already read)."""
+    preferences = preferences or Preferences.objects.filter(user=user).first()
     return preferences.language if preferences is not None else settings.LANGUAGE_CODE

@@ -13,9 +13,10 @@ from notifications.kinds import DEFAULT_CHANNELS, Channel, Kind
 from notifications.models import Notification, Preferences, language_of
 
 
-def channels_for(user: AbstractBaseUser, kind: str) -> set[str]:
-    """The channels by which `user` wants to be told of `kind`."""
-    preferences = Preferences.objects.filter(user=user).first()
+def channels_for(user: AbstractBaseUser, kind: str, preferences=None) -> set[str]:
+    """The channels by which `user` wants to be told of `kind` (`preferences`: theirs, if
+    already read)."""
+    preferences = preferences or Preferences.objects.filter(user=user).first()
     if preferences is not None and kind in preferences.channels:
         return set(preferences.channels[kind]) & set(Channel.values)
     return set(DEFAULT_CHANNELS[Kind(kind)])
@@ -45,10 +46,11 @@ def notify(
             or user.get_username() == settings.SYSTEM_USERNAME
         ):
             continue
-        channels = channels_for(user, kind)
+        preferences = Preferences.objects.filter(user=user).first()  # read once for both
+        channels = channels_for(user, kind, preferences)
         if not channels or Notification.objects.filter(recipient=user, key=key).exists():
             continue
-        with translation.override(language_of(user)):  # dates and labels in theirs
+        with translation.override(language_of(user, preferences)):  # dates and labels in theirs
             values = params(user) if callable(params) else params
         try:
             with transaction.atomic():
