@@ -6,9 +6,7 @@ with its text, SHA-256, time and HTTP status, and tries again later if the site 
 
 import datetime
 import hashlib
-import html.parser
 import logging
-import re
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -17,11 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
+from cases import extraction
 from cases.models import ArchivedCopy, Source
 from core import safe_http
 
 logger = logging.getLogger(__name__)
-MAX_TEXT = 1_000_000
 MAX_BACKOFF = datetime.timedelta(hours=12)
 
 
@@ -107,7 +105,7 @@ def _keep(copy: ArchivedCopy, fetched: safe_http.Fetched, now) -> None:
     copy.truncated = fetched.truncated
     copy.http_status, copy.final_url = fetched.status, fetched.url[:2000]
     copy.content_type, copy.fetched_at = fetched.content_type, now
-    copy.text = page_text(fetched.body, kind)
+    copy.text, text_note = page_text(fetched.body, kind)
     copy.state = ArchivedCopy.State.DONE if fetched.status < 400 else ArchivedCopy.State.FAILED
     notes = []
     if fetched.truncated:
@@ -117,43 +115,20 @@ def _keep(copy: ArchivedCopy, fetched: safe_http.Fetched, now) -> None:
         )
     if fetched.status >= 400:
         notes.append(_("The site answered %(status)d.") % {"status": fetched.status})
-    copy.note = " ".join(notes)
+    if text_note:
+        notes.append(text_note)
+    copy.note = " ".join(notes)[:500]
 
 
-class _Text(html.parser.HTMLParser):
-    """The words of a page, without its scripts and styles."""
-
-    SKIPPED = {"script", "style", "noscript", "template"}
-
-    def __init__(self):
-        super().__init__()
-        self.parts, self.skipping = [], 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self.SKIPPED:
-            self.skipping += 1
-
-    def handle_endtag(self, tag):
-        if tag in self.SKIPPED and self.skipping:
-            self.skipping -= 1
-
-    def handle_data(self, data):
-        if not self.skipping:
-            self.parts.append(data)
-
-
-def page_text(body: bytes, kind: str) -> str:
-    """The text of an HTML or plain-text page (others, such as PDFs, later)."""
-    if kind not in ("text/html", "text/plain", "application/xhtml+xml"):
-        return ""
-    decoded = body.decode("utf-8", errors="replace")
-    if kind == "text/plain":
-        text = decoded
-    else:
-        parser = _Text()
-        parser.feed(decoded)
-        text = " ".join(parser.parts)
-    return re.sub(r"\s+", " ", text).strip()[:MAX_TEXT]
+def page_text(body: bytes, content_type: str) -> tuple[str, str]:
+    """The words of a fetched page or document (cases.extraction), and a note if some could
+    not be read."""
+    try:
+        read = extraction.read_text(body, content_type=content_type)
+    except Exception as error:  # a damaged document is still kept as it came
+        logger.warning("Reading an archived copy failed: %s", error)
+        return "", _("Its text could not be read: %(why)s") % {"why": error}
+    return read.text, read.note
 
 
 def archive_due(now: datetime.datetime | None = None) -> int:

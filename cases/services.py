@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import SecurityEvent
 from accounts.services import security_event_record
-from cases import archiving, duplicates
+from cases import archiving, duplicates, extraction
 from cases.models import Case, DuplicatePair, Incident, Involvement, Source
 from cases.workflow import (  # noqa: F401  (the workflow's services, with the others)
     case_highlight,
@@ -184,10 +184,12 @@ def incident_save(
 @transaction.atomic
 def source_save(*, source: Source, user: AbstractBaseUser, reason: str = "") -> Source:
     """Create or update a source; a newly uploaded file gets its SHA-256 recorded, and a new
-    link is archived (cases/archiving.py)."""
+    link is archived (cases/archiving.py) and a new file read for search
+    (cases/extraction.py)."""
     source_fingerprint(source)
     record_save(source, user=user, reason=reason)
     archiving.archive_queue(source)
+    extraction.source_text_queue(source)
     return source
 
 

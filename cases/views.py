@@ -1,9 +1,12 @@
 from django.contrib.auth.decorators import permission_required
 from django.http import FileResponse, Http404
+from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django_otp.decorators import otp_required
 
 from accounts.models import SecurityEvent
 from accounts.services import security_event_record
+from cases import search
 from cases.models import ArchivedCopy, Source
 
 
@@ -29,3 +32,22 @@ def source_file(request, name: str):
         file=name,
     )
     return FileResponse(stored.open("rb"), as_attachment=True, filename=stored.name.split("/")[-1])
+
+
+@otp_required
+@permission_required("cases.view_case", raise_exception=True)
+def search_view(request):
+    """The one search box: cases, incidents, people, organizations, perpetrators and
+    sources (their archived copies and files too), as far as the reader may see them."""
+    text = request.GET.get("q", "").strip()[:200]
+    groups = search.search(request.user, text) if text else []
+    context = {
+        "title": _("Search"),
+        "has_permission": True,
+        "q": text,
+        "groups": groups,
+        "searched": bool(text),
+        "nothing": bool(groups) and not any(group.hits for group in groups),
+        "no_words": bool(text) and not groups,
+    }
+    return render(request, "cases/search.html", context)

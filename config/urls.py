@@ -12,7 +12,7 @@ from two_factor.views import (
 )
 
 from accounts.views import LoginView
-from cases.views import source_file
+from cases.views import search_view, source_file
 
 # two-factor-auth's pages, without its "disable two-factor" view: nobody turns it off.
 two_factor_patterns = [
@@ -39,6 +39,7 @@ urlpatterns = [
     path("legal/", include("legal.urls")),
     path("notifications/", include("notifications.urls")),
     path("sources/files/<path:name>", source_file, name="source_file"),
+    path("search/", search_view, name="search"),
     path("api/v1/", include("api.urls")),
 ]
 

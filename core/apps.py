@@ -7,3 +7,6 @@ class CoreConfig(AppConfig):
 
     name = "core"
     verbose_name = "core"
+
+    def ready(self):
+        from core import textsearch  # noqa: F401  (registers SQLite's fold function)

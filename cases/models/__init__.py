@@ -1,7 +1,12 @@
 """What happened (core), the pairs of likely duplicates, and the spreadsheet imports and
 exports."""
 
-from cases.models.archives import ArchivedCopy, ArchivedCopyQuerySet
+from cases.models.archives import (
+    ArchivedCopy,
+    ArchivedCopyQuerySet,
+    SourceText,
+    SourceTextQuerySet,
+)
 from cases.models.core import (
     Case,
     CaseQuerySet,
@@ -31,6 +36,8 @@ __all__ = [
     "Involvement",
     "Source",
     "SourceQuerySet",
+    "SourceText",
+    "SourceTextQuerySet",
     "comparable_for",
     "source_upload_to",
 ]

@@ -62,3 +62,41 @@ class ArchivedCopy(models.Model):
 
     def __str__(self):
         return f"{self.url} ({self.get_state_display()})"
+
+
+class SourceTextQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The texts of the sources `user` may see."""
+        return self.filter(source__in=Source.objects.visible_to(user))
+
+
+class SourceText(models.Model):
+    """The words of a source's file, read for search: a PDF's text (or, for a scan, what
+    OCR reads), an HTML page's text, a plain-text file, or an image through OCR. Derived from
+    the file and read again whenever the file changes (`sha256` says which file it came
+    from): it is not evidence itself, so it has no history of its own."""
+
+    class Method(models.TextChoices):
+        PDF = "pdf", _("PDF text")
+        HTML = "html", _("Web page text")
+        PLAIN = "plain", _("Plain text")
+        OCR = "ocr", _("Optical character recognition (Tesseract)")
+        NONE = "none", _("No text read")
+
+    source = models.OneToOneField(
+        Source, on_delete=models.PROTECT, related_name="file_text", verbose_name=_("source")
+    )
+    sha256 = models.CharField(_("SHA-256 of the file read"), max_length=64)
+    method = models.CharField(_("how it was read"), max_length=8, choices=Method)
+    text = models.TextField(_("text"), blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    read_at = models.DateTimeField(_("read at"), default=timezone.now)
+
+    objects = SourceTextQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("text of a source's file")
+        verbose_name_plural = _("texts of sources' files")
+
+    def __str__(self):
+        return f"{self.source} ({self.get_method_display()})"
