@@ -21,7 +21,7 @@ from api.base import IsAllyOrStaffReader, LoggedMixin
 from api.rows import incident_row, shared_incidents, utc_stamp_text
 from api.serializers import ChangesSerializer
 from cases.disclosure import ExportPolicy
-from cases.models import Case, Incident, Involvement, Source
+from cases.models import Case, Incident, Involvement, Source, Support
 from organizations.models import Defender, Membership, Organization, Perpetrator
 
 CHANGES_PAGE = 500
@@ -29,8 +29,8 @@ CHANGES_PAGE = 500
 
 def _changed_since(since: datetime.datetime, until: datetime.datetime) -> Q:
     """Incidents whose row may have changed in (since, until]: the incident, its case, its
-    perpetrators and their involvement, its sources, its target and the target's
-    memberships. Read from the history tables, which keep removals too."""
+    perpetrators and their involvement, its sources and which of them support it, its target
+    and the target's memberships. Read from the history tables, which keep removals too."""
 
     def changed(model):
         return model.history.filter(history_date__gt=since, history_date__lte=until)
@@ -44,6 +44,7 @@ def _changed_since(since: datetime.datetime, until: datetime.datetime) -> Q:
         | Q(pk__in=renamed_perpetrators.values("incident_id"))
         | Q(case_id__in=changed(Case).values("id"))
         | Q(case_id__in=changed(Source).values("case_id"))
+        | Q(pk__in=changed(Support).values("incident_id"))
         | Q(defender_id__in=changed(Defender).values("id"))
         | Q(defender_id__in=changed(Membership).values("defender_id"))
         | Q(organization_id__in=changed(Organization).values("id"))

@@ -58,13 +58,13 @@ def shared_incidents(policy: ExportPolicy) -> QuerySet:
 
 
 def counted_for(policy: ExportPolicy) -> QuerySet:
-    """Counted incidents the policy's viewer may export, with the number of sources an export
-    may show."""
+    """Counted incidents the policy's viewer may export, with the number of the sources that
+    support each that an export may show."""
     visible_sources = (
         policy.sources()
-        .filter(case_id=OuterRef("case_id"))
+        .filter(supports__incident=OuterRef("pk"))
         .order_by()
-        .values("case_id")
+        .values("supports__incident")
         .annotate(n=Count("pk"))
         .values("n")
     )

@@ -8,10 +8,12 @@ from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Min, Prefetch, prefetch_related_objects
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.formats import date_format, number_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from cases import admin_duplicates, services
 from cases.admin_filters import CaseMonthFilter, CountedFilter, MonthFilter
@@ -26,7 +28,15 @@ from cases.admin_workflow import (
     CountedChangeReasonMixin,
 )
 from cases.intake.admin import ExportMixin, ImportBatchAdmin
-from cases.models import Case, DuplicatePair, ImportBatch, Incident, Involvement, Source
+from cases.models import (
+    Case,
+    DuplicatePair,
+    ImportBatch,
+    Incident,
+    Involvement,
+    Source,
+    Support,
+)
 from core.admin_base import (
     RecordAdmin,
     RecordForm,
@@ -163,6 +173,53 @@ class IncidentForm(PreloadedFormMixin, RecordForm):
 
 
 class SourceForm(RecordForm):
+    supported = forms.TypedMultipleChoiceField(
+        label=_("Incidents it supports"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "A new source with none ticked supports every incident of the case. Each incident "
+            "needs a source before the case is verified."
+        ),
+    )
+
+    def __init__(self, *args, case_incidents=None, supported_by=None, **kwargs):
+        # The case's incidents and every source's links come from the formset, read once
+        # for all its forms (SourceFormSet); a form on its own reads its own.
+        super().__init__(*args, **kwargs)
+        if case_incidents is None:
+            case_incidents = (
+                list(
+                    Incident.objects.filter(case_id=self.instance.case_id).select_related(
+                        "defender", "organization"
+                    )
+                )
+                if self.instance.case_id
+                else []
+            )
+        if "supported" not in self.fields:
+            return
+        self.fields["supported"].choices = [(i.pk, str(i)) for i in case_incidents]
+        if self.instance.pk is not None:
+            if supported_by is None:
+                linked = self.instance.supports.values_list("incident_id", flat=True)
+            else:
+                linked = supported_by.get(self.instance.pk, ())
+            self.initial["supported"] = list(linked)
+
+    def clean(self):
+        cleaned = super().clean()
+        choices = self.fields.get("supported") and self.fields["supported"].choices
+        if (
+            choices
+            and self.instance.pk is not None
+            and not cleaned.get("supported")
+            and "supported" in self.changed_data
+        ):
+            self.add_error("supported", _("Tick at least one incident that this source supports."))
+        return cleaned
+
     class Meta:
         model = Source
         fields = (
@@ -179,7 +236,13 @@ class SourceForm(RecordForm):
         )
 
     def save_record(self, obj):
-        services.source_save(source=obj, user=None, reason=self.change_reason())
+        supported = self.cleaned_data.get("supported") if "supported" in self.fields else None
+        services.source_save(
+            source=obj,
+            user=None,
+            reason=self.change_reason(),
+            incidents=supported or None,
+        )
 
 
 class InvolvementForm(PreloadedFormMixin, RecordForm):
@@ -266,18 +329,46 @@ class IncidentInline(
 SOURCE_TEAM_FIELDS = frozenset({"witness", "contact"})
 
 
+class SourceFormSet(ScopedNestedInlineFormSet):
+    """The case's incidents (the choices of every source's "supports") and its sources'
+    links, read once for all the forms."""
+
+    def get_form_kwargs(self, index):
+        kwargs = super().get_form_kwargs(index)
+        if not hasattr(self, "_case_incidents"):
+            case = self.instance
+            self._case_incidents, self._supported_by = [], {}
+            if case.pk is not None:
+                self._case_incidents = list(
+                    Incident.objects.filter(case=case)
+                    .select_related("defender", "organization")
+                    .order_by("occurred_on", "pk")
+                )
+                links = Support.objects.filter(source__case=case).values_list(
+                    "source_id", "incident_id"
+                )
+                for source_id, incident_id in links:
+                    self._supported_by.setdefault(source_id, []).append(incident_id)
+        return {
+            **kwargs,
+            "case_incidents": self._case_incidents,
+            "supported_by": self._supported_by,
+        }
+
+
 class SourceInline(
     RecordInlineMixin, VisibleOnlyMixin, CaseLockMixin, nested_admin.NestedStackedInline
 ):
     model = Source
     form = SourceForm
-    formset = ScopedNestedInlineFormSet
+    formset = SourceFormSet
     extra = 1
     can_delete = False
-    readonly_fields = ("sha256", "archived")
+    readonly_fields = ("sha256", "archived", "file_text_read")
     fieldsets = (
         (None, {"fields": (("kind", "reliability", "confidential"), "title")}),
         (None, {"fields": (("publisher", "date"), ("url", "archived"), ("file", "sha256"))}),
+        (None, {"fields": ("supported", "file_text_read")}),
         (_("Protected (encrypted)"), {"classes": ("collapse",), "fields": ("witness", "contact")}),
     )
 
@@ -297,6 +388,24 @@ class SourceInline(
                 copy.note,
             )
         return format_html("{} {}", copy.get_state_display(), copy.note)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("file_text")
+
+    @admin.display(description=_("text of the file"))
+    def file_text_read(self, source):
+        """How the file was read for the search, or why it was not."""
+        read = getattr(source, "file_text", None) if source.pk else None
+        if read is None:
+            return _("Being read…") if source.pk and source.file else "—"
+        count = len(read.text)
+        return format_html(
+            "{} — {} {}",
+            read.get_method_display(),
+            ngettext("%(n)s character", "%(n)s characters", count)
+            % {"n": number_format(count, force_grouping=True)},
+            read.note,
+        )
 
     def get_fieldsets(self, request, obj=None):
         # Witness and contact: the case team's and coordinators' only (left out of the form
@@ -483,10 +592,41 @@ class IncidentAdmin(
         self._request = request  # for target(): names depend on who is looking
         return super().changelist_view(request, extra_context)
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        self._request = request  # for its_sources(): what the reader may see
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description=_("sources"))
+    def its_sources(self, incident):
+        """The sources that support this incident, those the reader may see, each linked to
+        its case's page."""
+        sources = Source.objects.visible_to(self._request.user).filter(supports__incident=incident)
+        items = [
+            format_html(
+                '<li><a href="{}">{}</a>{}{}</li>',
+                reverse("admin:cases_case_change", args=[incident.case_id]),
+                source.title,
+                f" — {source.publisher}" if source.publisher else "",
+                f" ({date_format(source.date)})" if source.date else "",
+            )
+            for source in sources.order_by("date", "pk")
+        ]
+        if not items:
+            return _("None yet: tick this incident under a source of the case.")
+        return format_html("<ul>{}</ul>", format_html_join("", "{}", ((i,) for i in items)))
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        return [*fieldsets, (_("Sources"), {"fields": ("its_sources",)})]
+
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
         # Moving an incident to another case would change that case's figures unreviewed.
-        return ("case", *fields) if obj is not None else fields
+        if obj is not None:
+            return ("case", "its_sources", *fields)
+        return fields
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "case":

@@ -20,13 +20,14 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cases.models import ArchivedCopy, Case, Incident, Source, SourceText
+from cases.models import ArchivedCopy, Case, Incident, Source, SourceText, Support
 from core import textsearch
 from organizations.models import Defender, Organization, Perpetrator
 
 CANDIDATES = 200  # matches ranked per kind (the newest); the rest are reached by more words
 PER_KIND = 10
 SNIPPET_CHARS = 220
+SNIPPET_SCAN = 20_000  # characters of a long text searched for the snippet's words
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,17 +112,19 @@ def search(user, text: str, *, per_kind: int = PER_KIND) -> list[Group]:
 
     # Incidents: by their own words, or through the sources that support them.
     found, more = _matches(incidents, KINDS["incident"], text, per_kind)
-    incident_hits = {i.pk: _incident_hit(i, user, i.description, text, "") for i in found}
-    supporting = dict(
-        Source.objects.filter(pk__in=list(inside)).values_list("case_id", "pk").order_by("-pk")
-    )
-    supported = (
-        incidents.filter(case__in=list(supporting))
-        .exclude(pk__in=list(incident_hits))
-        .order_by("-pk")
-    )
-    for incident in supported[: per_kind + 1]:
-        source_id = supporting[incident.case_id]
+    incident_hits = {i.pk: _incident_hit(i, user, i.snippet_text, text, "") for i in found}
+    supporting = {}  # incident id → a matching source that supports it
+    for incident_id, source_id in (
+        Support.objects.filter(source__in=list(inside))
+        .exclude(incident_id__in=list(incident_hits))
+        .filter(incident__in=incidents)
+        .order_by("-incident_id")
+        .values_list("incident_id", "source_id")[: 4 * per_kind]
+    ):
+        supporting.setdefault(incident_id, source_id)
+    supported = list(incidents.filter(pk__in=list(supporting)[: per_kind + 1]).order_by("-pk"))
+    for incident in supported[:per_kind]:
+        source_id = supporting[incident.pk]
         hit_text, where = inside[source_id]
         incident_hits[incident.pk] = _incident_hit(
             incident, user, hit_text, text, _where(where, holders[source_id])
@@ -131,7 +134,7 @@ def search(user, text: str, *, per_kind: int = PER_KIND) -> list[Group]:
             "incident",
             KINDS["incident"].heading,
             list(incident_hits.values())[:per_kind],
-            more or len(incident_hits) > per_kind,
+            more or len(incident_hits) > per_kind or len(supported) > per_kind,
         )
     )
 
@@ -192,7 +195,9 @@ def _matches(queryset: QuerySet, kind: Kind, text: str, limit: int) -> tuple[lis
         rows = queryset.annotate(**textsearch.folded(fields)).filter(condition).order_by("-pk")
         more = None
     if kind.snippet_field:
-        rows = rows.annotate(snippet_text=Left(F(kind.snippet_field), textsearch.INDEXED_CHARS))
+        rows = rows.annotate(snippet_text=Left(F(kind.snippet_field), SNIPPET_SCAN))
+    if "text" in fields:
+        rows = rows.defer("text")  # a page's whole text: its start is the snippet's
     if queryset.query.select_related:
         rows = rows.select_related(*_select_related(queryset))
     found = list(rows[: limit + 1])
@@ -220,12 +225,16 @@ def snippet(text: str, query: str, *, size: int = SNIPPET_CHARS) -> SafeString:
     word its first letters, so that "detenciones" finds "detención"), words marked."""
     if not text:
         return SafeString("")
-    folded, origin = [], []  # folded characters, and where each came from in `text`
-    for index, char in enumerate(text):
-        for folded_char in textsearch.fold(char):
-            folded.append(folded_char)
-            origin.append(index)
-    folded_text = "".join(folded)
+    text = text[:SNIPPET_SCAN]
+    if text.isascii():
+        folded_text, origin = text.lower(), range(len(text) + 1)
+    else:
+        folded, origin = [], []  # folded characters, and where each came from in `text`
+        for index, char in enumerate(text):
+            for folded_char in char.lower() if char < "\x80" else textsearch.fold(char):
+                folded.append(folded_char)
+                origin.append(index)
+        folded_text = "".join(folded)
     stems = [textsearch.fold(w) for w in textsearch.words(query)]
     stems = [w[: max(4, len(w) - 3)] if len(w) > 5 else w for w in stems]
     spans = []
@@ -294,7 +303,7 @@ def _incident_hit(incident: Incident, user, hit_text: str, text: str, where: str
 def _source_hit(source: Source, hit_text: str, text: str, where: str) -> Hit:
     return Hit(
         f"{source.title} — {source.case.title}",
-        reverse("admin:cases_case_change", args=[source.case_id]) + f"#source-{source.pk}",
+        reverse("admin:cases_case_change", args=[source.case_id]),
         snippet(hit_text, text),
         where,
     )

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import SecurityEvent
 from accounts.services import security_event_record
 from cases import archiving, duplicates, extraction
-from cases.models import Case, DuplicatePair, Incident, Involvement, Source
+from cases.models import Case, DuplicatePair, Incident, Involvement, Source, Support
 from cases.workflow import (  # noqa: F401  (the workflow's services, with the others)
     case_highlight,
     case_publish,
@@ -182,20 +182,70 @@ def incident_save(
 
 
 @transaction.atomic
-def source_save(*, source: Source, user: AbstractBaseUser, reason: str = "") -> Source:
+def source_save(
+    *,
+    source: Source,
+    user: AbstractBaseUser,
+    reason: str = "",
+    incidents: Iterable[int] | None = None,
+) -> Source:
     """Create or update a source; a newly uploaded file gets its SHA-256 recorded, and a new
     link is archived (cases/archiving.py) and a new file read for search
-    (cases/extraction.py)."""
+    (cases/extraction.py). `incidents`: the ids of the incidents it supports (of its case);
+    a new source given none supports every incident its case has."""
+    new = source.pk is None
     source_fingerprint(source)
     record_save(source, user=user, reason=reason)
+    if incidents is not None:
+        source_incidents_set(source=source, incident_ids=incidents, user=user, reason=reason)
+    elif new:
+        every = source.case.incidents.values_list("pk", flat=True)
+        if every:
+            source_incidents_set(source=source, incident_ids=every, user=user, reason=reason)
     archiving.archive_queue(source)
     extraction.source_text_queue(source)
     return source
 
 
 @transaction.atomic
-def source_create(*, user: AbstractBaseUser, case: Case, reason: str = "", **fields) -> Source:
-    return source_save(source=Source(case=case, **fields), user=user, reason=reason)
+def source_incidents_set(
+    *, source: Source, incident_ids: Iterable[int], user: AbstractBaseUser | None, reason: str = ""
+) -> None:
+    """The incidents `source` supports, all of its own case (at least one): links added and
+    removed, each with its history row."""
+    wanted = set(incident_ids)
+    if not wanted:
+        raise ValidationError(
+            {"supported": _("Tick at least one incident that this source supports.")}
+        )
+    of_case = set(
+        Incident.objects.filter(case_id=source.case_id, pk__in=wanted).values_list("pk", flat=True)
+    )
+    if wanted - of_case:
+        raise ValidationError({"supported": _("A source supports only incidents of its own case.")})
+    current = {link.incident_id: link for link in source.supports.all()}
+    for incident_id in sorted(wanted - current.keys()):
+        record_save(Support(source=source, incident_id=incident_id), user=user, reason=reason)
+    for incident_id in sorted(current.keys() - wanted):
+        link = current[incident_id]
+        if user is not None:
+            link._history_user = user
+        link._change_reason = reason or _("It no longer supports this incident.")
+        link.delete()
+
+
+@transaction.atomic
+def source_create(
+    *,
+    user: AbstractBaseUser,
+    case: Case,
+    reason: str = "",
+    incidents: Iterable[int] | None = None,
+    **fields,
+) -> Source:
+    return source_save(
+        source=Source(case=case, **fields), user=user, reason=reason, incidents=incidents
+    )
 
 
 @transaction.atomic

@@ -120,6 +120,17 @@ def _transition_problem(case: Case, status: str) -> str | None:
         return _("Record at least one incident before sending the case to review.")
     if status in Case.COUNTED_STATUSES and not case.sources.exists():
         return _("A case needs at least one source before it can be verified or published.")
+    if status in Case.COUNTED_STATUSES:
+        unsupported = list(
+            case.incidents.filter(duplicate_of__isnull=True, supports__isnull=True)
+            .select_related("defender", "organization")
+            .order_by("occurred_on", "pk")[:4]
+        )
+        if unsupported:
+            return _(
+                "Each incident needs a source before the case can be verified or published; "
+                "none supports: %(incidents)s. Tick it under a source."
+            ) % {"incidents": "; ".join(str(incident) for incident in unsupported[:3])}
     if status not in Case.COUNTED_STATUSES:
         reports = Incident.objects.filter(duplicate_of__case=case).exclude(case=case)
         if reports.filter(case__status__in=Case.COUNTED_STATUSES).exists():

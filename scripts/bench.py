@@ -15,6 +15,8 @@ one run, the median of BENCH_REPEAT runs after a warm-up:
               publishing the month); the PDF's render time
   B7 queue    an import through the task queue (the worker's import, after its preview) vs
               the same file by the command; tasks per second through each backend
+  B8 search   the search page at BENCH_N vs at 10,000 incidents: common words, a rare word,
+              a word only in an archived page's text; as a coordinator and a documentalist
 
 BENCH_ONLY (e.g. "B1,B3") measures only some of them; the database is left in place after a
 run, for EXPLAIN and profiling. Writes bench-results.json and bench-results.md. Ratios, not
@@ -43,7 +45,7 @@ N = int(os.environ.get("BENCH_N", "1000000"))
 SMALL = min(10_000, N)
 REPEAT = int(os.environ.get("BENCH_REPEAT", "5"))
 IMPORT_N = int(os.environ.get("BENCH_IMPORT_N", str(max(1000, min(N // 500, 2_000)))))
-ONLY = set(os.environ.get("BENCH_ONLY", "B1,B2,B3,B4,B5,B6,B7").upper().split(","))
+ONLY = set(os.environ.get("BENCH_ONLY", "B1,B2,B3,B4,B5,B6,B7,B8").upper().split(","))
 QUEUE_TASKS = int(os.environ.get("BENCH_QUEUE_TASKS", "2000"))
 MONTH = (2021, 7)  # the month of equal size at both data sizes
 MONTH_SIZE = min(1000, SMALL // 10)
@@ -118,6 +120,30 @@ def type_expression(seed: str) -> str:
         upto += share
         cases.append(f"WHEN ({seed}) % 100 < {upto} THEN '{code}'")
     return "CASE " + " ".join(cases) + " ELSE 'other' END"
+
+
+BODIES = ["SEBIN", "DGCIM", "PNB", "GNB", "CICPC", "colectivos armados", "alcaldía"]
+ACTS = [
+    "detuvieron arbitrariamente a",
+    "hostigaron a",
+    "amenazaron por teléfono a",
+    "allanaron la sede de",
+    "señalaron en televisión a",
+    "impidieron viajar a",
+    "abrieron un proceso judicial contra",
+]
+PLACES = ["Caracas", "Maracaibo", "Coro", "Guasdualito", "Barquisimeto", "San Cristóbal",
+          "Ciudad Guayana", "Mérida", "Cumaná", "Valencia", "Barinas"]  # fmt: skip
+
+
+def description_expression(g: str) -> str:
+    """A description in Spanish from the row number `g`: common words (a body, an act, a
+    city) and a rare one (the person's number), for the search (B8)."""
+    return (
+        f"'Funcionarios de ' || ({sql_array(BODIES)})[1 + {g} % {len(BODIES)}] || ' "
+        f"' || ({sql_array(ACTS)})[1 + ({g} / 7) % {len(ACTS)}] || ' la persona ' || {g} "
+        f"|| ' en ' || ({sql_array(PLACES)})[1 + ({g} / 49) % {len(PLACES)}] || '.'"
+    )
 
 
 def execute(sql: str, params=None) -> None:
@@ -220,8 +246,8 @@ def generate(count: int, *, with_month: bool) -> None:
                CASE WHEN g % 2 = 0 THEN {def_from} + 1 + (g * 7919) % {people} END,
                CASE WHEN g % 2 = 1 THEN {org_from} + 1 + (g * 104729) % {orgs} END,
                CASE WHEN g % 20 = 0 THEN '' ELSE ({sql_array(STATES)})[1 + g % 25] END,
-               '', '', now() - (g || ' seconds')::interval, now() - (g || ' seconds')::interval,
-               1, '', ''
+               '', {description_expression("g")}, now() - (g || ' seconds')::interval,
+               now() - (g || ' seconds')::interval, 1, '', ''
         FROM (SELECT g, {date} AS d,
                      CASE WHEN g % 100 < 95 THEN 'day' WHEN g % 100 < 99 THEN 'month'
                           ELSE 'year' END AS p
@@ -255,6 +281,18 @@ def generate(count: int, *, with_month: bool) -> None:
         SELECT gen_random_uuid(), c.id, 'testimony', 'Testimonio', '', '', 'probable',
                '{EMPTY}', '{EMPTY}', true, '', '', now(), now(), 1
         FROM cases_case c WHERE c.id > {case_from} AND c.id % 10 = 0""")
+    # One press source in ten has an archived copy of its link, with a page of text (B8).
+    execute(f"""
+        INSERT INTO cases_archivedcopy
+            (source_id, url, state, attempts, next_attempt_at, fetched_at, final_url,
+             http_status, content_type, file, size, sha256, truncated, text, note, created_at)
+        SELECT s.id, s.url, 'done', 1, now(), now(), s.url, 200, 'text/html', '', 0, '', false,
+               repeat('Según la nota publicada por el medio, los hechos ocurrieron en la '
+                      || 'madrugada y fueron denunciados por la organización. ', 8)
+               || ' Expediente ' || s.id || '. ' || {description_expression("s.id")},
+               '', now()
+        FROM cases_source s WHERE s.case_id > {case_from} AND s.kind = 'press'
+                              AND s.case_id % 10 = 0""")
     check_name_keys()
     execute("ANALYZE")
     total = scalar("SELECT count(*) FROM cases_incident")
@@ -320,13 +358,13 @@ def _status_kib(field: str) -> int:
 # --- Who measures -----------------------------------------------------------------------
 
 
-def staff_client() -> Client:
+def staff_client(username: str = "bench", group: str = "Coordinador") -> Client:
     from django.contrib.auth.models import Group, User
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    user, _ = User.objects.get_or_create(username="bench", defaults={"is_staff": True})
-    user.groups.add(Group.objects.get(name="Coordinador"))
+    user, _ = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+    user.groups.add(Group.objects.get(name=group))
     device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", confirmed=True)
     client = Client()
     client.force_login(user)
@@ -796,6 +834,33 @@ def bench_public() -> dict:
     return {"page_seconds": page, "pdf_seconds": pdf}
 
 
+def search_queries() -> dict[str, str]:
+    """B8's searches: common words, a rare one, a word only in an archived page's text."""
+    archived = scalar("SELECT min(source_id) FROM cases_archivedcopy")
+    return {
+        "common word (sebin)": "sebin",
+        "two words (detuvieron caracas)": "detuvieron caracas",
+        "rare word (persona 4242)": "persona 4242",
+        f"archived text only (expediente {archived})": f"expediente {archived}",
+    }
+
+
+def bench_search() -> dict:
+    """B8: the search page, as a coordinator (who sees everything) and as a documentalist
+    (restricted cases only of their team, confidential sources only of their cases)."""
+    results = {}
+    for role, client in (
+        ("coordinator", staff_client()),
+        ("documentalist", staff_client("bench_doc", "Documentalista")),
+    ):
+        for name, text in search_queries().items():
+            url = f"/search/?q={text.replace(' ', '+')}"
+            seconds = median_seconds(lambda url=url, client=client: get(client, url))
+            results[f"{role}: {name}"] = seconds
+            say(f"  B8 {role}, {name}: {seconds * 1000:.1f} ms")
+    return results
+
+
 def run_worker(backend: str) -> None:
     """Run every waiting task, as `db_worker --batch` or an RQ worker in burst mode does,
     in this process."""
@@ -909,6 +974,7 @@ def main() -> None:
     small_admin = bench_admin(staff) if "B2" in ONLY else None
     small_report = bench_report() if "B3" in ONLY else None
     small_public = bench_public() if "B6" in ONLY else None
+    small_search = bench_search() if "B8" in ONLY else None
     if N > SMALL:
         say(f"Growing to {N:,} incidents")
         generate(N - SMALL, with_month=False)
@@ -934,6 +1000,14 @@ def main() -> None:
         results["B6_public"] = {
             "small": small_public, "large": big_public,
             "ratio": big_public["page_seconds"] / small_public["page_seconds"],
+        }  # fmt: skip
+    if "B8" in ONLY:
+        say("B8 search")
+        big_search = bench_search()
+        results["B8_search"] = {
+            "small": small_search, "large": big_search,
+            "ratio": statistics.median(big_search.values()) / statistics.median(small_search.values()),
+            "worst": max(big_search[k] / small_search[k] for k in big_search),
         }  # fmt: skip
     if "B4" in ONLY:
         say("B4 export")
@@ -999,6 +1073,14 @@ def markdown(r: dict) -> str:
                      f"{b6['small']['page_seconds'] * 1000:.1f} ms at 10,000 | {b6['ratio']:.2f} | ≤ 1.1 |")  # fmt: skip
         lines.append(f"| B6 the bulletin's PDF | {b6['large']['pdf_seconds']:.2f} s (at 10,000: "
                      f"{b6['small']['pdf_seconds']:.2f} s) | | measured |")  # fmt: skip
+    b8 = r.get("B8_search", {})
+    if b8:
+        for name, seconds in b8["large"].items():
+            lines.append(f"| B8 search, {name} | {seconds * 1000:.1f} ms vs "
+                         f"{b8['small'][name] * 1000:.1f} ms at 10,000 | "
+                         f"{seconds / b8['small'][name]:.2f} | |")  # fmt: skip
+        lines.append(f"| B8 search, median of the searches | | {b8['ratio']:.2f} "
+                     f"(worst {b8['worst']:.2f}) | ≤ 2.0 |")  # fmt: skip
     if b7:
         lines.append(f"| B7 import of {b7['rows']:,} rows through the queue | {b7['queue_seconds']:.2f} s vs "
                      f"the command {b7['command_seconds']:.2f} s (its preview before: "

@@ -60,10 +60,24 @@ class InvolvementFactory(factory.django.DjangoModelFactory):
 class SourceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Source
+        skip_postgeneration_save = True
 
     case = factory.SubFactory(CaseFactory)
     kind = Source.Kind.PRESS
     title = factory.Sequence(lambda n: f"Fuente {n}")
+
+    @factory.post_generation
+    def incidents(self, create, extracted, **kwargs):
+        """Supports the incidents given, or, as a new source saved by the services does,
+        every incident its case has."""
+        if not create:
+            return
+        from cases.models import Support
+        from core.records import record_save
+
+        chosen = extracted if extracted is not None else self.case.incidents.all()
+        for incident in chosen:
+            record_save(Support(source=self, incident=incident), user=None)
 
 
 # What allies receive: a published, public case (Case.SHARED_WITH_ALLIES).

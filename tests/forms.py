@@ -16,6 +16,9 @@ def form_data(form: forms.BaseForm) -> dict:
         if isinstance(widget, forms.CheckboxInput):
             if widget.check_test(value):
                 data[key] = "on"
+        elif isinstance(widget, forms.CheckboxSelectMultiple):
+            if value:  # unticked boxes send nothing
+                data[key] = [str(v) for v in value]
         elif isinstance(value, list | tuple):
             data[key] = ["" if v is None else str(v) for v in value]
         elif isinstance(widget, Input | forms.Textarea):

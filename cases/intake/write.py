@@ -32,7 +32,7 @@ from cases.intake.plan import (
 )
 from cases.intake.read import as_file, read_table
 from cases.intake.template import ImportFileError
-from cases.models import Case, ImportBatch, Incident, Involvement, Source
+from cases.models import Case, ImportBatch, Incident, Involvement, Source, Support
 from cases.services import Progress, _quiet, duplicates_flag, file_sha256
 from core.audit import bulk_create_with_history
 from core.records import record_save
@@ -417,34 +417,51 @@ def _import_create(
         for p in row.perpetrators
     ]
     bulk(_checked(involvements))
-    bulk(_checked(_new_sources(rows, plan.case_ids)))
+    sources = _sources_of(rows, plan.case_ids, bulk)
+    # Each row's source supports the row's incident (built of the same case: no per-link
+    # check needed).
+    bulk(
+        [
+            Support(source_id=sources[key], incident_id=incident.pk)
+            for row, incident in zip(rows, incidents, strict=True)
+            if (key := _source_key(row, plan.case_ids)) is not None
+        ]
+    )
 
     return [incident.pk for incident in incidents]
 
 
-def _new_sources(rows: list, case_id: dict[str, int]) -> list[Source]:
-    """One source per case and distinct (address, outlet), unless the case has it already.
+def _source_key(row, case_id: dict[str, int]) -> tuple | None:
+    url, publisher = row.get("fuente_url"), row.get("fuente_medio")
+    return (case_id[row.case_key], url, publisher) if url or publisher else None
+
+
+def _sources_of(rows: list, case_id: dict[str, int], bulk) -> dict[tuple, int]:
+    """The id of each row's source, by (case id, address, outlet): one source per case and
+    distinct (address, outlet), written with `bulk` unless the case has it already.
     `case_id`: the id of each row's case, by its key."""
-    wanted = {
-        (row.case_key, row.get("fuente_url"), row.get("fuente_medio"))
-        for row in rows
-        if row.get("fuente_url") or row.get("fuente_medio")
+    wanted = {key for row in rows if (key := _source_key(row, case_id)) is not None}
+    case_ids = {case for case, _url, _publisher in wanted}
+    known = {
+        (case, url, publisher): pk
+        for pk, case, url, publisher in Source.objects.filter(case__in=case_ids)
+        .order_by("pk")
+        .values_list("pk", "case_id", "url", "publisher")
+        if (case, url, publisher) in wanted
     }
-    case_ids = [case_id[case_key] for case_key, _url, _publisher in wanted]
-    known = set(Source.objects.filter(case__in=case_ids).values_list("case_id", "url", "publisher"))
-    sources = []
-    for case_key, url, publisher in sorted(wanted):
-        if (case_id[case_key], url, publisher) not in known:
-            sources.append(
-                Source(
-                    case_id=case_id[case_key],
-                    kind=source_kind(url, publisher),
-                    title=(publisher or url)[:500],
-                    publisher=publisher,
-                    url=url,
-                )
-            )
-    return sources
+    new = [
+        Source(
+            case_id=case,
+            kind=source_kind(url, publisher),
+            title=(publisher or url)[:500],
+            publisher=publisher,
+            url=url,
+        )
+        for case, url, publisher in sorted(wanted - known.keys())
+    ]
+    for source in bulk(_checked(new)):
+        known.setdefault((source.case_id, source.url, source.publisher), source.pk)
+    return known
 
 
 def _import_update(row, plan: Plan, *, user, reason: str) -> int:

@@ -15,6 +15,7 @@ from cases.models.core import (
     Involvement,
     Source,
     SourceQuerySet,
+    Support,
     source_upload_to,
 )
 from cases.models.duplicates import DuplicatePair, DuplicatePairQuerySet, comparable_for
@@ -38,6 +39,7 @@ __all__ = [
     "SourceQuerySet",
     "SourceText",
     "SourceTextQuerySet",
+    "Support",
     "comparable_for",
     "source_upload_to",
 ]

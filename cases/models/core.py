@@ -593,6 +593,13 @@ class Source(Versioned):
         editable=False,
         help_text=_("Fingerprint of the file as uploaded: proves it has not changed since."),
     )
+    incidents = models.ManyToManyField(
+        Incident,
+        through="Support",
+        related_name="sources",
+        verbose_name=_("incidents it supports"),
+        blank=True,
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -606,3 +613,36 @@ class Source(Versioned):
 
     def __str__(self):
         return self.title
+
+
+class Support(Versioned):
+    """A source supports an incident of its own case: the evidence for that incident. Each
+    link has its own history (who said so, when, why), as a perpetrator's part does."""
+
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="supports", verbose_name=_("source")
+    )
+    incident = models.ForeignKey(
+        Incident, on_delete=models.PROTECT, related_name="supports", verbose_name=_("incident")
+    )
+
+    objects = AuditedQuerySet.as_manager()
+    history = HistoricalRecords(bases=[ChainedHistory])
+
+    class Meta:
+        verbose_name = _("incident a source supports")
+        verbose_name_plural = _("incidents sources support")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "incident"],
+                name="cases_support_unique",
+                violation_error_message=_("The source already supports this incident."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.source} → {self.incident}"
+
+    def clean(self):
+        if self.source_id and self.incident_id and self.source.case_id != self.incident.case_id:
+            raise ValidationError(_("A source supports only incidents of its own case."))

@@ -830,9 +830,6 @@ def _seed(user):
         ]
     ):
         case = services.case_create(user=user, title=f"Caso {n}", state="VE-S")
-        services.source_create(
-            user=user, case=case, kind="press", title="Nota", url="https://e.org"
-        )
         kind = "defender" if isinstance(target, Defender) else "organization"
         made.append(
             services.incident_create(
@@ -845,6 +842,9 @@ def _seed(user):
                 state="VE-S",
                 **{kind: target},
             )
+        )
+        services.source_create(
+            user=user, case=case, kind="press", title="Nota", url="https://e.org"
         )
         for status in ("in_review", "verified"):  # as a command would (no four eyes)
             services.case_transition(case=case, user=system_user(), status=status)
