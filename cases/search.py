@@ -5,13 +5,14 @@ their team, confidential sources (and so their text) with the case team, and a p
 defender is found by name only by those who may know it.
 
 PostgreSQL: full-text search in Spanish without accents (core.textsearch), on GIN-indexed
-vectors; the newest CANDIDATES matches of each kind are ranked. SQLite: every folded word
+vectors; the first CANDIDATES matches of each kind the index gives are ranked, so that a
+common word costs what a rare one does. SQLite: every folded word
 must appear; newest first. The snippets are cut and marked here, from escaped text."""
 
 import dataclasses
 
 from django.contrib.postgres.search import SearchRank
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.db.models.functions import Left
 from django.urls import reverse
@@ -24,7 +25,7 @@ from cases.models import ArchivedCopy, Case, Incident, Source, SourceText, Suppo
 from core import textsearch
 from organizations.models import Defender, Organization, Perpetrator
 
-CANDIDATES = 200  # matches ranked per kind (the newest); the rest are reached by more words
+CANDIDATES = 200  # matches read per kind, then ranked; more words reach the rest
 PER_KIND = 10
 SNIPPET_CHARS = 220
 SNIPPET_SCAN = 20_000  # characters of a long text searched for the snippet's words
@@ -114,15 +115,11 @@ def search(user, text: str, *, per_kind: int = PER_KIND) -> list[Group]:
     found, more = _matches(incidents, KINDS["incident"], text, per_kind)
     incident_hits = {i.pk: _incident_hit(i, user, i.snippet_text, text, "") for i in found}
     supporting = {}  # incident id → a matching source that supports it
-    for incident_id, source_id in (
-        Support.objects.filter(source__in=list(inside))
-        .exclude(incident_id__in=list(incident_hits))
-        .filter(incident__in=incidents)
-        .order_by("-incident_id")
-        .values_list("incident_id", "source_id")[: 4 * per_kind]
-    ):
-        supporting.setdefault(incident_id, source_id)
-    supported = list(incidents.filter(pk__in=list(supporting)[: per_kind + 1]).order_by("-pk"))
+    links = Support.objects.filter(source__in=list(inside)).order_by()
+    for incident_id, source_id in links.values_list("incident_id", "source_id")[:CANDIDATES]:
+        if incident_id not in incident_hits:
+            supporting.setdefault(incident_id, source_id)
+    supported = list(incidents.filter(pk__in=list(supporting)).order_by("-pk")[: per_kind + 1])
     for incident in supported[:per_kind]:
         source_id = supporting[incident.pk]
         hit_text, where = inside[source_id]
@@ -174,20 +171,16 @@ def _matches(queryset: QuerySet, kind: Kind, text: str, limit: int) -> tuple[lis
         if query is None:
             return [], False
         vector = textsearch.vector(*fields)
-        # The newest matches first, through the GIN index; then ranked. Ranking every match
-        # of a common word would read them all.
-        ids = list(
-            queryset.annotate(search_vector=vector)
-            .filter(search_vector=query)
-            .order_by("-pk")
-            .values_list("pk", flat=True)[:CANDIDATES]
-        )
-        rows = (
-            queryset.model._default_manager.filter(pk__in=ids)
-            .annotate(search_rank=SearchRank(vector, query))
-            .order_by("-search_rank", "-pk")
-        )
-        more = len(ids) > limit
+        ids = _candidates(queryset.model, vector, query)
+        rows = queryset.filter(pk__in=ids)
+        if "text" in fields:
+            # A page's vector is costly to make again for its rank: the newest first.
+            rows = rows.order_by("-pk")
+        else:
+            rows = rows.annotate(search_rank=SearchRank(vector, query)).order_by(
+                "-search_rank", "-pk"
+            )
+        more = len(ids) >= CANDIDATES
     else:
         condition = textsearch.fallback_filter(fields, text)
         if condition is None:
@@ -202,6 +195,22 @@ def _matches(queryset: QuerySet, kind: Kind, text: str, limit: int) -> tuple[lis
         rows = rows.select_related(*_select_related(queryset))
     found = list(rows[: limit + 1])
     return found[:limit], bool(more) or len(found) > limit
+
+
+def _candidates(model, vector, query) -> list[int]:
+    """The keys of the first CANDIDATES rows of `model` matching `query`, read through its
+    GIN index only (PostgreSQL): a bitmap of the matches, and no more rows of the table than
+    that. Who may see them is decided after, on these few: a plan that filtered or sorted
+    first would have to read the vector of every row (seconds at a million incidents)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        return list(
+            model._default_manager.annotate(search_vector=vector)
+            .filter(search_vector=query)
+            .order_by()
+            .values_list("pk", flat=True)[:CANDIDATES]
+        )
 
 
 def _select_related(queryset: QuerySet) -> list[str]:

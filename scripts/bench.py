@@ -281,6 +281,11 @@ def generate(count: int, *, with_month: bool) -> None:
         SELECT gen_random_uuid(), c.id, 'testimony', 'Testimonio', '', '', 'probable',
                '{EMPTY}', '{EMPTY}', true, '', '', now(), now(), 1
         FROM cases_case c WHERE c.id > {case_from} AND c.id % 10 = 0""")
+    # Each source supports every incident of its case.
+    execute(f"""
+        INSERT INTO cases_support (source_id, incident_id, version)
+        SELECT s.id, i.id, 1 FROM cases_source s JOIN cases_incident i ON i.case_id = s.case_id
+        WHERE s.case_id > {case_from}""")
     # One press source in ten has an archived copy of its link, with a page of text (B8).
     execute(f"""
         INSERT INTO cases_archivedcopy
@@ -622,10 +627,10 @@ def import_csv(rows: int, path: Path) -> None:
 
 def _copied_models() -> list:
     """The tables an import writes rows to (history aside), in foreign-key order."""
-    from cases.models import Case, Incident, Involvement, Source
+    from cases.models import Case, Incident, Involvement, Source, Support
     from organizations.models import Defender, Organization, Perpetrator
 
-    return [Perpetrator, Organization, Defender, Case, Incident, Involvement, Source]
+    return [Perpetrator, Organization, Defender, Case, Incident, Involvement, Source, Support]
 
 
 def _history_models() -> list:

@@ -161,6 +161,8 @@ ALLOWED = {
     "core/management/commands/rotate_field_keys.py",  # re-encryption, same plaintext
     # Reads pg_class.reltuples (the planner's row estimate) for the admin's big lists.
     "core/pagination.py",
+    # Reads only: the search's candidates, through the GIN indexes (SET LOCAL of the plan).
+    "cases/search.py",
     # Reads only: the replica's health (its WAL position against the primary's).
     "core/routers.py",
     # Reads only: the monthly figures' aggregates over the ORM's counted incidents (the ORM
