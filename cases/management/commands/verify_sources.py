@@ -8,15 +8,19 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from cases.models import ArchivedCopy, Source
+from core.encrypted_files import EncryptedFileError
 
 
 def stored_sha256(field) -> str | None:
-    """The SHA-256 of a stored file, read in chunks; None if it is missing."""
+    """The SHA-256 of a stored file as it was given (decrypted as it is read), in chunks;
+    None if it is missing."""
     digest = hashlib.sha256()
     try:
         with field.open("rb") as handle:
             for chunk in iter(lambda: handle.read(1024 * 1024), b""):
                 digest.update(chunk)
+    except EncryptedFileError:
+        return "does not decrypt"  # altered on disk (or its key is missing)
     except (FileNotFoundError, OSError):
         return None
     return digest.hexdigest()

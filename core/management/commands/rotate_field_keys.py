@@ -4,7 +4,21 @@ from django.db import connection, models, transaction
 from django.utils.translation import gettext as _
 
 from core.audit import REWRITER_ROLE
+from core.encrypted_files import EncryptedFileSystemStorage
 from core.encryption import EncryptedTextField
+
+
+def encrypted_file_fields() -> list[tuple[type[models.Model], str]]:
+    """Every file field whose storage encrypts (core.encrypted_files), history aside (its
+    rows name the same files)."""
+    return [
+        (model, field.name)
+        for model in apps.get_models()
+        if not hasattr(model, "instance_type")
+        for field in model._meta.concrete_fields
+        if isinstance(field, models.FileField)
+        and isinstance(field.storage, EncryptedFileSystemStorage)
+    ]
 
 
 def encrypted_fields() -> list[tuple[type[models.Model], list[str]]]:
@@ -21,9 +35,9 @@ def encrypted_fields() -> list[tuple[type[models.Model], list[str]]]:
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypts every encrypted value (history included) with the first key of "
-        "FIELD_ENCRYPTION_KEYS. Put the new key first, keep the old ones after it, run this, "
-        "then remove the old keys."
+        "Re-encrypts every encrypted value (history included) and every stored file with the "
+        "first key of FIELD_ENCRYPTION_KEYS. Put the new key first, keep the old ones after "
+        "it, run this, then remove the old keys."
     )
 
     def add_arguments(self, parser):
@@ -59,4 +73,21 @@ class Command(BaseCommand):
                 models.QuerySet(model).filter(pk=pk).update(**dict(zip(names, values, strict=True)))
                 if done % batch_size == 0 or done == total:
                     self.stdout.write(f"  {model._meta.label}: {done}/{total}")
+        self.reencrypt_files()
         self.stdout.write(self.style.SUCCESS(_("Every encrypted value now uses the first key.")))
+
+    def reencrypt_files(self):
+        """Stored files (sources', archived copies): each under the first key, one frame at a
+        time; a file stored before encryption is encrypted now."""
+        for model, name in encrypted_file_fields():
+            field = model._meta.get_field(name)
+            stored = sorted(
+                set(model._default_manager.exclude(**{name: ""}).values_list(name, flat=True))
+            )
+            for done, file_name in enumerate(stored, 1):
+                if field.storage.exists(file_name):
+                    field.storage.reencrypt(file_name)
+                else:
+                    self.stderr.write(_("Missing: %(file)s") % {"file": file_name})
+                if done % 100 == 0 or done == len(stored):
+                    self.stdout.write(f"  {model._meta.label} ({name}): {done}/{len(stored)}")
