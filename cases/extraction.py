@@ -26,6 +26,8 @@ from cases.models import Source, SourceText
 
 logger = logging.getLogger(__name__)
 MAX_TEXT = 1_000_000  # characters kept
+MAX_TEXT_BYTES = 8 * MAX_TEXT  # bytes of a page or text file read for them
+FRAME_COPY = 256 * 1024
 MAX_PDF_PAGES = 500  # pages read for their text layer
 MAX_OCR_PAGES = 20  # pages of a scan sent to OCR
 OCR_SECONDS = 120  # per image
@@ -98,14 +100,18 @@ def ocr_missing_note() -> str:
     )
 
 
-def ocr_image(image: bytes) -> str:
-    """What Tesseract reads in an image, in Spanish (then English)."""
+def ocr_image(image) -> str:
+    """What Tesseract reads in an image (bytes or a binary file), in Spanish (then English)."""
     path = tesseract()
     if path is None:
         raise RuntimeError(ocr_missing_note())
     with tempfile.TemporaryDirectory() as folder:
         picture = Path(folder) / "image"
-        picture.write_bytes(image)
+        with open(picture, "wb") as out:
+            if isinstance(image, bytes):
+                out.write(image)
+            else:
+                shutil.copyfileobj(image, out, FRAME_COPY)
         done = subprocess.run(  # nosec B603: fixed arguments, our own temporary file
             [path, str(picture), "stdout", "-l", "spa+eng"],
             capture_output=True,
@@ -117,11 +123,12 @@ def ocr_image(image: bytes) -> str:
     return done.stdout.decode("utf-8", errors="replace")
 
 
-def pdf_text(body: bytes) -> Read:
-    """The text layer of a PDF; a scan (next to no text) through OCR where it can."""
+def pdf_text(handle) -> Read:
+    """The text layer of a PDF (a seekable binary file: read page by page, not whole); a
+    scan (next to no text) through OCR where it can."""
     import pypdf
 
-    reader = pypdf.PdfReader(io.BytesIO(body))
+    reader = pypdf.PdfReader(handle)
     pages = reader.pages[:MAX_PDF_PAGES]
     text = _tidy(" ".join(page.extract_text() or "" for page in pages))
     note = ""
@@ -133,7 +140,8 @@ def pdf_text(body: bytes) -> Read:
         return Read(text, SourceText.Method.PDF, ocr_missing_note())
     import pypdfium2
 
-    document = pypdfium2.PdfDocument(body)
+    handle.seek(0)
+    document = pypdfium2.PdfDocument(handle)
     read = []
     for index in range(min(len(document), MAX_OCR_PAGES)):
         image = document[index].render(scale=OCR_DPI / 72).to_pil()
@@ -145,20 +153,25 @@ def pdf_text(body: bytes) -> Read:
     return Read(_tidy(" ".join(read)), SourceText.Method.OCR, note)
 
 
-def read_text(body: bytes, *, content_type: str = "", name: str = "") -> Read:
-    """The words of a file or page, by its type (or, failing that, its name's extension)."""
+def read_text(body, *, content_type: str = "", name: str = "") -> Read:
+    """The words of a file or page (bytes, or a seekable binary file, read as far as it
+    needs), by its type (or, failing that, its name's extension)."""
+    handle = io.BytesIO(body) if isinstance(body, bytes) else body
+    start = handle.read(5)
+    handle.seek(0)
     kind = content_type.split(";")[0].strip().lower()
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if kind == "application/pdf" or extension == "pdf" or body.startswith(b"%PDF-"):
-        return pdf_text(body)
+    if kind == "application/pdf" or extension == "pdf" or start == b"%PDF-":
+        return pdf_text(handle)
     if kind in HTML_TYPES or extension in ("html", "htm", "xhtml"):
-        return Read(html_text(body), SourceText.Method.HTML)
+        return Read(html_text(handle.read(MAX_TEXT_BYTES)), SourceText.Method.HTML)
     if kind == "text/plain" or extension in ("txt", "md", "csv"):
-        return Read(_tidy(body.decode("utf-8", errors="replace")), SourceText.Method.PLAIN)
+        plain = handle.read(MAX_TEXT_BYTES).decode("utf-8", errors="replace")
+        return Read(_tidy(plain), SourceText.Method.PLAIN)
     if kind.startswith("image/") or extension in IMAGE_EXTENSIONS:
         if tesseract() is None:
             return Read("", SourceText.Method.NONE, ocr_missing_note())
-        return Read(_tidy(ocr_image(body)), SourceText.Method.OCR)
+        return Read(_tidy(ocr_image(handle)), SourceText.Method.OCR)
     return Read("", SourceText.Method.NONE, _("No text is read from this kind of file."))
 
 
@@ -183,9 +196,8 @@ def source_text_read(source_id: int) -> SourceText | None:
     if source is None:
         return None
     try:
-        with source.file.open("rb") as handle:
-            body = handle.read()
-        read = read_text(body, name=source.file.name)
+        with source.file.open("rb") as handle:  # decrypted as it is read
+            read = read_text(handle, name=source.file.name)
     except Exception as error:  # a damaged file: say so, keep the source as it is
         logger.warning("Reading the file of source %s failed: %s", source_id, error)
         read = Read(

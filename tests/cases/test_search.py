@@ -228,3 +228,26 @@ def test_each_kind_is_searched_through_its_index(documentalist):
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SET enable_seqscan = on")
+
+
+@pytest.mark.skipif(extraction.tesseract() is None, reason="Tesseract with Spanish not here")
+def test_a_scanned_pdf_is_read_by_ocr_and_found(documentalist, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image, ImageDraw, ImageFont
+
+    page = Image.new("RGB", (1700, 400), "white")
+    font = ImageFont.truetype("DejaVuSans.ttf", 64)
+    ImageDraw.Draw(page).text((40, 150), "Allanamiento en Guasdualito", fill="black", font=font)
+    scan = io.BytesIO()
+    page.save(scan, format="PDF", resolution=150)
+    incident = IncidentFactory(case__status="draft", description="Sin detalles.")
+    with django_capture_on_commit_callbacks(execute=True):
+        source = case_services.source_create(
+            user=documentalist,
+            case=incident.case,
+            kind="official_document",
+            title="Acta escaneada",
+            file=SimpleUploadedFile("acta.pdf", scan.getvalue()),
+        )
+    assert SourceText.objects.get(source=source).method == "ocr"
+    assert len(hits(documentalist, "guasdualito", "incident")) == 1
