@@ -6,7 +6,7 @@ from django_otp.decorators import otp_required
 
 from accounts.models import SecurityEvent
 from accounts.services import security_event_record
-from cases import search
+from cases import extraction, search
 from cases.models import ArchivedCopy, Source
 
 
@@ -49,5 +49,6 @@ def search_view(request):
         "searched": bool(text),
         "nothing": bool(groups) and not any(group.hits for group in groups),
         "no_words": bool(text) and not groups,
+        "ocr_missing": extraction.tesseract() is None,
     }
     return render(request, "cases/search.html", context)

@@ -251,3 +251,9 @@ def test_a_scanned_pdf_is_read_by_ocr_and_found(documentalist, django_capture_on
         )
     assert SourceText.objects.get(source=source).method == "ocr"
     assert len(hits(documentalist, "guasdualito", "incident")) == 1
+
+
+def test_the_search_page_says_when_scans_are_not_read(documentalist, client_for, monkeypatch):
+    monkeypatch.setattr(extraction, "tesseract", lambda: None)
+    page = client_for(documentalist).get(reverse("search")).content.decode()
+    assert "no se leen imágenes ni documentos escaneados" in page

@@ -228,6 +228,26 @@ def test_4_a_colleague_cannot_find_a_restricted_case(page, server):
     page.locator(".select2-container--open .select2-search__field").fill("reserva")
     page.wait_for_selector(".select2-results__option:not(.loading-results)")
     assert "pidió reserva" not in page.locator(".select2-results").inner_text()
+    # Nor through the search box at the top of every page.
+    page.fill(".site-search input[type=search]", "pidio reserva")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "/search/" in page.url and "pidió reserva" not in page.content()
+    assert "Nada de lo que puede ver" in page.content()
+
+
+def test_4b_a_documentalist_finds_tarazona_without_accents(page, server):
+    login(page, server, "documentalista")
+    page.fill(".site-search input[type=search]", "detencion coro")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    results = page.locator(".search-page")
+    assert "Detención de Javier Tarazona" in results.inner_text()
+    assert page.locator(".search-page mark").count() > 0
+    assert axe_violations(page) == []
+    screenshot(page, "search")
+    page.set_viewport_size({"width": 375, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
 
 def test_5_a_lawyer_follows_tarazona(page, server):
