@@ -33,6 +33,21 @@ def hits(user, text, kind=None):
     return [hit for group in groups if kind in (None, group.kind) for hit in group.hits]
 
 
+def with_source_file(user, capture, name: str, data: bytes):
+    """An incident whose case's one source is this file, read once the save commits."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    incident = IncidentFactory(case__status="draft", description="Sin detalles.")
+    with capture(execute=True):
+        return case_services.source_create(
+            user=user,
+            case=incident.case,
+            kind="official_document",
+            title="Acta",
+            file=SimpleUploadedFile(name, data),
+        )
+
+
 def labels(user, text, kind=None):
     return [hit.label for hit in hits(user, text, kind)]
 
@@ -171,19 +186,10 @@ def test_the_search_needs_a_signed_in_staff_member(client, outsider):
 
 
 def test_the_text_of_a_sources_pdf_is_searched(documentalist, django_capture_on_commit_callbacks):
-    from django.core.files.uploadedfile import SimpleUploadedFile
     from weasyprint import HTML
 
     pdf = HTML(string="<p>Acta de la audiencia en Barquisimeto, diferida.</p>").write_pdf()
-    incident = IncidentFactory(case__status="draft", description="Sin detalles.")
-    with django_capture_on_commit_callbacks(execute=True):
-        source = case_services.source_create(
-            user=documentalist,
-            case=incident.case,
-            kind="official_document",
-            title="Acta",
-            file=SimpleUploadedFile("acta.pdf", pdf, content_type="application/pdf"),
-        )
+    source = with_source_file(documentalist, django_capture_on_commit_callbacks, "acta.pdf", pdf)
     read = SourceText.objects.get(source=source)
     assert read.method == "pdf" and "Barquisimeto" in read.text
     assert read.sha256 == source.sha256
@@ -232,7 +238,6 @@ def test_each_kind_is_searched_through_its_index(documentalist):
 
 @pytest.mark.skipif(extraction.tesseract() is None, reason="Tesseract with Spanish not here")
 def test_a_scanned_pdf_is_read_by_ocr_and_found(documentalist, django_capture_on_commit_callbacks):
-    from django.core.files.uploadedfile import SimpleUploadedFile
     from PIL import Image, ImageDraw, ImageFont
 
     page = Image.new("RGB", (1700, 400), "white")
@@ -240,15 +245,9 @@ def test_a_scanned_pdf_is_read_by_ocr_and_found(documentalist, django_capture_on
     ImageDraw.Draw(page).text((40, 150), "Allanamiento en Guasdualito", fill="black", font=font)
     scan = io.BytesIO()
     page.save(scan, format="PDF", resolution=150)
-    incident = IncidentFactory(case__status="draft", description="Sin detalles.")
-    with django_capture_on_commit_callbacks(execute=True):
-        source = case_services.source_create(
-            user=documentalist,
-            case=incident.case,
-            kind="official_document",
-            title="Acta escaneada",
-            file=SimpleUploadedFile("acta.pdf", scan.getvalue()),
-        )
+    source = with_source_file(
+        documentalist, django_capture_on_commit_callbacks, "escaneo.pdf", scan.getvalue()
+    )
     assert SourceText.objects.get(source=source).method == "ocr"
     assert len(hits(documentalist, "guasdualito", "incident")) == 1
 

@@ -34,15 +34,18 @@ def read_back(name: str) -> bytes:
         return stored.read()
 
 
-def test_a_source_file_is_not_in_clear_on_disk(documentalist, client_for, coordinator):
-    case = CaseFactory(status="draft")
-    source = services.source_create(
-        user=documentalist,
-        case=case,
+def with_file(user, data: bytes = SECRET, **case):
+    return services.source_create(
+        user=user,
+        case=CaseFactory(status="draft", **case),
         kind="testimony",
         title="Testimonio",
-        file=SimpleUploadedFile("testimonio.txt", SECRET),
+        file=SimpleUploadedFile("testimonio.txt", data),
     )
+
+
+def test_a_source_file_is_not_in_clear_on_disk(documentalist, client_for, coordinator):
+    source = with_file(documentalist)
     on_disk = stored_bytes(source.file.name)
     assert on_disk.startswith(MAGIC) and b"Contreras" not in on_disk
     assert read_back(source.file.name) == SECRET
@@ -109,17 +112,10 @@ def _frames(data: bytes) -> list[bytes]:
 def test_rotation_moves_files_to_the_new_key_and_encrypts_older_clear_files(
     settings, documentalist
 ):
-    case = CaseFactory(status="draft")
-    source = services.source_create(
-        user=documentalist,
-        case=case,
-        kind="testimony",
-        title="T",
-        file=SimpleUploadedFile("t.txt", SECRET),
-    )
+    source = with_file(documentalist)
     # A file stored before encryption: read as it is until rotation.
     clear = services.source_create(
-        user=documentalist, case=case, kind="testimony", title="Antiguo", file=None
+        user=documentalist, case=source.case, kind="testimony", title="Antiguo", file=None
     )
     clear.file.name = "sources/antiguo.txt"
     with open(source_storage().path(clear.file.name), "wb") as out:
@@ -139,14 +135,7 @@ def test_rotation_moves_files_to_the_new_key_and_encrypts_older_clear_files(
 
 
 def test_verify_sources_names_a_file_that_no_longer_decrypts(documentalist):
-    case = CaseFactory(status="draft")
-    source = services.source_create(
-        user=documentalist,
-        case=case,
-        kind="press",
-        title="Nota",
-        file=SimpleUploadedFile("n.txt", b"texto"),
-    )
+    source = with_file(documentalist, b"texto")
     path = source_storage().path(source.file.name)
     data = bytearray(stored_bytes(source.file.name))
     data[-5] ^= 1
@@ -157,15 +146,8 @@ def test_verify_sources_names_a_file_that_no_longer_decrypts(documentalist):
 
 
 def test_the_source_file_view_serves_only_through_the_checks(client_for, reviewer, documentalist):
-    case = CaseFactory(status="draft", confidentiality="restricted")
-    case.team.add(documentalist)
-    source = services.source_create(
-        user=documentalist,
-        case=case,
-        kind="press",
-        title="Nota",
-        file=SimpleUploadedFile("n.txt", SECRET),
-    )
+    source = with_file(documentalist, confidentiality="restricted")
+    source.case.team.add(documentalist)
     assert (
         client_for(reviewer).get(reverse("source_file", args=[source.file.name])).status_code == 404
     )
