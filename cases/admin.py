@@ -41,6 +41,7 @@ from core.admin_base import (
     RecordAdmin,
     RecordForm,
     RecordInlineMixin,
+    RequestLocalMixin,
     ScopedNestedInlineFormSet,
     ScopedRelatedFilter,
     VisibleOnlyMixin,
@@ -178,6 +179,8 @@ class SourceForm(RecordForm):
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        # What the page showed travels with it: links made by others since stay (_supported).
+        show_hidden_initial=True,
         help_text=_(
             "A new source with none ticked supports every incident of the case. Each incident "
             "needs a source before the case is verified."
@@ -236,13 +239,24 @@ class SourceForm(RecordForm):
         )
 
     def save_record(self, obj):
-        supported = self.cleaned_data.get("supported") if "supported" in self.fields else None
         services.source_save(
-            source=obj,
-            user=None,
-            reason=self.change_reason(),
-            incidents=supported or None,
+            source=obj, user=None, reason=self.change_reason(), incidents=self._supported(obj)
         )
+
+    def _supported(self, source) -> list[int] | None:
+        """The incidents the source is to support: what it supports now, with the boxes
+        ticked and unticked on this page (links made by others since it was loaded stay);
+        None when nothing was ticked on a new source (it then supports them all)."""
+        if "supported" not in self.fields or "supported" not in self.changed_data:
+            return None
+        ticked = set(self.cleaned_data.get("supported") or ())
+        shown_key = self.add_initial_prefix("supported")
+        posted = self.data.getlist(shown_key) if hasattr(self.data, "getlist") else ()
+        shown = {int(pk) for pk in posted if str(pk).isdigit()}
+        if source.pk is None or not source.supports.exists():
+            return sorted(ticked) or None
+        now = set(source.supports.values_list("incident_id", flat=True))
+        return sorted((now - (shown - ticked)) | (ticked - shown))
 
 
 class InvolvementForm(PreloadedFormMixin, RecordForm):
@@ -391,6 +405,16 @@ class SourceInline(
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("file_text")
+
+    @admin.display(description=_("Incidents it supports"))
+    def supported(self, source):
+        """Shown in place of the boxes to those who may not change the case."""
+        if source.pk is None:
+            return "—"
+        links = source.incidents.select_related("defender", "organization").order_by(
+            "occurred_on", "pk"
+        )
+        return format_html_join(", ", "{}", ((str(incident),) for incident in links)) or "—"
 
     @admin.display(description=_("text of the file"))
     def file_text_read(self, source):
@@ -549,6 +573,7 @@ class CaseAdmin(
 
 @admin.register(Incident)
 class IncidentAdmin(
+    RequestLocalMixin,  # target() and its_sources(): names and sources the reader may see
     CountedChangeReasonMixin,
     ExportMixin,
     VisibleOnlyMixin,
@@ -587,14 +612,6 @@ class IncidentAdmin(
         if incident.defender is not None:
             return incident.defender.name_for(self._request.user)
         return incident.organization
-
-    def changelist_view(self, request, extra_context=None):
-        self._request = request  # for target(): names depend on who is looking
-        return super().changelist_view(request, extra_context)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        self._request = request  # for its_sources(): what the reader may see
-        return super().changeform_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("sources"))
     def its_sources(self, incident):

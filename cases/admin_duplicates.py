@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from cases import duplicates, merges, services
 from cases.models import DuplicatePair, Incident, Source
-from core.admin_base import RecordAdmin, VisibleOnlyMixin
+from core.admin_base import RecordAdmin, RequestLocalMixin, VisibleOnlyMixin
 from core.references import HIDDEN_RECORD, hidden_keys
 from organizations.admin import DefenderAdmin, OrganizationAdmin, PerpetratorAdmin
 from organizations.models import Defender, Organization, Perpetrator
@@ -64,7 +64,7 @@ class DecisionForm(forms.Form):
     reason = forms.CharField(required=False, max_length=500)
 
 
-class DuplicatePairAdmin(VisibleOnlyMixin, RecordAdmin):
+class DuplicatePairAdmin(RequestLocalMixin, VisibleOnlyMixin, RecordAdmin):
     list_display = ("pair", "type", "status", "detected_at", "decided_by")
     list_filter = ("status", "first__type")
     list_select_related = (
@@ -88,7 +88,6 @@ class DuplicatePairAdmin(VisibleOnlyMixin, RecordAdmin):
         return super().get_queryset(request).order_by("status", "-detected_at", "id")
 
     def changelist_view(self, request, extra_context=None):
-        self._request = request
         if "status__exact" not in request.GET and not request.GET.get("q"):
             # Reviewers come for the pairs still to decide.
             query = request.GET.copy()

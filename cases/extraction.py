@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from cases.models import Source, SourceText
+from cases.models import ArchivedCopy, Source, SourceText
 
 logger = logging.getLogger(__name__)
 MAX_TEXT = 1_000_000  # characters kept
@@ -175,9 +175,23 @@ def read_text(body, *, content_type: str = "", name: str = "") -> Read:
     return Read("", SourceText.Method.NONE, _("No text is read from this kind of file."))
 
 
+def source_text_forget(source: Source) -> None:
+    """Drop text that no longer belongs to the source: its file changed or went, or it is
+    confidential now. A confidential source's words are never kept for the search: they
+    would sit in the database and its index in clear, while its file is encrypted."""
+    stale = SourceText.objects.filter(source=source)
+    if source.file and source.sha256 and not source.confidential:
+        stale = stale.exclude(sha256=source.sha256)
+    stale.delete()
+    if source.confidential:
+        ArchivedCopy.objects.filter(source=source).exclude(text="").update(text="")
+
+
 def source_text_queue(source: Source) -> None:
-    """Read the source's file once the save commits, if it is not read from this file yet."""
-    if not source.file or not source.sha256:
+    """Read the source's file once the save commits, if it is not read from this file yet
+    (never a confidential source's)."""
+    source_text_forget(source)
+    if not source.file or not source.sha256 or source.confidential:
         return
     if SourceText.objects.filter(source=source, sha256=source.sha256).exists():
         return
@@ -192,7 +206,7 @@ def source_text_extract(source_id: int) -> None:
 
 def source_text_read(source_id: int) -> SourceText | None:
     """Read one source's file into its SourceText (replacing what an older file gave)."""
-    source = Source.objects.filter(pk=source_id).exclude(file="").first()
+    source = Source.objects.filter(pk=source_id, confidential=False).exclude(file="").first()
     if source is None:
         return None
     try:

@@ -87,14 +87,20 @@ def search(user, text: str, *, per_kind: int = PER_KIND) -> list[Group]:
 
     # Sources: by their own fields, or by words only in their link's copy or their file.
     own, more_sources = _matches(sources.select_related("case"), KINDS["source"], text, per_kind)
+    # Only the copy of the link the source cites now, only the text of the file it holds now.
     copies, more_copies = _matches(
-        ArchivedCopy.objects.filter(source__in=sources, state=ArchivedCopy.State.DONE),
+        ArchivedCopy.objects.filter(
+            source__in=sources, state=ArchivedCopy.State.DONE, url=F("source__url")
+        ),
         KINDS["archive"],
         text,
         per_kind,
     )
     files, more_files = _matches(
-        SourceText.objects.filter(source__in=sources), KINDS["file_text"], text, per_kind
+        SourceText.objects.filter(source__in=sources, sha256=F("source__sha256")),
+        KINDS["file_text"],
+        text,
+        per_kind,
     )
     source_hits = {s.pk: _source_hit(s, s.title or s.url, text, "") for s in own}
     inside = {}  # source id → (the text the words were found in, where)
@@ -171,8 +177,8 @@ def _matches(queryset: QuerySet, kind: Kind, text: str, limit: int) -> tuple[lis
         if query is None:
             return [], False
         vector = textsearch.vector(*fields)
-        ids = _candidates(queryset.model, vector, query)
-        rows = queryset.filter(pk__in=ids)
+        ids = _candidates(queryset, vector, query)
+        rows = queryset.model._default_manager.filter(pk__in=ids)
         if "text" in fields:
             # A page's vector is costly to make again for its rank: the newest first.
             rows = rows.order_by("-pk")
@@ -180,7 +186,7 @@ def _matches(queryset: QuerySet, kind: Kind, text: str, limit: int) -> tuple[lis
             rows = rows.annotate(search_rank=SearchRank(vector, query)).order_by(
                 "-search_rank", "-pk"
             )
-        more = len(ids) >= CANDIDATES
+        more = None  # only from the rows the reader may see (below)
     else:
         condition = textsearch.fallback_filter(fields, text)
         if condition is None:
@@ -197,20 +203,23 @@ def _matches(queryset: QuerySet, kind: Kind, text: str, limit: int) -> tuple[lis
     return found[:limit], bool(more) or len(found) > limit
 
 
-def _candidates(model, vector, query) -> list[int]:
-    """The keys of the first CANDIDATES rows of `model` matching `query`, read through its
-    GIN index only (PostgreSQL): a bitmap of the matches, and no more rows of the table than
-    that. Who may see them is decided after, on these few: a plan that filtered or sorted
-    first would have to read the vector of every row (seconds at a million incidents)."""
+def _candidates(queryset: QuerySet, vector, query) -> list[int]:
+    """The keys of the first CANDIDATES rows of `queryset` (what the reader may see) matching
+    `query`, found through the table's GIN index (PostgreSQL): a bitmap of the matches, then
+    no more rows than that. A plan that filtered or sorted first would make the vector of
+    every row again (seconds at a million incidents). The settings end with the block: it
+    only reads, and is rolled back."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_indexscan = off")
-        return list(
-            model._default_manager.annotate(search_vector=vector)
+        ids = list(
+            queryset.annotate(search_vector=vector)
             .filter(search_vector=query)
             .order_by()
             .values_list("pk", flat=True)[:CANDIDATES]
         )
+        transaction.set_rollback(True)
+    return ids
 
 
 def _select_related(queryset: QuerySet) -> list[str]:
@@ -245,7 +254,7 @@ def snippet(text: str, query: str, *, size: int = SNIPPET_CHARS) -> SafeString:
                 origin.append(index)
         folded_text = "".join(folded)
     stems = [textsearch.fold(w) for w in textsearch.words(query)]
-    stems = [w[: max(4, len(w) - 3)] if len(w) > 5 else w for w in stems]
+    stems = [w[: max(4, len(w) - 3)] if len(w) > 5 else w for w in stems if w]
     spans = []
     for stem in stems:
         start = folded_text.find(stem)
@@ -254,7 +263,7 @@ def snippet(text: str, query: str, *, size: int = SNIPPET_CHARS) -> SafeString:
             while end < len(folded_text) and folded_text[end].isalnum():
                 end += 1  # mark the whole word
             spans.append((origin[start], origin[end - 1] + 1))
-            start = folded_text.find(stem, end)
+            start = folded_text.find(stem, max(end, start + 1))
     spans.sort()
     first = spans[0][0] if spans else 0
     begin = max(0, first - size // 3)

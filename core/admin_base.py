@@ -7,6 +7,8 @@
   is refused with what changed meanwhile, even when two saves meet at the same instant;
 - saves go through the services (record_save: validated, versioned, attributed)."""
 
+import threading
+
 import nested_admin
 from django import forms
 from django.contrib import admin
@@ -303,3 +305,22 @@ class RecordInlineMixin(ScopedReferencesMixin):
     def get_fieldsets(self, request, obj=None):
         editable = self.has_change_permission(request, obj) or self.has_add_permission(request, obj)
         return with_loaded_version(super().get_fieldsets(request, obj), self.model, editable)
+
+
+class RequestLocalMixin:
+    """For list columns and read-only fields that show each reader what they may see: the
+    request being answered, kept per thread (the admin object serves every request)."""
+
+    _local = threading.local()
+
+    @property
+    def _request(self):
+        return self._local.request
+
+    def changelist_view(self, request, extra_context=None):
+        self._local.request = request
+        return super().changelist_view(request, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        self._local.request = request
+        return super().changeform_view(request, object_id, form_url, extra_context)

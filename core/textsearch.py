@@ -39,7 +39,9 @@ def fold(text: str | None) -> str:
 def words(text: str) -> list[str]:
     """The words of a query (letters and digits only: no operator reaches the database),
     at most MAX_WORDS."""
-    return re.findall(r"[^\W_]+", text or "")[:MAX_WORDS]
+    found = re.findall(r"[^\W_]+", text or "")
+    # A word that folds to nothing (a lone combining mark) would match every text.
+    return [word for word in found if fold(word)][:MAX_WORDS]
 
 
 @receiver(connection_created)

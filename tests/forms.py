@@ -19,6 +19,8 @@ def form_data(form: forms.BaseForm) -> dict:
         elif isinstance(widget, forms.CheckboxSelectMultiple):
             if value:  # unticked boxes send nothing
                 data[key] = [str(v) for v in value]
+            if field.show_hidden_initial:  # what the page showed, sent back with it
+                data[form.add_initial_prefix(name)] = [str(v) for v in value or ()]
         elif isinstance(value, list | tuple):
             data[key] = ["" if v is None else str(v) for v in value]
         elif isinstance(widget, Input | forms.Textarea):

@@ -128,22 +128,52 @@ def test_a_restricted_case_is_never_shown_outside_its_team(
         assert kinds == {"case", "incident", "source"}, user
 
 
-def test_a_confidential_sources_text_stays_with_the_case_team(
-    documentalist, reviewer, django_capture_on_commit_callbacks
+def test_a_confidential_sources_file_is_never_read_nor_found(
+    documentalist, coordinator, django_capture_on_commit_callbacks
 ):
+    """Its words would sit in clear in the database and its index."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
     case = CaseFactory(status="draft", confidentiality="internal")
     case.team.add(documentalist)
-    incident = IncidentFactory(case=case, description="Nada aquí.")
-    source = SourceFactory(case=case, title="Testimonio", confidential=True)
-    SourceText.objects.create(
-        source=source, sha256="0" * 64, method="plain", text=f"El testigo {SENTINEL} vio todo."
+    IncidentFactory(case=case, description="Nada aquí.")
+    with django_capture_on_commit_callbacks(execute=True):
+        source = case_services.source_create(
+            user=documentalist,
+            case=case,
+            kind="testimony",
+            title="Testimonio",
+            confidential=True,
+            file=SimpleUploadedFile("t.txt", f"El testigo {SENTINEL} vio todo.".encode()),
+        )
+    assert not SourceText.objects.exists()
+    assert hits(documentalist, SENTINEL) == [] and hits(coordinator, SENTINEL) == []
+    # Made confidential later: what was read is dropped.
+    source.confidential = False
+    with django_capture_on_commit_callbacks(execute=True):
+        case_services.source_save(source=source, user=documentalist)
+    assert hits(documentalist, SENTINEL, "incident")
+    source.confidential = True
+    case_services.source_save(source=source, user=documentalist)
+    assert not SourceText.objects.exists() and hits(coordinator, SENTINEL) == []
+
+
+def test_the_words_of_a_replaced_or_removed_file_are_not_found(
+    documentalist, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    source = with_source_file(
+        documentalist, django_capture_on_commit_callbacks, "a.txt", b"Primera version Tucupita"
     )
-    assert hits(reviewer, SENTINEL) == []
-    found = hits(documentalist, SENTINEL, "incident")
-    assert [hit.url for hit in found] == [
-        reverse("admin:cases_incident_change", args=[incident.pk])
-    ]
-    assert "archivo" in found[0].where
+    assert hits(documentalist, "tucupita", "incident")
+    source.file = SimpleUploadedFile("b.txt", b"Segunda version Carupano")
+    with django_capture_on_commit_callbacks(execute=False):  # the worker has not read it yet
+        case_services.source_save(source=source, user=documentalist)
+    assert not hits(documentalist, "tucupita")
+    source.file = None
+    case_services.source_save(source=source, user=documentalist)
+    assert not SourceText.objects.exists()
 
 
 def test_a_protected_defender_is_found_by_name_only_by_the_case_team(
@@ -256,3 +286,26 @@ def test_the_search_page_says_when_scans_are_not_read(documentalist, client_for,
     monkeypatch.setattr(extraction, "tesseract", lambda: None)
     page = client_for(documentalist).get(reverse("search")).content.decode()
     assert "no se leen imágenes ni documentos escaneados" in page
+
+
+def test_a_word_that_folds_to_nothing_neither_hangs_nor_matches_everything(documentalist):
+    """Half-width katakana sound marks are letters to the regex and vanish when folded."""
+    IncidentFactory(case__status="draft", description="Prueba ﾞ de algo")
+    assert search.snippet("Prueba ﾞ de algo", "ﾞ") == "Prueba ﾞ de algo"
+    assert search.search(documentalist, "ﾞ") == []
+    assert search.snippet("Prueba de algo", "prueba ﾞ") == "<mark>Prueba</mark> de algo"
+
+
+def test_hidden_matches_neither_crowd_out_nor_announce_themselves(
+    documentalist, reviewer, monkeypatch
+):
+    """Many matches in a restricted case: the one the reader may see is found, and "more"
+    is said of what they may see only."""
+    monkeypatch.setattr(search, "CANDIDATES", 3)
+    hidden = CaseFactory(status="draft", confidentiality="restricted")
+    for _n in range(5):
+        IncidentFactory(case=hidden, description=f"{SENTINEL} oculto")
+    IncidentFactory(case__status="draft", description=f"{SENTINEL} visible")
+    (group,) = [g for g in search.search(reviewer, SENTINEL, per_kind=1) if g.kind == "incident"]
+    assert [hit.snippet for hit in group.hits] == [f"<mark>{SENTINEL}</mark> visible"]
+    assert group.more is False

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def two_incidents(**case_fields):
-    case = CaseFactory(status="draft", **case_fields)
+    case = CaseFactory(**{"status": "draft", **case_fields})
     first = IncidentFactory(case=case, description="Primero")
     second = IncidentFactory(case=case, description="Segundo", type="threat")
     return case, first, second
@@ -191,3 +191,31 @@ def test_the_migration_links_every_earlier_source_to_its_cases_incidents():
     rows = Support.history.filter(source_id=source.pk)
     assert rows.count() == 2 and {r.history_change_reason for r in rows} == {migration.REASON}
     assert first_broken_row(Support.history.model) is None
+
+
+def test_saving_a_source_keeps_links_made_since_the_page_was_loaded(documentalist, client_for):
+    """An import may link an existing source to a new incident while someone edits it."""
+    case, first, _second = two_incidents(confidentiality="internal")
+    source = SourceFactory(case=case, incidents=[first])
+    client = client_for(documentalist)
+    url = reverse("admin:cases_case_change", args=[case.pk])
+    data = page_data(client.get(url))
+    later = IncidentFactory(case=case, description="Llegó con una importación", type="raid")
+    services.source_incidents_set(
+        source=source, incident_ids=[first.pk, later.pk], user=documentalist
+    )
+    data["sources-0-title"] = "Otro título"
+    assert client.post(url, data).status_code == 302
+    source.refresh_from_db()
+    assert source.title == "Otro título"
+    assert set(source.incidents.all()) == {first, later}
+
+
+def test_who_may_not_change_the_case_reads_what_each_source_supports(analyst, client_for):
+    case, first, _second = two_incidents(status="verified", confidentiality="internal")
+    SourceFactory(case=case, title="Nota", incidents=[first])
+    page = client_for(analyst).get(reverse("admin:cases_case_change", args=[case.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    shown = html[html.index("field-supported") :]
+    assert str(first) in shown[: shown.index("</fieldset>")]
