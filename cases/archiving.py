@@ -124,7 +124,8 @@ def page_text(body: bytes, content_type: str) -> tuple[str, str]:
     """The words of a fetched page or document (cases.extraction), and a note if some could
     not be read."""
     try:
-        read = extraction.read_text(body, content_type=content_type)
+        # No OCR here: it could outlast the fetch's claim on the copy.
+        read = extraction.read_text(body, content_type=content_type, ocr=False)
     except Exception as error:  # a damaged document is still kept as it came
         logger.warning("Reading an archived copy failed: %s", error)
         return "", _("Its text could not be read: %(why)s") % {"why": error}

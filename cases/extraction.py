@@ -14,8 +14,6 @@ import logging
 import re
 import shutil
 import subprocess  # nosec B404: tesseract, by its full path, with fixed arguments
-import tempfile
-from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
@@ -27,11 +25,12 @@ from cases.models import ArchivedCopy, Source, SourceText
 logger = logging.getLogger(__name__)
 MAX_TEXT = 1_000_000  # characters kept
 MAX_TEXT_BYTES = 8 * MAX_TEXT  # bytes of a page or text file read for them
-FRAME_COPY = 256 * 1024
 MAX_PDF_PAGES = 500  # pages read for their text layer
 MAX_OCR_PAGES = 20  # pages of a scan sent to OCR
 OCR_SECONDS = 120  # per image
 OCR_DPI = 200
+MAX_PIXELS = 40_000_000  # a rendered page (an A4 at 200 dpi is 3.7 million)
+MAX_IMAGE_BYTES = 50 * 1024 * 1024
 # A PDF with fewer characters per page than this is taken for a scan.
 SCANNED_BELOW = 20
 
@@ -101,29 +100,27 @@ def ocr_missing_note() -> str:
 
 
 def ocr_image(image) -> str:
-    """What Tesseract reads in an image (bytes or a binary file), in Spanish (then English)."""
+    """What Tesseract reads in an image (bytes or a binary file), in Spanish (then English).
+    The image goes through a pipe: no decrypted copy of the evidence is left on disk."""
     path = tesseract()
     if path is None:
         raise RuntimeError(ocr_missing_note())
-    with tempfile.TemporaryDirectory() as folder:
-        picture = Path(folder) / "image"
-        with open(picture, "wb") as out:
-            if isinstance(image, bytes):
-                out.write(image)
-            else:
-                shutil.copyfileobj(image, out, FRAME_COPY)
-        done = subprocess.run(  # nosec B603: fixed arguments, our own temporary file
-            [path, str(picture), "stdout", "-l", "spa+eng"],
-            capture_output=True,
-            timeout=OCR_SECONDS,
-            check=False,
-        )
+    data = image if isinstance(image, bytes) else image.read(MAX_IMAGE_BYTES + 1)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise RuntimeError(_("The image is too large to be read."))
+    done = subprocess.run(  # nosec B603: fixed arguments
+        [path, "stdin", "stdout", "-l", "spa+eng"],
+        input=data,
+        capture_output=True,
+        timeout=OCR_SECONDS,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(done.stderr.decode("utf-8", errors="replace")[-300:])
     return done.stdout.decode("utf-8", errors="replace")
 
 
-def pdf_text(handle) -> Read:
+def pdf_text(handle, *, ocr: bool = True) -> Read:
     """The text layer of a PDF (a seekable binary file: read page by page, not whole); a
     scan (next to no text) through OCR where it can."""
     import pypdf
@@ -136,6 +133,8 @@ def pdf_text(handle) -> Read:
         note = _("Only the first %(n)d pages were read.") % {"n": MAX_PDF_PAGES}
     if len(text) >= SCANNED_BELOW * len(pages):
         return Read(text, SourceText.Method.PDF, note)
+    if not ocr:
+        return Read(text, SourceText.Method.PDF, note)
     if tesseract() is None:
         return Read(text, SourceText.Method.PDF, ocr_missing_note())
     import pypdfium2
@@ -144,7 +143,11 @@ def pdf_text(handle) -> Read:
     document = pypdfium2.PdfDocument(handle)
     read = []
     for index in range(min(len(document), MAX_OCR_PAGES)):
-        image = document[index].render(scale=OCR_DPI / 72).to_pil()
+        page = document[index]
+        width, height = page.get_size()  # points
+        # OCR_DPI, unless the page is so large that its image would exceed MAX_PIXELS.
+        scale = min(OCR_DPI / 72, (MAX_PIXELS / max(width * height, 1)) ** 0.5)
+        image = page.render(scale=scale).to_pil()
         png = io.BytesIO()
         image.save(png, format="PNG")
         read.append(ocr_image(png.getvalue()))
@@ -153,22 +156,23 @@ def pdf_text(handle) -> Read:
     return Read(_tidy(" ".join(read)), SourceText.Method.OCR, note)
 
 
-def read_text(body, *, content_type: str = "", name: str = "") -> Read:
+def read_text(body, *, content_type: str = "", name: str = "", ocr: bool = True) -> Read:
     """The words of a file or page (bytes, or a seekable binary file, read as far as it
-    needs), by its type (or, failing that, its name's extension)."""
+    needs), by its type (or, failing that, its name's extension); images and scans through
+    OCR unless `ocr` is false."""
     handle = io.BytesIO(body) if isinstance(body, bytes) else body
     start = handle.read(5)
     handle.seek(0)
     kind = content_type.split(";")[0].strip().lower()
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if kind == "application/pdf" or extension == "pdf" or start == b"%PDF-":
-        return pdf_text(handle)
+        return pdf_text(handle, ocr=ocr)
     if kind in HTML_TYPES or extension in ("html", "htm", "xhtml"):
         return Read(html_text(handle.read(MAX_TEXT_BYTES)), SourceText.Method.HTML)
     if kind == "text/plain" or extension in ("txt", "md", "csv"):
         plain = handle.read(MAX_TEXT_BYTES).decode("utf-8", errors="replace")
         return Read(_tidy(plain), SourceText.Method.PLAIN)
-    if kind.startswith("image/") or extension in IMAGE_EXTENSIONS:
+    if (kind.startswith("image/") or extension in IMAGE_EXTENSIONS) and ocr:
         if tesseract() is None:
             return Read("", SourceText.Method.NONE, ocr_missing_note())
         return Read(_tidy(ocr_image(handle)), SourceText.Method.OCR)

@@ -1,15 +1,18 @@
 """Files encrypted at rest under FIELD_ENCRYPTION_KEYS (core.encryption), streamed: a file is
 written and read one frame at a time, so a large scan is never held whole in memory.
 
-A stored file is MAGIC, then frames: each a 4-byte length and a Fernet token (AES-128-CBC and
-HMAC-SHA256) of its index, whether it is the last, and up to FRAME bytes of the file. A frame
-changed, removed, repeated or moved, or a file cut short, does not read back
+A stored file is MAGIC and a random id of its own, then frames: each a 4-byte length and a
+Fernet token (AES-128-CBC and HMAC-SHA256) of the file's id, its index, whether it is the
+last, and up to FRAME bytes of the file. A frame changed, removed, repeated, moved, or taken
+from another file, or a file cut short, does not read back
 (`EncryptedFileError`), and `verify_sources` reports it. Files stored before encryption (no
 MAGIC) are read as they are until `rotate_field_keys` encrypts them; it also re-encrypts every
 encrypted file under the newest key, frame by frame."""
 
+import contextlib
 import io
 import os
+import stat
 import struct
 import tempfile
 
@@ -21,7 +24,9 @@ from core.encryption import FieldDecryptionError, fernet
 
 MAGIC = b"DEFENSORES-ENC1\n"
 FRAME = 256 * 1024
-_HEAD = struct.Struct(">QB")  # frame index, 1 if last
+_ID = 16  # bytes of a file's random id
+_HEAD = struct.Struct(f">{_ID}sQB")  # the file's id, the frame's index, 1 if last
+_START = len(MAGIC) + _ID
 _LENGTH = struct.Struct(">I")
 
 
@@ -29,22 +34,22 @@ class EncryptedFileError(FieldDecryptionError):
     """A stored file that does not decrypt: altered, cut short, or under a missing key."""
 
 
-def _frames(chunks):
-    """The encrypted frames of a stream of plaintext pieces (MAGIC first). A frame is
-    written once more bytes are known to follow it, so the last one says so."""
-    box = fernet()
-    yield MAGIC
+def _frames(chunks, file_id: bytes | None = None):
+    """MAGIC, the file's id, then the encrypted frames of a stream of plaintext pieces. A
+    frame is written once more bytes are known to follow it, so the last one says so."""
+    box, file_id = fernet(), file_id or os.urandom(_ID)
+    yield MAGIC + file_id
     index, buffer = 0, b""
     for piece in chunks:
         buffer += piece
         while len(buffer) > FRAME:
-            yield _frame(box, index, buffer[:FRAME], last=False)
+            yield _frame(box, file_id, index, buffer[:FRAME], last=False)
             index, buffer = index + 1, buffer[FRAME:]
-    yield _frame(box, index, buffer, last=True)
+    yield _frame(box, file_id, index, buffer, last=True)
 
 
-def _frame(box, index: int, data: bytes, *, last: bool) -> bytes:
-    token = box.encrypt(_HEAD.pack(index, int(last)) + data)
+def _frame(box, file_id: bytes, index: int, data: bytes, *, last: bool) -> bytes:
+    token = box.encrypt(_HEAD.pack(file_id, index, int(last)) + data)
     return _LENGTH.pack(len(token)) + token
 
 
@@ -61,8 +66,8 @@ class _EncryptingContent:
         return _frames(self.content.chunks())
 
 
-def _read_frames(raw):
-    """Each frame's (index, last, data) from a stored file after its MAGIC."""
+def _read_frames(raw, file_id: bytes):
+    """Each frame's (index, last, data, token) from a stored file, from where `raw` is."""
     while True:
         length = raw.read(_LENGTH.size)
         if not length:
@@ -76,7 +81,9 @@ def _read_frames(raw):
             raise EncryptedFileError(
                 "A stored file does not decrypt: it was altered, or its key is missing."
             ) from None
-        index, last = _HEAD.unpack_from(plain)
+        owner, index, last = _HEAD.unpack_from(plain)
+        if owner != file_id:
+            raise EncryptedFileError("A stored file holds a part of another file.")
         yield index, bool(last), plain[_HEAD.size :], token
 
 
@@ -95,10 +102,10 @@ class _DecryptingReader(io.RawIOBase):
     """The file as given, decrypted a frame at a time; it may seek (a spreadsheet's reader
     does) by going to the frame that holds the place."""
 
-    def __init__(self, raw):
-        self.raw, self.pending, self.expected, self.ended = raw, b"", 0, False
-        self.position = 0
-        self.frames = _read_frames(raw)
+    def __init__(self, raw, file_id: bytes):
+        self.raw, self.file_id = raw, file_id
+        self.pending, self.expected, self.ended, self.position = b"", 0, False, 0
+        self.frames = _read_frames(raw, file_id)
 
     def readable(self):
         return True
@@ -133,12 +140,12 @@ class _DecryptingReader(io.RawIOBase):
         return size
 
     def _go_to_frame(self, index: int) -> None:
-        self.raw.seek(len(MAGIC) + index * _FULL)
-        self.frames = _read_frames(self.raw)
+        self.raw.seek(_START + index * _FULL)
+        self.frames = _read_frames(self.raw, self.file_id)
         self.expected, self.pending, self.ended = index, b"", False
 
     def size(self) -> int:
-        stored = os.fstat(self.raw.fileno()).st_size - len(MAGIC)
+        stored = os.fstat(self.raw.fileno()).st_size - _START
         count = max(1, -(-stored // _FULL))
         self._go_to_frame(count - 1)
         data, last = self._next()
@@ -153,7 +160,7 @@ class _DecryptingReader(io.RawIOBase):
             offset += self.size()
         if offset < 0:
             raise ValueError("negative seek position")
-        stored = os.fstat(self.raw.fileno()).st_size - len(MAGIC)
+        stored = os.fstat(self.raw.fileno()).st_size - _START
         if offset // FRAME >= -(-stored // _FULL):  # past the end: reads give nothing
             self.pending, self.ended, self.position = b"", True, offset
             self.frames = iter(())
@@ -176,7 +183,8 @@ def open_plain(path: str):
     if raw.read(len(MAGIC)) != MAGIC:
         raw.seek(0)
         return raw
-    return io.BufferedReader(_DecryptingReader(raw), buffer_size=FRAME)
+    file_id = raw.read(_ID)
+    return io.BufferedReader(_DecryptingReader(raw, file_id), buffer_size=FRAME)
 
 
 class EncryptedFileSystemStorage(FileSystemStorage):
@@ -202,9 +210,9 @@ class EncryptedFileSystemStorage(FileSystemStorage):
                 if self.encrypted(name):
                     box = fernet()
                     with open(path, "rb") as raw:
-                        raw.read(len(MAGIC))
-                        out.write(MAGIC)
-                        for _index, _last, _data, token in _read_frames(raw):
+                        file_id = raw.read(_START)[len(MAGIC) :]
+                        out.write(MAGIC + file_id)
+                        for _index, _last, _data, token in _read_frames(raw, file_id):
                             fresh = box.rotate(token)
                             out.write(_LENGTH.pack(len(fresh)) + fresh)
                 else:
@@ -216,6 +224,10 @@ class EncryptedFileSystemStorage(FileSystemStorage):
             except BaseException:
                 os.unlink(out.name)
                 raise
-        if self.file_permissions_mode is not None:
-            os.chmod(out.name, self.file_permissions_mode)
+        # The new file takes the old one's mode and, where allowed, its owner: the command
+        # may run as another account than the application.
+        old = os.stat(path)
+        os.chmod(out.name, self.file_permissions_mode or stat.S_IMODE(old.st_mode))
+        with contextlib.suppress(PermissionError):
+            os.chown(out.name, old.st_uid, old.st_gid)
         os.replace(out.name, path)

@@ -79,29 +79,33 @@ def test_a_large_file_is_written_and_read_a_frame_at_a_time(tmp_path):
     assert saving < 3 * 1024 * 1024 and reading < 3 * 1024 * 1024, (saving, reading)
 
 
-@pytest.mark.parametrize("damage", ["flip", "cut", "drop_last", "swap"])
+@pytest.mark.parametrize("damage", ["flip", "cut", "drop_last", "swap", "foreign"])
 def test_an_altered_file_does_not_read_back(damage):
     storage = source_storage()
-    name = storage.save("sources/x.bin", ContentFile(os.urandom(3 * encrypted_files.FRAME)))
-    path = storage.path(name)
-    data = bytearray(stored_bytes(name))
-    frames = _frames(bytes(data))
+    size = 3 * encrypted_files.FRAME
+    name = storage.save("sources/x.bin", ContentFile(os.urandom(size)))
+    other = storage.save("sources/y.bin", ContentFile(os.urandom(size)))  # same key
+    data = stored_bytes(name)
+    head, frames = data[: encrypted_files._START], _frames(data)
     if damage == "flip":
-        data[len(MAGIC) + 100] ^= 1
+        altered = bytearray(data)
+        altered[encrypted_files._START + 100] ^= 1
     elif damage == "cut":
-        data = data[:-10]
+        altered = data[:-10]
     elif damage == "drop_last":
-        data = bytearray(MAGIC + b"".join(frames[:-1]))
-    else:
-        data = bytearray(MAGIC + frames[1] + frames[0] + b"".join(frames[2:]))
-    with open(path, "wb") as out:
-        out.write(data)
+        altered = head + b"".join(frames[:-1])
+    elif damage == "swap":
+        altered = head + frames[1] + frames[0] + b"".join(frames[2:])
+    else:  # frame 0 of another file under the same key, in its place
+        altered = head + _frames(stored_bytes(other))[0] + b"".join(frames[1:])
+    with open(storage.path(name), "wb") as out:
+        out.write(altered)
     with pytest.raises(EncryptedFileError):
         read_back(name)
 
 
 def _frames(data: bytes) -> list[bytes]:
-    frames, at = [], len(MAGIC)
+    frames, at = [], encrypted_files._START
     while at < len(data):
         length = int.from_bytes(data[at : at + 4], "big")
         frames.append(data[at : at + 4 + length])
@@ -169,3 +173,26 @@ def test_a_stored_file_seeks_as_a_file_does(size):
             assert stored.tell() == min(offset + 100, max(offset, size)) or offset > size
         stored.seek(-min(size, 5), io.SEEK_END)
         assert stored.read() == data[size - min(size, 5) :]
+
+
+def test_rotation_reaches_earlier_files_and_names_a_damaged_one(settings, documentalist):
+    source = with_file(documentalist, b"primera")
+    earlier = source.file.name
+    source.file = SimpleUploadedFile("segunda.txt", b"segunda")
+    services.source_save(source=source, user=documentalist)
+    damaged = with_file(documentalist, b"danado").file.name
+    data = bytearray(stored_bytes(damaged))
+    data[-5] ^= 1
+    with open(source_storage().path(damaged), "wb") as out:
+        out.write(data)
+    mode = os.stat(source_storage().path(earlier)).st_mode
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), old_key]
+    errors = io.StringIO()
+    with pytest.raises(Exception, match="1 stored files|1 archivos guardados"):
+        call_command("rotate_field_keys", stdout=io.StringIO(), stderr=errors)
+    assert damaged in errors.getvalue()
+    settings.FIELD_ENCRYPTION_KEYS = settings.FIELD_ENCRYPTION_KEYS[:1]
+    # The file only the history names (the source's first) moved to the new key too.
+    assert read_back(earlier) == b"primera" and read_back(source.file.name) == b"segunda"
+    assert os.stat(source_storage().path(earlier)).st_mode == mode

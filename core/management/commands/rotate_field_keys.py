@@ -4,7 +4,7 @@ from django.db import connection, models, transaction
 from django.utils.translation import gettext as _
 
 from core.audit import REWRITER_ROLE
-from core.encrypted_files import EncryptedFileSystemStorage
+from core.encrypted_files import EncryptedFileError, EncryptedFileSystemStorage
 from core.encryption import EncryptedTextField
 
 
@@ -43,8 +43,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=500)
 
-    @transaction.atomic
     def handle(self, *args, batch_size, **options):
+        self.reencrypt_values(batch_size)
+        # Files after the values have committed: a file is replaced whole, its contents
+        # unchanged, and one that no longer decrypts is named rather than stopping the rest.
+        problems = self.reencrypt_files()
+        if problems:
+            raise CommandError(
+                _("%(n)d stored files could not be re-encrypted; see above.") % {"n": problems}
+            )
+        self.stdout.write(self.style.SUCCESS(_("Every encrypted value now uses the first key.")))
+
+    @transaction.atomic
+    def reencrypt_values(self, batch_size):
         if connection.vendor == "postgresql":
             # History tables refuse UPDATE (append-only trigger) except for this command, run
             # by a member of the rewriter role: the plaintext, and so the chain, is unchanged.
@@ -73,21 +84,32 @@ class Command(BaseCommand):
                 models.QuerySet(model).filter(pk=pk).update(**dict(zip(names, values, strict=True)))
                 if done % batch_size == 0 or done == total:
                     self.stdout.write(f"  {model._meta.label}: {done}/{total}")
-        self.reencrypt_files()
-        self.stdout.write(self.style.SUCCESS(_("Every encrypted value now uses the first key.")))
 
-    def reencrypt_files(self):
-        """Stored files (sources', archived copies): each under the first key, one frame at a
-        time; a file stored before encryption is encrypted now."""
+    def reencrypt_files(self) -> int:
+        """Stored files (sources', archived copies, imports): each under the first key, one
+        frame at a time; a file stored before encryption is encrypted now. Files only the
+        history names (a source's earlier file) too. Returns how many could not be."""
+        problems = 0
         for model, name in encrypted_file_fields():
-            field = model._meta.get_field(name)
-            stored = sorted(
-                set(model._default_manager.exclude(**{name: ""}).values_list(name, flat=True))
-            )
+            storage = model._meta.get_field(name).storage
+            stored = set(model._default_manager.exclude(**{name: ""}).values_list(name, flat=True))
+            history = getattr(model, "history", None)
+            if history is not None:
+                stored |= set(
+                    history.model._default_manager.exclude(**{name: ""})
+                    .exclude(**{f"{name}__isnull": True})
+                    .values_list(name, flat=True)
+                )
+            stored = sorted(stored)
             for done, file_name in enumerate(stored, 1):
-                if field.storage.exists(file_name):
-                    field.storage.reencrypt(file_name)
-                else:
-                    self.stderr.write(_("Missing: %(file)s") % {"file": file_name})
+                try:
+                    if storage.exists(file_name):
+                        storage.reencrypt(file_name)
+                    else:
+                        self.stderr.write(_("Missing: %(file)s") % {"file": file_name})
+                except EncryptedFileError as error:
+                    problems += 1
+                    self.stderr.write(f"{file_name}: {error}")
                 if done % 100 == 0 or done == len(stored):
                     self.stdout.write(f"  {model._meta.label} ({name}): {done}/{len(stored)}")
+        return problems
