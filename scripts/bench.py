@@ -538,7 +538,8 @@ COPY (
          (SELECT string_agg(p.name, '; ' ORDER BY v.id) FROM cases_involvement v
             JOIN organizations_perpetrator p ON p.id = v.perpetrator_id WHERE v.incident_id = i.id),
          i.state, i.municipality,
-         (SELECT count(*) FROM cases_source s WHERE s.case_id = i.case_id AND NOT s.confidential),
+         (SELECT count(*) FROM cases_support su JOIN cases_source s ON s.id = su.source_id
+            WHERE su.incident_id = i.id AND NOT s.confidential),
          greatest(i.updated_at, c.updated_at)
   FROM cases_incident i JOIN cases_case c ON c.id = i.case_id
   LEFT JOIN organizations_defender d ON d.id = i.defender_id
