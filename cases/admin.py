@@ -253,9 +253,9 @@ class SourceForm(RecordForm):
         shown_key = self.add_initial_prefix("supported")
         posted = self.data.getlist(shown_key) if hasattr(self.data, "getlist") else ()
         shown = {int(pk) for pk in posted if str(pk).isdigit()}
-        if source.pk is None or not source.supports.exists():
+        now = set(source.supports.values_list("incident_id", flat=True)) if source.pk else set()
+        if not now:
             return sorted(ticked) or None
-        now = set(source.supports.values_list("incident_id", flat=True))
         return sorted((now - (shown - ticked)) | (ticked - shown))
 
 

@@ -34,23 +34,30 @@ SNIPPET_SCAN = 20_000  # characters of a long text searched for the snippet's wo
 @dataclasses.dataclass(frozen=True)
 class Kind:
     """What is searched of one kind: its fields (as indexed), the text its snippet comes
-    from, and the group's heading."""
+    from, the group's heading, and what its hits' labels read with it."""
 
     key: str
     heading: str
     fields: tuple[str, ...]
     snippet_field: str
+    related: tuple[str, ...] = ()
 
 
 KINDS = {
     "case": Kind("case", gettext_lazy("Cases"), ("title", "summary", "place"), "summary"),
     "incident": Kind(
-        "incident", gettext_lazy("Incidents"), ("description", "municipality"), "description"
+        "incident",
+        gettext_lazy("Incidents"),
+        ("description", "municipality"),
+        "description",
+        ("defender", "organization", "case"),
     ),
     "defender": Kind("defender", gettext_lazy("Defenders"), ("full_name", "known_as"), ""),
     "organization": Kind("organization", gettext_lazy("Organizations"), ("name", "acronym"), ""),
     "perpetrator": Kind("perpetrator", gettext_lazy("Perpetrators"), ("name", "acronym"), ""),
-    "source": Kind("source", gettext_lazy("Sources"), ("title", "publisher", "url"), "title"),
+    "source": Kind(
+        "source", gettext_lazy("Sources"), ("title", "publisher", "url"), "title", ("case",)
+    ),
     # Where a source's words may also be: the copy of its link, its file's text.
     "archive": Kind("archive", "", ("text",), "text"),
     "file_text": Kind("file_text", "", ("text",), "text"),
@@ -78,7 +85,7 @@ def search(user, text: str, *, per_kind: int = PER_KIND) -> list[Group]:
     if not textsearch.words(text):
         return []
     cases = Case.objects.visible_to(user)
-    incidents = Incident.objects.visible_to(user).select_related("defender", "organization", "case")
+    incidents = Incident.objects.visible_to(user)
     sources = Source.objects.visible_to(user)
     groups = []
 
@@ -86,7 +93,7 @@ def search(user, text: str, *, per_kind: int = PER_KIND) -> list[Group]:
     groups.append(Group("case", KINDS["case"].heading, [_case_hit(c, text) for c in found], more))
 
     # Sources: by their own fields, or by words only in their link's copy or their file.
-    own, more_sources = _matches(sources.select_related("case"), KINDS["source"], text, per_kind)
+    own, more_sources = _matches(sources, KINDS["source"], text, per_kind)
     # Only the copy of the link the source cites now, only the text of the file it holds now.
     copies, more_copies = _matches(
         ArchivedCopy.objects.filter(
@@ -125,7 +132,11 @@ def search(user, text: str, *, per_kind: int = PER_KIND) -> list[Group]:
     for incident_id, source_id in links.values_list("incident_id", "source_id")[:CANDIDATES]:
         if incident_id not in incident_hits:
             supporting.setdefault(incident_id, source_id)
-    supported = list(incidents.filter(pk__in=list(supporting)).order_by("-pk")[: per_kind + 1])
+    supported = list(
+        incidents.filter(pk__in=list(supporting))
+        .select_related(*KINDS["incident"].related)
+        .order_by("-pk")[: per_kind + 1]
+    )
     for incident in supported[:per_kind]:
         source_id = supporting[incident.pk]
         hit_text, where = inside[source_id]
@@ -197,8 +208,8 @@ def _matches(queryset: QuerySet, kind: Kind, text: str, limit: int) -> tuple[lis
         rows = rows.annotate(snippet_text=Left(F(kind.snippet_field), SNIPPET_SCAN))
     if "text" in fields:
         rows = rows.defer("text")  # a page's whole text: its start is the snippet's
-    if queryset.query.select_related:
-        rows = rows.select_related(*_select_related(queryset))
+    if kind.related:
+        rows = rows.select_related(*kind.related)
     found = list(rows[: limit + 1])
     return found[:limit], bool(more) or len(found) > limit
 
@@ -210,8 +221,7 @@ def _candidates(queryset: QuerySet, vector, query) -> list[int]:
     every row again (seconds at a million incidents). The settings end with the block: it
     only reads, and is rolled back."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
         ids = list(
             queryset.annotate(search_vector=vector)
             .filter(search_vector=query)
@@ -220,22 +230,6 @@ def _candidates(queryset: QuerySet, vector, query) -> list[int]:
         )
         transaction.set_rollback(True)
     return ids
-
-
-def _select_related(queryset: QuerySet) -> list[str]:
-    related = queryset.query.select_related
-    if related is True:
-        return []
-    names = []
-
-    def walk(tree, prefix=""):
-        for name, sub in tree.items():
-            names.append(prefix + name)
-            if sub:
-                walk(sub, prefix + name + "__")
-
-    walk(related)
-    return names
 
 
 def snippet(text: str, query: str, *, size: int = SNIPPET_CHARS) -> SafeString:

@@ -3,9 +3,8 @@ exports."""
 
 from cases.models.archives import (
     ArchivedCopy,
-    ArchivedCopyQuerySet,
+    OfSourceQuerySet,
     SourceText,
-    SourceTextQuerySet,
 )
 from cases.models.core import (
     Case,
@@ -24,7 +23,6 @@ from cases.models.imports import ImportBatch, ImportBatchQuerySet
 
 __all__ = [
     "ArchivedCopy",
-    "ArchivedCopyQuerySet",
     "Case",
     "CaseQuerySet",
     "DuplicatePair",
@@ -34,11 +32,11 @@ __all__ = [
     "IncidentExport",
     "Incident",
     "IncidentQuerySet",
+    "OfSourceQuerySet",
     "Involvement",
     "Source",
     "SourceQuerySet",
     "SourceText",
-    "SourceTextQuerySet",
     "Support",
     "comparable_for",
     "source_upload_to",

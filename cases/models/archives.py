@@ -15,9 +15,11 @@ def archive_upload_to(copy: "ArchivedCopy", filename: str) -> str:
     return f"archives/{uuid.uuid4().hex}.{filename.rsplit('.', 1)[-1][:10] or 'bin'}"
 
 
-class ArchivedCopyQuerySet(models.QuerySet):
+class OfSourceQuerySet(models.QuerySet):
+    """What is kept of a source (its archived copies, its file's text): seen by those who
+    may see the source."""
+
     def visible_to(self, user):
-        """Copies of the sources `user` may see."""
         return self.filter(source__in=Source.objects.visible_to(user))
 
 
@@ -52,7 +54,7 @@ class ArchivedCopy(models.Model):
     note = models.CharField(_("note"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
-    objects = ArchivedCopyQuerySet.as_manager()
+    objects = OfSourceQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("archived copy")
@@ -62,12 +64,6 @@ class ArchivedCopy(models.Model):
 
     def __str__(self):
         return f"{self.url} ({self.get_state_display()})"
-
-
-class SourceTextQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """The texts of the sources `user` may see."""
-        return self.filter(source__in=Source.objects.visible_to(user))
 
 
 class SourceText(models.Model):
@@ -92,7 +88,7 @@ class SourceText(models.Model):
     note = models.CharField(_("note"), max_length=500, blank=True)
     read_at = models.DateTimeField(_("read at"), default=timezone.now)
 
-    objects = SourceTextQuerySet.as_manager()
+    objects = OfSourceQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("text of a source's file")
